@@ -1,0 +1,548 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
+	"github.com/expr-lang/expr/file"
+	exprtypes "github.com/expr-lang/expr/types"
+	"github.com/expr-lang/expr/vm"
+	"gopkg.in/yaml.v3"
+)
+
+// Expr is a bare expression compiled once at load time.
+type Expr struct {
+	Src  string
+	Pos  Pos
+	prog *vm.Program
+	// vars are the declared variables the expression reads, to name a NOT_SET one in errors.
+	vars []string
+	// Type is the static result type, or nil when only known at run time.
+	Type reflect.Type
+}
+
+// Reads reports whether the expression reads the named variable (or scope name).
+func (e *Expr) Reads(name string) bool {
+	for _, v := range e.vars {
+		if v == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Vars lists the variables and scope names the expression reads.
+func (e *Expr) Vars() []string { return e.vars }
+
+// Eval runs the program in the instance's scope.
+func (e *Expr) Eval(in *Instance) (any, error) {
+	out, err := in.vm.Run(e.prog, in.env)
+	if err != nil {
+		return nil, e.runtimeError(in, err)
+	}
+	return out, nil
+}
+
+// EvalBool evaluates a condition; a non-boolean result is a runtime error.
+func (e *Expr) EvalBool(in *Instance) (bool, error) {
+	v, err := e.Eval(in)
+	if err != nil {
+		return false, err
+	}
+	b, ok := v.(bool)
+	if !ok {
+		if v == nil {
+			return false, fmt.Errorf("%s: condition %q is nil, not a boolean", e.Pos, e.Src)
+		}
+		return false, fmt.Errorf("%s: condition %q gave %s, not a boolean", e.Pos, e.Src, typeName(v))
+	}
+	return b, nil
+}
+
+// runtimeError names the NOT_SET variable behind a nil operation, as Architect does.
+func (e *Expr) runtimeError(in *Instance, err error) error {
+	msg := err.Error()
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		msg = fe.Message
+	}
+	if strings.Contains(msg, "nil") {
+		for _, v := range e.vars {
+			if _, declared := in.flow.varIndex[v]; declared && in.env[v] == nil {
+				return fmt.Errorf("%s: variable %s is NOT_SET in %q (%s)", e.Pos, v, e.Src, msg)
+			}
+		}
+	}
+	return fmt.Errorf("%s: %q: %s", e.Pos, e.Src, msg)
+}
+
+// scope is what expressions of one flow may name, and the expr options built from it once.
+type scope struct {
+	vars     map[string]Type
+	retries  map[string]bool // nodes with a retry: policy
+	opts     []expr.Option
+	envCalls []envCall
+}
+
+// envCall is a literal env()/secret() name with no default, checked before an instance starts.
+type envCall struct {
+	Name   string
+	Secret bool
+	Pos    Pos
+}
+
+// Reserved names that cannot be variables.
+var reservedNames = []string{"status", "headers", "body", "text", "elapsed", "error", "instance", "retries", "Flow"}
+
+// scopeFuncNames are archflow's functions that need the instance (bound per instance in the env).
+var scopeFuncNames = []string{"now", "uuid", "env", "secret", "retry_after"}
+
+// pureFuncNames are archflow's stateless functions, registered with expr.Function.
+var pureFuncNames = []string{"backoff", "If", "IsSet", "IsNotSetOrEmpty", "ToString", "ToInt", "contains_"}
+
+func isReserved(name string) bool {
+	for _, n := range reservedNames {
+		if n == name {
+			return true
+		}
+	}
+	for _, n := range builtin.Names {
+		if n == name {
+			return true
+		}
+	}
+	for _, n := range append(scopeFuncNames, pureFuncNames...) {
+		if n == name {
+			return true
+		}
+	}
+	switch name {
+	case "true", "false", "nil", "in", "not", "and", "or", "matches", "contains", "startsWith", "endsWith", "let", "if", "else":
+		return true
+	}
+	return false
+}
+
+var errorType = exprtypes.Map{
+	"class": exprtypes.String, "kind": exprtypes.String, "message": exprtypes.String,
+	"status": exprtypes.Int, "node": exprtypes.String,
+}
+
+func newScope(vars map[string]Type, retries map[string]bool) *scope {
+	s := &scope{vars: vars, retries: retries}
+	env := exprtypes.Map{
+		"status":   exprtypes.Int,
+		"headers":  exprtypes.TypeOf(map[string]string{}),
+		"body":     exprtypes.Any,
+		"text":     exprtypes.String,
+		"elapsed":  exprtypes.Float64,
+		"error":    errorType,
+		"instance": exprtypes.Map{"id": exprtypes.String, "started": exprtypes.TypeOf(time.Time{}), "flow": exprtypes.String},
+		// scope functions: their values are bound per instance
+		"now":         exprtypes.TypeOf(func() time.Time { return time.Time{} }),
+		"uuid":        exprtypes.TypeOf(func() string { return "" }),
+		"env":         exprtypes.TypeOf(func(...any) any { return nil }),
+		"secret":      exprtypes.TypeOf(func(...any) any { return nil }),
+		"retry_after": exprtypes.TypeOf(func(any) int { return 0 }),
+	}
+	rt := exprtypes.Map{}
+	for n := range retries {
+		rt[n] = exprtypes.Int
+	}
+	env["retries"] = rt
+	for name, t := range vars {
+		env[name] = t.exprType()
+	}
+	s.opts = []expr.Option{
+		expr.Env(env),
+		expr.DisableBuiltin("now"),
+		expr.Patch(flowAliasPatch{}),
+		expr.Patch(ifPatch{}),
+	}
+	s.opts = append(s.opts, pureFunctions()...)
+	return s
+}
+
+// flowAliasPatch rewrites Flow.x to x so that both spellings are checked against the declarations.
+type flowAliasPatch struct{}
+
+func (flowAliasPatch) Visit(node *ast.Node) {
+	m, ok := (*node).(*ast.MemberNode)
+	if !ok {
+		return
+	}
+	id, ok := m.Node.(*ast.IdentifierNode)
+	if !ok || id.Value != "Flow" {
+		return
+	}
+	if p, ok := m.Property.(*ast.StringNode); ok {
+		ast.Patch(node, &ast.IdentifierNode{Value: p.Value})
+	}
+}
+
+// ifPatch makes If(c, a, b) lazy, like c ? a : b, as Architect's If is.
+type ifPatch struct{}
+
+func (ifPatch) Visit(node *ast.Node) {
+	c, ok := (*node).(*ast.CallNode)
+	if !ok || len(c.Arguments) != 3 {
+		return
+	}
+	if id, ok := c.Callee.(*ast.IdentifierNode); ok && id.Value == "If" {
+		ast.Patch(node, &ast.ConditionalNode{Ternary: true, Cond: c.Arguments[0], Exp1: c.Arguments[1], Exp2: c.Arguments[2]})
+	}
+}
+
+// refCollector gathers the names an expression reads and its literal env()/secret() names.
+type refCollector struct {
+	names    []string
+	envCalls []envCall
+	retries  []string
+}
+
+func (r *refCollector) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.IdentifierNode:
+		for _, x := range r.names {
+			if x == n.Value {
+				return
+			}
+		}
+		r.names = append(r.names, n.Value)
+	case *ast.MemberNode:
+		if id, ok := n.Node.(*ast.IdentifierNode); ok && id.Value == "retries" {
+			if p, ok := n.Property.(*ast.StringNode); ok {
+				r.retries = append(r.retries, p.Value)
+			}
+		}
+	case *ast.CallNode:
+		id, ok := n.Callee.(*ast.IdentifierNode)
+		if !ok || (id.Value != "env" && id.Value != "secret") || len(n.Arguments) == 0 {
+			return
+		}
+		if s, ok := n.Arguments[0].(*ast.StringNode); ok && len(n.Arguments) == 1 {
+			r.envCalls = append(r.envCalls, envCall{Name: s.Value, Secret: id.Value == "secret"})
+		}
+	}
+}
+
+// compileExpr compiles src, reporting errors at pos (offset by the expression's column).
+func (c *Compiler) compileExpr(src string, pos Pos) *Expr {
+	s := c.scope
+	prog, err := expr.Compile(src, s.opts...)
+	if err != nil {
+		c.exprError(src, pos, err)
+		return nil
+	}
+	rc := &refCollector{}
+	root := prog.Node()
+	ast.Walk(&root, rc)
+	var vars []string
+	for _, n := range rc.names {
+		if _, ok := s.vars[n]; ok {
+			vars = append(vars, n)
+		} else if isReserved(n) {
+			vars = append(vars, n)
+		}
+	}
+	for _, ec := range rc.envCalls {
+		ec.Pos = pos
+		c.flow.EnvCalls = append(c.flow.EnvCalls, ec)
+	}
+	for _, call := range envCallArity(root) {
+		c.errs.Add(pos, "%s", call)
+	}
+	e := &Expr{Src: src, Pos: pos, prog: prog, vars: vars}
+	if t := root.Type(); t != nil && t.Kind() != reflect.Interface {
+		e.Type = t
+	}
+	return e
+}
+
+// envCallArity checks env(name[, default]) and secret(name), whose types expr cannot check.
+func envCallArity(root ast.Node) []string {
+	var problems []string
+	v := visitorFunc(func(node *ast.Node) {
+		n, ok := (*node).(*ast.CallNode)
+		if !ok {
+			return
+		}
+		id, ok := n.Callee.(*ast.IdentifierNode)
+		if !ok {
+			return
+		}
+		switch {
+		case id.Value == "env" && (len(n.Arguments) < 1 || len(n.Arguments) > 2):
+			problems = append(problems, "env() takes a name and an optional default: env(name[, default])")
+		case id.Value == "secret" && len(n.Arguments) != 1:
+			problems = append(problems, "secret() takes one name: secret(name)")
+		}
+	})
+	ast.Walk(&root, v)
+	return problems
+}
+
+type visitorFunc func(*ast.Node)
+
+func (f visitorFunc) Visit(n *ast.Node) { f(n) }
+
+// exprError turns an expr compile error into a positioned one, suggesting the nearest name.
+func (c *Compiler) exprError(src string, pos Pos, err error) {
+	msg := err.Error()
+	col := 0
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		msg = fe.Message
+		col = fe.Column
+	}
+	if strings.HasPrefix(msg, "unknown name ") {
+		name := strings.TrimPrefix(msg, "unknown name ")
+		msg = fmt.Sprintf("unknown variable %q%s", name, didYouMean(name, c.knownNames()))
+	}
+	if pos.Line > 0 && col > 0 {
+		pos.Col += col
+	}
+	c.errs.Add(pos, "in expression %q: %s", src, msg)
+}
+
+// knownNames lists everything an expression may name, for suggestions.
+func (c *Compiler) knownNames() []string {
+	var out []string
+	for n := range c.scope.vars {
+		out = append(out, n)
+	}
+	out = append(out, reservedNames...)
+	out = append(out, scopeFuncNames...)
+	out = append(out, pureFuncNames...)
+	return out
+}
+
+// scalarPos is the position of the first character of a scalar's text (inside its quotes).
+func scalarPos(file string, n *yaml.Node) Pos {
+	p := PosOf(file, n)
+	if n != nil && (n.Style == yaml.DoubleQuotedStyle || n.Style == yaml.SingleQuotedStyle) {
+		p.Col++
+	}
+	return p
+}
+
+// Expr compiles a bare expression from a YAML scalar.
+func (c *Compiler) Expr(n *yaml.Node) *Expr {
+	if n == nil {
+		return nil
+	}
+	if n.Kind != yaml.ScalarNode {
+		c.errs.Add(PosOf(c.file, n), "expected an expression, got a %s", kindName(n))
+		return nil
+	}
+	p := scalarPos(c.file, n)
+	p.Col-- // expr columns count from 1
+	if strings.Contains(n.Value, "\n") {
+		p = PosOf(c.file, n)
+		p.Col = 0
+	}
+	e := c.compileExpr(n.Value, p)
+	if e != nil {
+		e.Pos = PosOf(c.file, n)
+		c.checkRetries(e, n)
+	}
+	return e
+}
+
+// checkRetries reports retries.<node> of a node without retry:.
+func (c *Compiler) checkRetries(e *Expr, n *yaml.Node) {
+	rc := &refCollector{}
+	root := e.prog.Node()
+	ast.Walk(&root, rc)
+	for _, r := range rc.retries {
+		if !c.scope.retries[r] {
+			c.errs.Add(PosOf(c.file, n), "retries.%s: node %q has no retry: policy", r, r)
+		}
+	}
+}
+
+// Cond compiles a condition: a bare expression or the structured {operator, operands} form.
+func (c *Compiler) Cond(n *yaml.Node) *Expr {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.MappingNode {
+		src, ok := c.structured(n)
+		if !ok {
+			return nil
+		}
+		e := c.compileExpr(src, PosOf(c.file, n))
+		if e != nil {
+			e.Pos = PosOf(c.file, n)
+			if e.Type != nil && e.Type.Kind() != reflect.Bool {
+				c.errs.Add(e.Pos, "condition gives %s, not a boolean", e.Type)
+			}
+		}
+		return e
+	}
+	e := c.Expr(n)
+	if e != nil && e.Type != nil && e.Type.Kind() != reflect.Bool {
+		c.errs.Add(e.Pos, "condition %q gives %s, not a boolean", e.Src, e.Type)
+	}
+	return e
+}
+
+var structuredOps = map[string]bool{"==": true, "!=": true, "<": true, "<=": true, ">": true, ">=": true, "in": true, "contains": true, "matches": true}
+
+// structured translates the seed's {operator, operands: [{field, op, value}]} form to expr source.
+func (c *Compiler) structured(n *yaml.Node) (string, bool) {
+	m := c.mapping(n, "operator", "operands", "field", "op", "value")
+	if m == nil {
+		return "", false
+	}
+	if m["field"] != nil || m["op"] != nil {
+		if m["operator"] != nil || m["operands"] != nil {
+			c.errs.Add(PosOf(c.file, n), "a condition has either operator/operands or field/op/value, not both")
+			return "", false
+		}
+		return c.operand(n, m)
+	}
+	opN, operands := m["operator"], m["operands"]
+	if opN == nil || operands == nil {
+		c.errs.Add(PosOf(c.file, n), "a structured condition needs operator (AND, OR, NOT) and operands")
+		return "", false
+	}
+	op := strings.ToUpper(opN.Value)
+	if op != "AND" && op != "OR" && op != "NOT" {
+		c.errs.Add(PosOf(c.file, opN), "operator must be AND, OR or NOT, not %q", opN.Value)
+		return "", false
+	}
+	if operands.Kind != yaml.SequenceNode || len(operands.Content) == 0 {
+		c.errs.Add(PosOf(c.file, operands), "operands must be a non-empty list")
+		return "", false
+	}
+	var parts []string
+	ok := true
+	for _, o := range operands.Content {
+		if o.Kind != yaml.MappingNode {
+			c.errs.Add(PosOf(c.file, o), "an operand is a mapping {field, op, value} or a nested {operator, operands}")
+			ok = false
+			continue
+		}
+		s, good := c.structured(o)
+		ok = ok && good
+		parts = append(parts, "("+s+")")
+	}
+	if !ok {
+		return "", false
+	}
+	switch op {
+	case "AND":
+		return strings.Join(parts, " && "), true
+	case "OR":
+		return strings.Join(parts, " || "), true
+	}
+	return "!(" + strings.Join(parts, " && ") + ")", true
+}
+
+func (c *Compiler) operand(n *yaml.Node, m map[string]*yaml.Node) (string, bool) {
+	field, opN, value := m["field"], m["op"], m["value"]
+	if field == nil || opN == nil || value == nil {
+		c.errs.Add(PosOf(c.file, n), "an operand needs field, op and value")
+		return "", false
+	}
+	if !structuredOps[opN.Value] {
+		c.errs.Add(PosOf(c.file, opN), "op must be one of == != < <= > >= in contains matches, not %q", opN.Value)
+		return "", false
+	}
+	// compile the field alone first so that its errors point at it
+	if c.Expr(field) == nil {
+		return "", false
+	}
+	val, ok := c.valueSource(value)
+	if !ok {
+		return "", false
+	}
+	f := "(" + field.Value + ")"
+	switch opN.Value {
+	case "contains":
+		return fmt.Sprintf("contains_(%s, %s)", f, val), true
+	case "in":
+		return fmt.Sprintf("%s in %s", f, val), true
+	}
+	return fmt.Sprintf("%s %s %s", f, opN.Value, val), true
+}
+
+// valueSource turns a structured operand's value (a literal or a template) into expr source.
+func (c *Compiler) valueSource(n *yaml.Node) (string, bool) {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		var items []string
+		for _, it := range n.Content {
+			s, ok := c.valueSource(it)
+			if !ok {
+				return "", false
+			}
+			items = append(items, s)
+		}
+		return "[" + strings.Join(items, ", ") + "]", true
+	case yaml.ScalarNode:
+	default:
+		c.errs.Add(PosOf(c.file, n), "value must be a scalar, a list or a template")
+		return "", false
+	}
+	if n.Tag == "!!str" || n.Style == yaml.DoubleQuotedStyle || n.Style == yaml.SingleQuotedStyle {
+		parts, err := splitTemplate(n.Value)
+		if err != nil {
+			c.errs.Add(scalarPos(c.file, n), "%v", err)
+			return "", false
+		}
+		if len(parts) == 1 && parts[0].expr {
+			return "(" + parts[0].text + ")", true
+		}
+		var out []string
+		for _, p := range parts {
+			if p.expr {
+				out = append(out, "ToString("+p.text+")")
+			} else {
+				out = append(out, quoteExpr(p.text))
+			}
+		}
+		if len(out) == 0 {
+			return `""`, true
+		}
+		return strings.Join(out, " + "), true
+	}
+	switch n.Tag {
+	case "!!null":
+		return "nil", true
+	case "!!bool":
+		return strings.ToLower(n.Value), true
+	}
+	return n.Value, true
+}
+
+// quoteExpr writes s as an expr string literal.
+func quoteExpr(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\r':
+			b.WriteString(`\r`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}

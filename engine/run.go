@@ -1,0 +1,506 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+	"github.com/google/uuid"
+)
+
+// DefaultMaxSteps is Architect's limit of node executions per instance.
+const DefaultMaxSteps = 10000
+
+// Outcomes the engine itself gives; end nodes may name any other.
+const (
+	OutcomeSuccess     = "success"
+	OutcomeError       = "error"
+	OutcomeInterrupted = "interrupted"
+)
+
+// Options are the seams and limits of a run. The zero value runs on the real clock and real HTTP.
+type Options struct {
+	// Clock makes the instance's clock; nil gives the real clock. Each instance gets its own.
+	Clock func() Clock
+	// Transport sends data-action requests; nil gives real HTTP.
+	Transport Transport
+	// Tracer receives every event; nil traces nothing.
+	Tracer Tracer
+	// Env looks up env()/secret() names; nil reads the process environment.
+	Env func(name string) (string, bool)
+	// MaxSteps bounds node executions; 0 means DefaultMaxSteps.
+	MaxSteps int
+	// Capture keeps notifications in the result instead of delivering them (tests).
+	Capture bool
+	// UUID makes ids (instance.id and uuid()); nil gives random UUIDs.
+	UUID func() string
+	// Seed seeds the instance's random source (jitter); 0 picks one.
+	Seed uint64
+}
+
+// ErrorInfo describes a failure: the `error` value of expressions and the result's error.
+type ErrorInfo struct {
+	Class   string `json:"class"`
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+	Status  int    `json:"status,omitempty"`
+	Node    string `json:"node,omitempty"`
+}
+
+func (e *ErrorInfo) value() map[string]any {
+	return map[string]any{"class": e.Class, "kind": e.Kind, "message": e.Message, "status": e.Status, "node": e.Node}
+}
+
+// Result is what an instance did.
+type Result struct {
+	Instance      string          `json:"instance"`
+	Flow          string          `json:"flow"`
+	Outcome       string          `json:"outcome"`
+	Outputs       map[string]any  `json:"outputs"`
+	Variables     map[string]any  `json:"variables"`
+	Path          []string        `json:"path"`
+	Calls         map[string]int  `json:"calls"`
+	Waits         []float64       `json:"waits"`
+	Started       time.Time       `json:"started"`
+	Ended         time.Time       `json:"ended"`
+	StoppedAt     string          `json:"stopped_at,omitempty"`
+	Error         *ErrorInfo      `json:"error,omitempty"`
+	Notifications []*Notification `json:"notifications,omitempty"`
+	// Edges are the routes taken, in order, for coverage.
+	Edges []*Edge `json:"-"`
+}
+
+// Instance is one run of a flow: a cursor, variables, a clock. It is owned by one goroutine.
+type Instance struct {
+	flow      *Flow
+	opts      *Options
+	ctx       context.Context
+	env       map[string]any
+	vm        vm.VM
+	clock     Clock
+	transport Transport
+	redactor  Redactor
+	rand      *rand.Rand
+	id        string
+	started   time.Time
+	seq       int
+	node      *Node
+	res       *Result
+	outcome   string
+	calls     map[string]int
+	retries   map[string]any
+	// Scratch is per-instance state for node kinds (e.g. a retry policy's elapsed budget).
+	Scratch map[string]any
+}
+
+// InputError is a rejected input: reported before anything runs.
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+// Inputs checks and converts inputs: strings (from the command line) are parsed per the declared
+// type; other values are converted. Missing required inputs and unknown names are errors.
+func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
+	var errs []string
+	out := make(map[string]any, len(raw))
+	for _, name := range sortedKeys(raw) {
+		v := f.Var(name)
+		if v == nil || !v.Input {
+			var inputs []string
+			for _, x := range f.Vars {
+				if x.Input {
+					inputs = append(inputs, x.Name)
+				}
+			}
+			errs = append(errs, fmt.Sprintf("unknown input %q%s", name, didYouMean(name, inputs)))
+			continue
+		}
+		val := raw[name]
+		var err error
+		if s, ok := val.(string); ok {
+			val, err = v.Type.ParseInput(s)
+		} else {
+			val, err = v.Type.Convert(normalizeYAML(val))
+		}
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("input %s: %v", name, err))
+			continue
+		}
+		out[name] = val
+	}
+	for _, v := range f.Vars {
+		if v.Required {
+			if x, ok := out[v.Name]; !ok || x == nil {
+				errs = append(errs, fmt.Sprintf("missing required input %s (%s)", v.Name, v.Type))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		msg := errs[0]
+		for _, e := range errs[1:] {
+			msg += "; " + e
+		}
+		return nil, &InputError{Msg: msg}
+	}
+	return out, nil
+}
+
+// CheckEnv reports env()/secret() names given as literals, with no default, that lookup lacks.
+func (f *Flow) CheckEnv(lookup func(string) (string, bool)) ErrorList {
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	var errs ErrorList
+	seen := map[string]bool{}
+	for _, ec := range f.EnvCalls {
+		if seen[ec.Name] {
+			continue
+		}
+		if _, ok := lookup(ec.Name); !ok {
+			seen[ec.Name] = true
+			what := "environment variable"
+			if ec.Secret {
+				what = "secret"
+			}
+			errs.Add(ec.Pos, "%s %s is not set (set it in the environment or an --env-file)", what, ec.Name)
+		}
+	}
+	return errs.Sort()
+}
+
+// Run runs one instance to its end. inputs must come from Flow.Inputs.
+func (f *Flow) Run(ctx context.Context, inputs map[string]any, opts *Options) *Result {
+	in := f.newInstance(ctx, inputs, opts)
+	in.run()
+	return in.res
+}
+
+func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Options) *Instance {
+	if opts == nil {
+		opts = &Options{}
+	}
+	in := &Instance{flow: f, opts: opts, ctx: ctx, calls: map[string]int{}}
+	if opts.Clock != nil {
+		in.clock = opts.Clock()
+	} else {
+		in.clock = RealClock{}
+	}
+	in.transport = opts.Transport
+	if in.transport == nil {
+		in.transport = defaultTransport()
+	}
+	seed := opts.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	in.rand = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	in.id = in.newUUID()
+	in.started = in.clock.Now()
+	in.env = make(map[string]any, len(f.Vars)+16)
+	for _, v := range f.Vars {
+		in.env[v.Name] = v.Default // nil (NOT_SET) when there is no default
+	}
+	for k, v := range inputs {
+		in.env[k] = v
+	}
+	in.retries = map[string]any{}
+	for n := range f.scope.retries {
+		in.retries[n] = 0
+	}
+	in.env["retries"] = in.retries
+	in.env["status"] = 0
+	in.env["headers"] = map[string]string{}
+	in.env["body"] = nil
+	in.env["text"] = ""
+	in.env["elapsed"] = 0.0
+	in.env["error"] = nil
+	in.env["instance"] = map[string]any{"id": in.id, "started": in.started, "flow": f.Name}
+	in.env["now"] = in.clock.Now
+	in.env["uuid"] = in.newUUID
+	in.env["env"] = in.envFunc
+	in.env["secret"] = in.secretFunc
+	in.env["retry_after"] = func(h any) int { return RetryAfter(h, in.clock.Now()) }
+	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Calls: in.calls, Path: []string{}, Waits: []float64{}}
+	return in
+}
+
+var sharedTransport Transport
+
+func defaultTransport() Transport {
+	if sharedTransport == nil {
+		sharedTransport = NewHTTPTransport()
+	}
+	return sharedTransport
+}
+
+func init() { sharedTransport = NewHTTPTransport() }
+
+func (in *Instance) newUUID() string {
+	if in.opts.UUID != nil {
+		return in.opts.UUID()
+	}
+	return uuid.NewString()
+}
+
+func (in *Instance) lookup(name string) (string, bool) {
+	if in.opts.Env != nil {
+		return in.opts.Env(name)
+	}
+	return os.LookupEnv(name)
+}
+
+func (in *Instance) envFunc(args ...any) any {
+	name := ToString(args[0])
+	if v, ok := in.lookup(name); ok {
+		return v
+	}
+	if len(args) > 1 {
+		return args[1]
+	}
+	panic(fmt.Sprintf("environment variable %s is not set", name))
+}
+
+func (in *Instance) secretFunc(args ...any) any {
+	name := ToString(args[0])
+	v, ok := in.lookup(name)
+	if !ok {
+		panic(fmt.Sprintf("secret %s is not set", name))
+	}
+	in.redactor.Add(v)
+	return v
+}
+
+func (in *Instance) run() {
+	f := in.flow
+	max := in.opts.MaxSteps
+	if max <= 0 {
+		max = DefaultMaxSteps
+	}
+	inputs := map[string]any{}
+	for _, v := range f.Vars {
+		if v.Input && in.env[v.Name] != nil {
+			inputs[v.Name] = in.redactor.Value(in.env[v.Name])
+		}
+	}
+	in.Emit(&Event{Event: "start", Flow: f.Name, Inputs: inputs})
+	node := f.Start
+	handling := false // inside on_error: a second runtime error ends the instance
+	var from *Edge
+	steps := 0
+	for node != nil {
+		in.node = node
+		if err := in.ctx.Err(); err != nil {
+			in.interrupt()
+			return
+		}
+		steps++
+		if steps > max {
+			in.fail(&ErrorInfo{Class: Permanent, Kind: KindRuntime, Node: node.Name,
+				Message: fmt.Sprintf("more than %d node executions: stopped (raise --max-steps if the flow really needs more)", max)})
+			return
+		}
+		in.res.Path = append(in.res.Path, node.Name)
+		ev := &Event{Node: node.Name, Kind: node.Kind, Event: "enter"}
+		if from != nil {
+			ev.From, ev.Via = from.From.Name, from.Label
+		}
+		in.Emit(ev)
+		edge, err := node.Step.Exec(in.ctx, in)
+		if in.ctx.Err() != nil && (err != nil || edge == nil) && in.outcome == "" {
+			in.interrupt()
+			return
+		}
+		if err != nil {
+			info := &ErrorInfo{Class: Permanent, Kind: KindRuntime, Node: node.Name, Message: in.redactor.String(err.Error())}
+			var ie *ErrorInfo
+			if errors.As(err, &ie) {
+				cp := *ie
+				cp.Message = in.redactor.String(cp.Message)
+				if cp.Node == "" {
+					cp.Node = node.Name
+				}
+				info = &cp
+			}
+			in.Emit(&Event{Node: node.Name, Kind: node.Kind, Event: "error", Error: info})
+			if f.OnError == nil || handling {
+				in.fail(info)
+				return
+			}
+			handling = true
+			in.env["error"] = info.value()
+			in.res.Error = info
+			e := &Edge{From: node, To: f.OnError, Label: "on_error"}
+			in.res.Edges = append(in.res.Edges, e)
+			from, node = e, f.OnError
+			continue
+		}
+		if edge == nil {
+			break
+		}
+		in.res.Edges = append(in.res.Edges, edge)
+		from, node = edge, edge.To
+	}
+	if in.outcome == "" {
+		in.outcome = OutcomeError
+	}
+	in.finish()
+}
+
+func (in *Instance) interrupt() {
+	in.outcome = OutcomeInterrupted
+	if in.node != nil {
+		in.res.StoppedAt = in.node.Name
+	}
+	in.Emit(&Event{Node: in.res.StoppedAt, Event: "end", Outcome: OutcomeInterrupted, Message: "interrupted"})
+	in.finishResult()
+}
+
+func (in *Instance) fail(info *ErrorInfo) {
+	in.outcome = OutcomeError
+	in.res.Error = info
+	in.finish()
+}
+
+func (in *Instance) finish() {
+	ev := &Event{Event: "end", Outcome: in.outcome}
+	if in.node != nil {
+		ev.Node, ev.Kind = in.node.Name, in.node.Kind
+	}
+	if in.outcome == OutcomeError {
+		ev.Error = in.res.Error
+	}
+	in.Emit(ev)
+	in.finishResult()
+}
+
+func (in *Instance) finishResult() {
+	r := in.res
+	r.Outcome = in.outcome
+	r.Ended = in.clock.Now()
+	r.Variables = make(map[string]any, len(in.flow.Vars))
+	r.Outputs = map[string]any{}
+	for _, v := range in.flow.Vars {
+		val := in.redactor.Value(in.env[v.Name])
+		r.Variables[v.Name] = val
+		if v.Output {
+			r.Outputs[v.Name] = val
+		}
+	}
+}
+
+// ---- the API node kinds use ----
+
+// Flow is the instance's flow.
+func (in *Instance) Flow() *Flow { return in.flow }
+
+// ID is instance.id.
+func (in *Instance) ID() string { return in.id }
+
+// Clock is the instance's clock.
+func (in *Instance) Clock() Clock { return in.clock }
+
+// Transport is the instance's transport.
+func (in *Instance) Transport() Transport { return in.transport }
+
+// Redactor hides the instance's secrets.
+func (in *Instance) Redactor() *Redactor { return &in.redactor }
+
+// Rand is the instance's seeded random source.
+func (in *Instance) Rand() *rand.Rand { return in.rand }
+
+// Capturing reports whether notifications are captured (tests) rather than delivered.
+func (in *Instance) Capturing() bool { return in.opts.Capture }
+
+// Lookup reads an env()/secret() source.
+func (in *Instance) Lookup(name string) (string, bool) { return in.lookup(name) }
+
+// Get reads a variable or scope value.
+func (in *Instance) Get(name string) any { return in.env[name] }
+
+// Set assigns a declared variable, checking its type; nil makes it NOT_SET.
+func (in *Instance) Set(v *Variable, val any) error {
+	x, err := v.Type.Convert(val)
+	if err != nil {
+		return fmt.Errorf("%s: %v", v.Name, err)
+	}
+	in.env[v.Name] = x
+	return nil
+}
+
+// SetScope sets a response-scope name (status, headers, body, text, elapsed).
+func (in *Instance) SetScope(name string, val any) { in.env[name] = val }
+
+// SetError sets `error` (nil clears it).
+func (in *Instance) SetError(e *ErrorInfo) {
+	if e == nil {
+		in.env["error"] = nil
+		return
+	}
+	in.env["error"] = e.value()
+}
+
+// SetRetries sets retries.<node>.
+func (in *Instance) SetRetries(node string, n int) { in.retries[node] = n }
+
+// SetOutcome ends the instance with outcome.
+func (in *Instance) SetOutcome(outcome string) { in.outcome = outcome }
+
+// CountCall counts a request sent for an action.
+func (in *Instance) CountCall(action string) { in.calls[action]++ }
+
+// RecordWait records a wait in seconds.
+func (in *Instance) RecordWait(seconds float64) { in.res.Waits = append(in.res.Waits, seconds) }
+
+// AddNotification keeps a notification in the result (captured, or undelivered).
+func (in *Instance) AddNotification(n *Notification) {
+	in.res.Notifications = append(in.res.Notifications, n)
+}
+
+// Outputs returns the current output variables (for notifications).
+func (in *Instance) Outputs() map[string]any {
+	out := map[string]any{}
+	for _, v := range in.flow.Vars {
+		if v.Output {
+			out[v.Name] = in.redactor.Value(in.env[v.Name])
+		}
+	}
+	return out
+}
+
+// Emit stamps and sends an event to the tracer.
+func (in *Instance) Emit(e *Event) {
+	if in.opts.Tracer == nil {
+		return
+	}
+	in.seq++
+	e.Seq = in.seq
+	e.Instance = in.id
+	e.Time = in.clock.Now()
+	if !in.redactor.Empty() {
+		e.Body = in.redactor.Value(e.Body)
+		e.Message = in.redactor.String(e.Message)
+		e.URL = in.redactor.String(e.URL)
+		e.Subject = in.redactor.String(e.Subject)
+		if e.Set != nil {
+			e.Set = in.redactor.Value(e.Set).(map[string]any)
+		}
+		if e.Error != nil {
+			c := *e.Error
+			c.Message = in.redactor.String(c.Message)
+			e.Error = &c
+		}
+	}
+	in.opts.Tracer.Event(e)
+}
+
+// Tracing reports whether events are wanted, so that callers can skip building them.
+func (in *Instance) Tracing() bool { return in.opts.Tracer != nil }
+
+// Error lets a node kind return an ErrorInfo as the runtime error it routes to on_error.
+func (e *ErrorInfo) Error() string { return e.Message }

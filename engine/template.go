@@ -1,0 +1,336 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Template is a string value with {{ expr }} parts, compiled once.
+// A template that is exactly one {{ expr }} keeps the value's type.
+type Template struct {
+	Src   string
+	Pos   Pos
+	parts []tplPart
+}
+
+type tplPart struct {
+	lit  string
+	expr *Expr
+}
+
+// rawPart is a piece of template source: literal text or the source of an expression.
+type rawPart struct {
+	text string
+	expr bool
+	off  int // byte offset of text in the template source
+}
+
+// splitTemplate cuts s into literal text and {{ expr }} parts. Quotes inside an expression are
+// honoured, so {{ "{{" }} writes a literal "{{".
+func splitTemplate(s string) ([]rawPart, error) {
+	var parts []rawPart
+	i := 0
+	for {
+		j := strings.Index(s[i:], "{{")
+		if j < 0 {
+			if i < len(s) {
+				parts = append(parts, rawPart{text: s[i:], off: i})
+			}
+			return parts, nil
+		}
+		if j > 0 {
+			parts = append(parts, rawPart{text: s[i : i+j], off: i})
+		}
+		start := i + j + 2
+		end := -1
+		var quote byte
+		for k := start; k < len(s); k++ {
+			ch := s[k]
+			if quote != 0 {
+				if ch == '\\' && quote != '`' {
+					k++
+				} else if ch == quote {
+					quote = 0
+				}
+				continue
+			}
+			if ch == '"' || ch == '\'' || ch == '`' {
+				quote = ch
+				continue
+			}
+			if ch == '}' && k+1 < len(s) && s[k+1] == '}' {
+				// "}}}" closes after a map literal's own brace
+				for k+2 < len(s) && s[k+2] == '}' {
+					k++
+				}
+				end = k
+				break
+			}
+		}
+		if end < 0 {
+			return nil, fmt.Errorf("unclosed {{ at offset %d in %q", i+j, s)
+		}
+		src := s[start:end]
+		if strings.TrimSpace(src) == "" {
+			return nil, fmt.Errorf("empty {{ }} in %q", s)
+		}
+		parts = append(parts, rawPart{text: src, expr: true, off: start})
+		i = end + 2
+	}
+}
+
+// Template compiles a template from a YAML scalar.
+func (c *Compiler) Template(n *yaml.Node) *Template {
+	if n == nil {
+		return nil
+	}
+	if n.Kind != yaml.ScalarNode {
+		c.errs.Add(PosOf(c.file, n), "expected a string, got a %s", kindName(n))
+		return nil
+	}
+	return c.templateString(n.Value, n)
+}
+
+func (c *Compiler) templateString(s string, n *yaml.Node) *Template {
+	t := &Template{Src: s, Pos: PosOf(c.file, n)}
+	raw, err := splitTemplate(s)
+	if err != nil {
+		c.errs.Add(PosOf(c.file, n), "%v", err)
+		return nil
+	}
+	ok := true
+	for _, p := range raw {
+		if !p.expr {
+			t.parts = append(t.parts, tplPart{lit: p.text})
+			continue
+		}
+		pos := scalarPos(c.file, n)
+		if strings.Contains(s, "\n") {
+			pos.Col = 0
+		} else {
+			pos.Col += p.off - 1
+		}
+		e := c.compileExpr(p.text, pos)
+		if e == nil {
+			ok = false
+			continue
+		}
+		e.Pos = PosOf(c.file, n)
+		c.checkRetries(e, n)
+		t.parts = append(t.parts, tplPart{expr: e})
+	}
+	if !ok {
+		return nil
+	}
+	return t
+}
+
+// IsLiteral reports whether the template has no expression.
+func (t *Template) IsLiteral() bool {
+	for _, p := range t.parts {
+		if p.expr != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Single returns the expression of a template that is exactly one {{ expr }}, else nil.
+func (t *Template) Single() *Expr {
+	if len(t.parts) == 1 {
+		return t.parts[0].expr
+	}
+	return nil
+}
+
+// Exprs lists the template's expressions.
+func (t *Template) Exprs() []*Expr {
+	var out []*Expr
+	for _, p := range t.parts {
+		if p.expr != nil {
+			out = append(out, p.expr)
+		}
+	}
+	return out
+}
+
+// Type is the static type of the template's value: string, or the expression's type.
+func (t *Template) Type() reflect.Type {
+	if e := t.Single(); e != nil {
+		return e.Type
+	}
+	return reflect.TypeOf("")
+}
+
+// Eval renders the template; a single {{ expr }} keeps its type.
+func (t *Template) Eval(in *Instance) (any, error) {
+	if e := t.Single(); e != nil {
+		return e.Eval(in)
+	}
+	return t.Render(in)
+}
+
+// Render renders the template to a string; NOT_SET renders as "".
+func (t *Template) Render(in *Instance) (string, error) {
+	if len(t.parts) == 1 && t.parts[0].expr == nil {
+		return t.parts[0].lit, nil
+	}
+	var b strings.Builder
+	for _, p := range t.parts {
+		if p.expr == nil {
+			b.WriteString(p.lit)
+			continue
+		}
+		v, err := p.expr.Eval(in)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(ToString(v))
+	}
+	return b.String(), nil
+}
+
+// ToString formats a value the way templates show it: NOT_SET as "", whole numbers without a
+// fraction, times as RFC 3339, objects and lists as JSON.
+func ToString(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case float32:
+		return strconv.FormatFloat(float64(x), 'f', -1, 32)
+	case int:
+		return strconv.Itoa(x)
+	case bool:
+		return strconv.FormatBool(x)
+	case time.Time:
+		return x.Format(time.RFC3339Nano)
+	case time.Duration:
+		return x.String()
+	case fmt.Stringer:
+		return x.String()
+	case map[string]any, []any, map[string]string:
+		b, err := json.Marshal(x)
+		if err == nil {
+			return string(b)
+		}
+	}
+	return fmt.Sprint(v)
+}
+
+// Value is a structured value (a request body, a payload): mappings, lists, literal scalars and
+// templates, compiled once.
+type Value struct {
+	Pos   Pos
+	tpl   *Template
+	lit   any
+	keys  []string
+	vals  []*Value
+	items []*Value
+	kind  yaml.Kind
+}
+
+// Value compiles a YAML value whose strings are templates.
+func (c *Compiler) Value(n *yaml.Node) *Value {
+	if n == nil {
+		return nil
+	}
+	v := &Value{Pos: PosOf(c.file, n), kind: n.Kind}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			v.keys = append(v.keys, n.Content[i].Value)
+			v.vals = append(v.vals, c.Value(n.Content[i+1]))
+		}
+	case yaml.SequenceNode:
+		for _, it := range n.Content {
+			v.items = append(v.items, c.Value(it))
+		}
+	case yaml.ScalarNode:
+		if n.Tag == "!!str" {
+			v.tpl = c.Template(n)
+			return v
+		}
+		var lit any
+		if err := n.Decode(&lit); err != nil {
+			c.errs.Add(PosOf(c.file, n), "%v", err)
+		}
+		v.lit = lit
+	case yaml.AliasNode:
+		return c.Value(n.Alias)
+	}
+	return v
+}
+
+// Eval builds the value in the instance's scope.
+func (v *Value) Eval(in *Instance) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch v.kind {
+	case yaml.MappingNode:
+		m := make(map[string]any, len(v.keys))
+		for i, k := range v.keys {
+			x, err := v.vals[i].Eval(in)
+			if err != nil {
+				return nil, err
+			}
+			m[k] = x
+		}
+		return m, nil
+	case yaml.SequenceNode:
+		l := make([]any, len(v.items))
+		for i, it := range v.items {
+			x, err := it.Eval(in)
+			if err != nil {
+				return nil, err
+			}
+			l[i] = x
+		}
+		return l, nil
+	}
+	if v.tpl != nil {
+		return v.tpl.Eval(in)
+	}
+	return v.lit, nil
+}
+
+// Exprs lists every expression inside the value.
+func (v *Value) Exprs() []*Expr {
+	if v == nil {
+		return nil
+	}
+	var out []*Expr
+	if v.tpl != nil {
+		out = append(out, v.tpl.Exprs()...)
+	}
+	for _, x := range v.vals {
+		out = append(out, x.Exprs()...)
+	}
+	for _, x := range v.items {
+		out = append(out, x.Exprs()...)
+	}
+	return out
+}
+
+// IsString reports whether the value is a single string template (sent as is, not as JSON).
+func (v *Value) IsString() bool { return v != nil && v.kind == yaml.ScalarNode && v.tpl != nil }
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,104 @@
+package nodes
+
+import (
+	"context"
+
+	"github.com/archflow/archflow/engine"
+	"gopkg.in/yaml.v3"
+)
+
+// assign sets variables in order; later entries see earlier ones.
+type assign struct {
+	sets []assignment
+	next *engine.Edge
+}
+
+type assignment struct {
+	v   *engine.Variable
+	val *engine.Template
+}
+
+func init() {
+	engine.RegisterKind(&engine.Kind{Name: "assign", Keys: []string{"next"}, Compile: compileAssign})
+}
+
+func compileAssign(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys map[string]*yaml.Node) engine.Step {
+	s := &assign{}
+	pairs := c.Pairs(spec)
+	if len(pairs) == 0 && spec.Kind == yaml.MappingNode {
+		c.Errorf(spec, "assign needs at least one variable")
+	}
+	for _, p := range pairs {
+		v := c.VarRef(p[0])
+		var t *engine.Template
+		if p[1].Kind == yaml.ScalarNode && p[1].Tag != "!!str" {
+			// a literal number, boolean or null: keep its YAML type
+			t = c.Template(literalTemplate(p[1]))
+		} else {
+			t = c.Template(p[1])
+		}
+		if v == nil || t == nil {
+			continue
+		}
+		c.CheckAssign(p[1], v.Name, t)
+		c.Track(t.Exprs()...)
+		s.sets = append(s.sets, assignment{v: v, val: t})
+	}
+	s.next = requireNext(c, n, keys)
+	return s
+}
+
+// literalTemplate turns a non-string scalar (42, true, null) into a {{ }} template of itself.
+func literalTemplate(n *yaml.Node) *yaml.Node {
+	cp := *n
+	v := n.Value
+	if n.Tag == "!!null" {
+		v = "nil"
+	}
+	cp.Value = "{{ " + v + " }}"
+	cp.Tag = "!!str"
+	return &cp
+}
+
+func (s *assign) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, error) {
+	var set map[string]any
+	if in.Tracing() {
+		set = make(map[string]any, len(s.sets))
+	}
+	for _, a := range s.sets {
+		val, err := a.val.Eval(in)
+		if err != nil {
+			return nil, err
+		}
+		if err := in.Set(a.v, val); err != nil {
+			return nil, &engine.ErrorInfo{Class: engine.Permanent, Kind: engine.KindRuntime, Message: a.val.Pos.String() + ": " + err.Error()}
+		}
+		if set != nil {
+			set[a.v.Name] = in.Get(a.v.Name)
+		}
+	}
+	if set != nil {
+		in.Emit(&engine.Event{Node: s.next.From.Name, Kind: "assign", Event: "assign", Set: set})
+	}
+	return s.next, nil
+}
+
+// requireNext resolves the mandatory next: of a node.
+func requireNext(c *engine.Compiler, n *engine.Node, keys map[string]*yaml.Node) *engine.Edge {
+	if keys["next"] == nil {
+		c.Errorf(nodeKey(keys), "node %s needs next:", n.Name)
+		return nil
+	}
+	return c.Edge(n, "next", keys["next"])
+}
+
+// nodeKey picks some node of the mapping for a position when the key itself is missing.
+func nodeKey(keys map[string]*yaml.Node) *yaml.Node {
+	var best *yaml.Node
+	for _, v := range keys {
+		if best == nil || v.Line < best.Line || (v.Line == best.Line && v.Column < best.Column) {
+			best = v
+		}
+	}
+	return best
+}

@@ -1,0 +1,71 @@
+package nodes
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/archflow/archflow/engine"
+	"gopkg.in/yaml.v3"
+)
+
+// decision evaluates its cases in order; the first true one wins, else default.
+type decision struct {
+	cases []decisionCase
+	def   *engine.Edge
+}
+
+type decisionCase struct {
+	when *engine.Expr
+	next *engine.Edge
+}
+
+func init() {
+	engine.RegisterKind(&engine.Kind{Name: "decision", Keys: []string{"default"}, Compile: compileDecision})
+}
+
+func compileDecision(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys map[string]*yaml.Node) engine.Step {
+	d := &decision{}
+	if spec.Kind != yaml.SequenceNode {
+		c.Errorf(spec, "decision expects a list of {when, next} cases")
+	} else {
+		for i, it := range spec.Content {
+			m := c.Mapping(it, "when", "next")
+			if m == nil {
+				continue
+			}
+			if m["when"] == nil || m["next"] == nil {
+				c.Errorf(it, "a decision case needs when: and next:")
+				continue
+			}
+			when := c.Cond(m["when"])
+			c.Track(when)
+			next := c.Edge(n, fmt.Sprintf("case %d", i+1), m["next"])
+			d.cases = append(d.cases, decisionCase{when: when, next: next})
+		}
+	}
+	if keys["default"] == nil {
+		c.Errorf(spec, "decision node %s needs a default: route", n.Name)
+	} else {
+		d.def = c.Edge(n, "default", keys["default"])
+	}
+	return d
+}
+
+func (d *decision) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, error) {
+	for i, cs := range d.cases {
+		ok, err := cs.when.EvalBool(in)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if in.Tracing() {
+				in.Emit(&engine.Event{Node: cs.next.From.Name, Kind: "decision", Event: "decision", Case: fmt.Sprint(i + 1), Next: cs.next.To.Name})
+			}
+			return cs.next, nil
+		}
+	}
+	if in.Tracing() {
+		in.Emit(&engine.Event{Node: d.def.From.Name, Kind: "decision", Event: "decision", Case: "default", Next: d.def.To.Name})
+	}
+	return d.def, nil
+}

@@ -1,0 +1,147 @@
+package nodes
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/archflow/archflow/engine"
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultMaxWait is Architect's longest wait.
+const DefaultMaxWait = 72 * time.Hour
+
+// wait pauses the instance: wait: V or wait: {for: V | until: T, max, trim}.
+type wait struct {
+	dur   *engine.Template // for
+	until *engine.Template
+	max   time.Duration
+	trim  bool
+	next  *engine.Edge
+}
+
+func init() {
+	engine.RegisterKind(&engine.Kind{Name: "wait", Keys: []string{"next"}, Compile: compileWait})
+}
+
+func compileWait(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys map[string]*yaml.Node) engine.Step {
+	w := &wait{max: DefaultMaxWait}
+	var forN *yaml.Node
+	if spec.Kind == yaml.MappingNode {
+		m := c.Mapping(spec, "for", "until", "max", "trim")
+		if m != nil {
+			forN = m["for"]
+			if (m["for"] == nil) == (m["until"] == nil) {
+				c.Errorf(spec, "wait needs exactly one of for: and until:")
+			}
+			if u := m["until"]; u != nil {
+				w.until = c.Template(u)
+			}
+			if x := m["max"]; x != nil {
+				if d, ok := c.Duration(x); ok {
+					w.max = d
+				}
+			}
+			w.trim = c.Bool(m["trim"])
+		}
+	} else {
+		forN = spec
+	}
+	if forN != nil {
+		t := forN
+		if forN.Kind == yaml.ScalarNode && forN.Tag != "!!str" {
+			t = literalTemplate(forN)
+		}
+		w.dur = c.Template(t)
+		if w.dur != nil && w.dur.IsLiteral() {
+			if d, err := engine.ParseDuration(w.dur.Src); err != nil {
+				c.Errorf(forN, "wait: %v", err)
+			} else if d > w.max && !w.trim {
+				c.Errorf(forN, "wait of %s is longer than its max %s (add trim: true to cut it to max)", d, w.max)
+			}
+		}
+		if w.dur != nil {
+			c.Track(w.dur.Exprs()...)
+		}
+	}
+	if w.until != nil {
+		c.Track(w.until.Exprs()...)
+	}
+	w.next = requireNext(c, n, keys)
+	return w
+}
+
+// waitDuration converts a wait value: a number of seconds, a duration string or a duration.
+func waitDuration(v any) (time.Duration, error) {
+	switch x := v.(type) {
+	case time.Duration:
+		return x, nil
+	case string:
+		return engine.ParseDuration(x)
+	case nil:
+		return 0, fmt.Errorf("wait value is NOT_SET")
+	}
+	d, err := engine.Seconds(v)
+	if err != nil {
+		return 0, fmt.Errorf("wait value %v is neither seconds nor a duration", v)
+	}
+	return time.Duration(d * float64(time.Second)), nil
+}
+
+func (w *wait) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, error) {
+	var d time.Duration
+	var until *time.Time
+	now := in.Clock().Now()
+	if w.until != nil {
+		v, err := w.until.Eval(in)
+		if err != nil {
+			return nil, err
+		}
+		var t time.Time
+		switch x := v.(type) {
+		case time.Time:
+			t = x
+		case string:
+			t, err = time.Parse(time.RFC3339Nano, x)
+			if err != nil {
+				return nil, fmt.Errorf("%s: wait until %q: not an RFC 3339 time", w.until.Pos, x)
+			}
+		default:
+			return nil, fmt.Errorf("%s: wait until: %v is not a datetime", w.until.Pos, v)
+		}
+		until = &t
+		d = t.Sub(now)
+	} else {
+		v, err := w.dur.Eval(in)
+		if err != nil {
+			return nil, err
+		}
+		d, err = waitDuration(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", w.dur.Pos, err)
+		}
+	}
+	if d > w.max {
+		if !w.trim {
+			return nil, fmt.Errorf("wait of %s is longer than its max %s", d, w.max)
+		}
+		d = w.max
+	}
+	if d < 0 {
+		d = 0
+	}
+	secs := d.Seconds()
+	in.RecordWait(secs)
+	if in.Tracing() {
+		u := now.Add(d)
+		if until != nil {
+			u = *until
+		}
+		in.Emit(&engine.Event{Node: w.next.From.Name, Kind: "wait", Event: "wait", Seconds: &secs, Until: &u})
+	}
+	if err := in.Clock().Sleep(ctx, d); err != nil {
+		return nil, err
+	}
+	return w.next, nil
+}
