@@ -1,0 +1,85 @@
+// Command archflow runs, validates and tests Architect-style YAML flows. The commands are thin:
+// they parse flags and call packages engine and engine/tester.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/archflow/archflow/engine"
+	_ "github.com/archflow/archflow/nodes" // node kinds, channel and auth types register themselves
+)
+
+// Exit codes of SPEC §8.
+const (
+	exitOK       = 0
+	exitFailed   = 1
+	exitInvalid  = 2
+	exitInternal = 3
+)
+
+// exitError carries an exit code; its message (if any) has already been printed.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func exitWith(code int, format string, args ...any) error {
+	return &exitError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "archflow",
+		Short: "Run, validate and test Architect-style YAML flows",
+		Long: `archflow runs declarative YAML flows the way Genesys Cloud Architect runs its flows:
+nodes joined by edges, typed instance variables, decisions in expr. Its main job is
+self-healing integrations: call an HTTP data action, retry transient failures with
+backoff that honours Retry-After, and escalate permanent ones with a correlation id.`,
+		Example: `  archflow run flows/self-healing.yaml --input order_id=A-1 --clock virtual
+  archflow validate flows/
+  archflow test flows/`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newRunCmd(), newValidateCmd())
+	return root
+}
+
+func main() {
+	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// execute runs the command line and returns the exit code.
+func execute(args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintln(stderr, "archflow: "+ee.msg)
+		}
+		return ee.code
+	}
+	if l, ok := engine.AsList(err); ok {
+		for _, e := range l {
+			fmt.Fprintln(stderr, e.Error())
+		}
+		return exitInvalid
+	}
+	// cobra's own errors: unknown flags, wrong argument counts
+	fmt.Fprintln(stderr, "archflow: "+err.Error())
+	return exitInvalid
+}
