@@ -327,8 +327,11 @@ func (in *Instance) run() {
 				}
 				info = &cp
 			}
+			if IsScriptError(err) {
+				info.Kind = KindScript
+			}
 			in.Emit(&Event{Node: node.Name, Kind: node.Kind, Event: "error", Error: info})
-			if f.OnError == nil || handling {
+			if f.OnError == nil || handling || info.Kind == KindScript {
 				in.fail(info)
 				return
 			}

@@ -106,6 +106,9 @@ func (d *dataAction) attempt(ctx context.Context, in *engine.Instance, n int, id
 	if terr != nil && ctx.Err() != nil {
 		return attempt{}, ctx.Err()
 	}
+	if engine.IsScriptError(terr) {
+		return attempt{}, terr // no response scripted: the instance ends with outcome error
+	}
 	if terr == nil && resp.Status == http.StatusUnauthorized && act.Auth != nil {
 		// one fresh token and one re-send; the re-send is not a retry attempt
 		refreshed, aerr := act.Auth.Apply(ctx, in, req, true)
@@ -119,6 +122,9 @@ func (d *dataAction) attempt(ctx context.Context, in *engine.Instance, n int, id
 			resp, terr = d.send(ctx, in, req)
 			if terr != nil && ctx.Err() != nil {
 				return attempt{}, ctx.Err()
+			}
+			if engine.IsScriptError(terr) {
+				return attempt{}, terr
 			}
 			if terr == nil && resp.Status == http.StatusUnauthorized {
 				return d.finish(in, req, resp, &engine.ErrorInfo{Class: engine.Permanent, Kind: engine.KindAuth, Status: 401, Node: d.name,
