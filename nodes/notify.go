@@ -95,29 +95,31 @@ func (s *notify) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, e
 	}
 	err = s.channel.Channel.Deliver(ctx, in, nt)
 	if err != nil && ctx.Err() != nil {
-		in.AddNotification(withError(nt, err))
+		in.AddNotification(withError(in, nt, err))
 		return nil, ctx.Err()
 	}
 	if err != nil {
-		nt = withError(nt, err)
+		nt = withError(in, nt, err)
 		ev.Outcome = "failure"
-		ev.Message = in.Redactor().String(err.Error())
+		ev.Message = nt.Error
 		in.Emit(ev)
 		in.AddNotification(nt)
 		info := &engine.ErrorInfo{Class: engine.Permanent, Kind: "notify", Node: s.name,
-			Message: fmt.Sprintf("delivery to channel %s failed: %s", nt.Channel, ev.Message)}
+			Message: fmt.Sprintf("delivery to channel %s failed: %s", nt.Channel, nt.Error)}
 		if s.onFailure != nil {
 			in.SetError(info)
 			return s.onFailure, nil
 		}
-		return nil, info
+		// Not a runtime error: on_error would re-enter the escalation that just failed.
+		in.EndWithError(info)
+		return nil, nil
 	}
 	ev.Outcome = "delivered"
 	in.Emit(ev)
 	return s.next, nil
 }
 
-func withError(nt *engine.Notification, err error) *engine.Notification {
-	nt.Error = err.Error()
+func withError(in *engine.Instance, nt *engine.Notification, err error) *engine.Notification {
+	nt.Error = in.Redactor().String(err.Error())
 	return nt
 }

@@ -37,8 +37,8 @@ type line struct {
 	Instance string         `json:"instance"`
 	Node     string         `json:"node"`
 	Channel  string         `json:"channel"`
-	Subject  string         `json:"subject,omitempty"`
-	Body     string         `json:"body,omitempty"`
+	Subject  string         `json:"subject"`
+	Body     string         `json:"body"`
 	Payload  any            `json:"payload,omitempty"`
 	Outputs  map[string]any `json:"outputs"`
 }
@@ -49,7 +49,7 @@ func (f *fileChannel) Deliver(ctx context.Context, in *engine.Instance, n *engin
 		return err
 	}
 	if p == "" {
-		return fmt.Errorf("file channel: empty path")
+		return fmt.Errorf("path rendered empty")
 	}
 	b, err := json.Marshal(line{Time: n.Time.Format("2006-01-02T15:04:05.000Z07:00"), Flow: n.Flow, Instance: n.Instance, Node: n.Node,
 		Channel: n.Channel, Subject: n.Subject, Body: n.Body, Payload: n.Payload, Outputs: n.Outputs})
@@ -64,11 +64,24 @@ func (f *fileChannel) Deliver(ctx context.Context, in *engine.Instance, n *engin
 	mu, _ := fileLocks.LoadOrStore(abs, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
-	fh, err := os.OpenFile(abs, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	return appendLine(abs, b)
+}
+
+// appendLine writes b at the end of the file in one write and fsyncs. A write that fails half
+// way is cut off again, so that the next line does not follow a torn one.
+func appendLine(path string, b []byte) error {
+	fh, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
+	var size int64 = -1
+	if st, err := fh.Stat(); err == nil {
+		size = st.Size()
+	}
 	if _, err := fh.Write(b); err != nil {
+		if size >= 0 {
+			fh.Truncate(size)
+		}
 		fh.Close()
 		return err
 	}

@@ -1,0 +1,214 @@
+package channel
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/archflow/archflow/engine"
+	"github.com/go-resty/resty/v2"
+	"gopkg.in/yaml.v3"
+)
+
+// Defaults of the webhook channel, named once.
+const (
+	DefaultWebhookTimeout = 10 * time.Second
+	MaxWebhookTimeout     = 60 * time.Second
+	webhookErrorBody      = 200 // bytes of a failed response's body quoted in the error
+)
+
+// webhookChannel POSTs JSON: the notify's payload, or {"text": subject + "\n" + body}, which
+// Slack and Teams incoming webhooks accept. Any status but 2xx is a failed delivery.
+type webhookChannel struct {
+	name     string
+	url      *engine.Template
+	headers  []engine.Header
+	authName string
+	auth     engine.Auth
+	timeout  time.Duration
+	client   *resty.Client
+}
+
+func init() {
+	engine.RegisterChannel(&engine.ChannelType{Name: "webhook", Keys: []string{"url", "headers", "auth", "timeout"}, Compile: compileWebhook})
+}
+
+func compileWebhook(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Channel {
+	w := &webhookChannel{name: name, timeout: DefaultWebhookTimeout}
+	if n := keys["url"]; n == nil {
+		c.Errorf(at, "webhook channel %s needs a url", name)
+	} else if w.url = c.Template(n); w.url != nil {
+		c.Track(w.url.Exprs()...)
+		if w.url.IsLiteral() {
+			if _, err := webhookURL(n.Value); err != nil {
+				c.Errorf(n, "url: %v", err)
+			}
+		}
+	}
+	for _, p := range c.Pairs(keys["headers"]) {
+		t := c.Template(p[1])
+		if t == nil {
+			continue
+		}
+		c.Track(t.Exprs()...)
+		w.headers = append(w.headers, engine.Header{Name: http.CanonicalHeaderKey(p[0].Value), Value: t})
+	}
+	if n := keys["auth"]; n != nil {
+		if s, ok := c.String(n); ok {
+			w.authName = s
+			w.auth = c.Flow().Auth[s]
+			if w.auth == nil {
+				c.Errorf(n, "undefined auth %q%s", s, defined(c.Flow().Auth))
+			}
+		}
+	}
+	if n := keys["timeout"]; n != nil {
+		if d, ok := c.Duration(n); ok {
+			if d < time.Second || d > MaxWebhookTimeout {
+				c.Errorf(n, "timeout %s is out of range: 1s..%s", d, MaxWebhookTimeout)
+			} else {
+				w.timeout = d
+			}
+		}
+	}
+	// resty's own retries stay off: a failed delivery is the flow's to handle (on_failure).
+	w.client = resty.New().SetRetryCount(0).SetDoNotParseResponse(true).SetLogger(quietLogger{})
+	return w
+}
+
+func defined(m map[string]engine.Auth) string {
+	if len(m) == 0 {
+		return " (the flow has no auth: section)"
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return " (defined: " + strings.Join(names, ", ") + ")"
+}
+
+func webhookURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an http(s) URL", s)
+	}
+	return u, nil
+}
+
+func (w *webhookChannel) Deliver(ctx context.Context, in *engine.Instance, n *engine.Notification) error {
+	raw, err := w.url.Render(in)
+	if err != nil {
+		return err
+	}
+	u, err := webhookURL(raw)
+	if err != nil {
+		return fmt.Errorf("url: %v", err)
+	}
+	// Only scheme and host appear in errors: chat webhook URLs carry their token in the path.
+	where := u.Scheme + "://" + u.Host
+	body, err := json.Marshal(payload(n))
+	if err != nil {
+		return fmt.Errorf("webhook %s: payload is not JSON: %v", where, err)
+	}
+	req := &engine.Request{Node: n.Node, Attempt: 1, Method: http.MethodPost, URL: raw, Header: http.Header{}, Body: body, Timeout: w.timeout}
+	req.Header.Set("Content-Type", "application/json")
+	for _, h := range w.headers {
+		v, err := h.Value.Render(in)
+		if err != nil {
+			return err
+		}
+		req.Header.Set(h.Name, v)
+	}
+	if w.auth != nil {
+		if _, err := w.auth.Apply(ctx, in, req, false); err != nil {
+			return fmt.Errorf("webhook %s: auth %s: %v", where, w.authName, err)
+		}
+	}
+	status, text, err := w.post(ctx, req)
+	if err == nil && status == http.StatusUnauthorized && w.auth != nil {
+		// one fresh token and one re-send, as data actions do
+		refreshed, aerr := w.auth.Apply(ctx, in, req, true)
+		if aerr != nil {
+			return fmt.Errorf("webhook %s: auth %s: %v", where, w.authName, aerr)
+		}
+		if refreshed {
+			status, text, err = w.post(ctx, req)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("webhook %s: %w", where, err)
+	}
+	if status < 200 || status > 299 {
+		msg := fmt.Sprintf("webhook %s: %d %s", where, status, http.StatusText(status))
+		if text != "" {
+			msg += ": " + text
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// payload is what is posted: the notify's payload, or Slack's and Teams' {"text": ...}.
+func payload(n *engine.Notification) any {
+	if n.Payload != nil {
+		return n.Payload
+	}
+	text := n.Subject
+	if n.Body != "" {
+		if text != "" {
+			text += "\n"
+		}
+		text += n.Body
+	}
+	return map[string]string{"text": text}
+}
+
+// post sends one request and returns the status and the start of the body.
+func (w *webhookChannel) post(ctx context.Context, req *engine.Request) (int, string, error) {
+	cctx, cancel := context.WithTimeout(ctx, req.Timeout)
+	defer cancel()
+	r := w.client.R().SetContext(cctx).SetBody(req.Body)
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			r.Header.Add(k, v)
+		}
+	}
+	resp, err := r.Execute(req.Method, req.URL)
+	if err != nil {
+		if ctx.Err() == nil && cctx.Err() == context.DeadlineExceeded {
+			return 0, "", fmt.Errorf("no response within %s", req.Timeout)
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) { // drop `Post "url":`, which would show the path
+			err = unwrapOp(ue.Err)
+		}
+		return 0, "", err
+	}
+	raw := resp.RawBody()
+	defer raw.Close()
+	b, _ := io.ReadAll(io.LimitReader(raw, webhookErrorBody+1))
+	io.Copy(io.Discard, io.LimitReader(raw, 1<<20)) // let the connection be reused
+	cut := len(b) > webhookErrorBody
+	if cut {
+		b = b[:webhookErrorBody]
+	}
+	text := strings.TrimSpace(strings.ToValidUTF8(string(b), "")) // a rune cut in two is dropped
+	if cut {
+		text += "…"
+	}
+	return resp.StatusCode(), text, nil
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Warnf(string, ...any)  {}
+func (quietLogger) Debugf(string, ...any) {}
