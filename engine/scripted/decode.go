@@ -1,0 +1,315 @@
+package scripted
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/archflow/archflow/engine"
+)
+
+// Decoder reads YAML nodes strictly and collects every error with its file:line:col, so that a
+// file's problems are reported together. The test runner uses it for test files too.
+type Decoder struct {
+	File string
+	Errs engine.ErrorList
+}
+
+// Errorf records an error at n.
+func (d *Decoder) Errorf(n *yaml.Node, format string, args ...any) {
+	d.Errs.Add(engine.PosOf(d.File, n), format, args...)
+}
+
+// Pos is the position of n in the file.
+func (d *Decoder) Pos(n *yaml.Node) engine.Pos { return engine.PosOf(d.File, n) }
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "null"
+		}
+		return "scalar"
+	}
+	return "value"
+}
+
+// Field is one key of a mapping, in file order.
+type Field struct {
+	Key   *yaml.Node
+	Value *yaml.Node
+}
+
+// Mapping checks that n is a mapping whose keys are all allowed (nil allows any) and returns
+// key → value. Unknown and duplicate keys are errors; an unknown key suggests the nearest one.
+func (d *Decoder) Mapping(n *yaml.Node, allowed ...string) map[string]*yaml.Node {
+	fields, ok := d.Fields(n)
+	if !ok {
+		return nil
+	}
+	out := make(map[string]*yaml.Node, len(fields))
+	for _, f := range fields {
+		if allowed != nil && !contains(allowed, f.Key.Value) {
+			d.Errorf(f.Key, "unknown key %q%s", f.Key.Value, didYouMean(f.Key.Value, allowed))
+			continue
+		}
+		out[f.Key.Value] = f.Value
+	}
+	return out
+}
+
+// Fields returns the pairs of a mapping in file order; duplicate keys are errors.
+func (d *Decoder) Fields(n *yaml.Node) ([]Field, bool) {
+	n = resolve(n)
+	if n == nil {
+		return nil, false
+	}
+	if n.Kind != yaml.MappingNode {
+		d.Errorf(n, "expected a mapping, got a %s", kindName(n))
+		return nil, false
+	}
+	var out []Field
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		if k.Value == "<<" {
+			d.Errorf(k, "merge keys (<<) are not supported here")
+			continue
+		}
+		if seen[k.Value] {
+			d.Errorf(k, "duplicate key %q", k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		out = append(out, Field{Key: k, Value: v})
+	}
+	return out, true
+}
+
+// List checks that n is a sequence and returns its items.
+func (d *Decoder) List(n *yaml.Node) ([]*yaml.Node, bool) {
+	n = resolve(n)
+	if n == nil {
+		return nil, false
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.Errorf(n, "expected a list, got a %s", kindName(n))
+		return nil, false
+	}
+	out := make([]*yaml.Node, len(n.Content))
+	for i, it := range n.Content {
+		out[i] = resolve(it)
+	}
+	return out, true
+}
+
+// String reads a scalar as a string (numbers and booleans keep their spelling).
+func (d *Decoder) String(n *yaml.Node) (string, bool) {
+	n = resolve(n)
+	if n == nil {
+		return "", false
+	}
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		d.Errorf(n, "expected a string, got a %s", kindName(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+// Strings reads a list of strings, or a single string as a list of one.
+func (d *Decoder) Strings(n *yaml.Node) ([]string, bool) {
+	n = resolve(n)
+	if n != nil && n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
+		return []string{n.Value}, true
+	}
+	items, ok := d.List(n)
+	if !ok {
+		return nil, false
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		if s, ok := d.String(it); ok {
+			out = append(out, s)
+		} else {
+			ok = false
+		}
+	}
+	return out, ok
+}
+
+// Bool reads true or false.
+func (d *Decoder) Bool(n *yaml.Node) (bool, bool) {
+	n = resolve(n)
+	var b bool
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&b) != nil {
+		d.Errorf(n, "expected true or false, got %q", valueOf(n))
+		return false, false
+	}
+	return b, true
+}
+
+// Int reads an integer.
+func (d *Decoder) Int(n *yaml.Node) (int, bool) {
+	n = resolve(n)
+	var i int
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&i) != nil {
+		d.Errorf(n, "expected an integer, got %q", valueOf(n))
+		return 0, false
+	}
+	return i, true
+}
+
+// Duration reads a duration: a Go duration string ("30s", "1m30s") or a number of seconds.
+func (d *Decoder) Duration(n *yaml.Node) (time.Duration, bool) {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" || n.Tag == "!!bool" {
+		d.Errorf(n, "expected a duration like 30s or a number of seconds, got %q", valueOf(n))
+		return 0, false
+	}
+	x, err := engine.ParseDuration(n.Value)
+	if err != nil {
+		d.Errorf(n, "%v", err)
+		return 0, false
+	}
+	return x, true
+}
+
+// Time reads an RFC 3339 date-time.
+func (d *Decoder) Time(n *yaml.Node) (time.Time, bool) {
+	s, ok := d.String(n)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		d.Errorf(n, "expected an RFC 3339 time like 2000-01-01T00:00:00Z, got %q", s)
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// Value converts a YAML node to the value JSON would give: map[string]any, []any, string, int,
+// float64, bool or nil. Timestamps stay strings, as they would in JSON.
+func (d *Decoder) Value(n *yaml.Node) any {
+	n = resolve(n)
+	if n == nil {
+		return nil
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		fields, _ := d.Fields(n)
+		m := make(map[string]any, len(fields))
+		for _, f := range fields {
+			m[f.Key.Value] = d.Value(f.Value)
+		}
+		return m
+	case yaml.SequenceNode:
+		l := make([]any, 0, len(n.Content))
+		for _, it := range n.Content {
+			l = append(l, d.Value(it))
+		}
+		return l
+	case yaml.ScalarNode:
+		return scalar(n)
+	}
+	d.Errorf(n, "unsupported YAML value")
+	return nil
+}
+
+func scalar(n *yaml.Node) any {
+	switch n.Tag {
+	case "!!null":
+		return nil
+	case "!!bool":
+		var b bool
+		if n.Decode(&b) == nil {
+			return b
+		}
+	case "!!int":
+		var i int64
+		if n.Decode(&i) == nil {
+			return int(i)
+		}
+		var f float64
+		if n.Decode(&f) == nil {
+			return f
+		}
+	case "!!float":
+		var f float64
+		if n.Decode(&f) == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			return f
+		}
+	}
+	return n.Value
+}
+
+func valueOf(n *yaml.Node) string {
+	if n == nil {
+		return ""
+	}
+	if n.Kind != yaml.ScalarNode {
+		return kindName(n)
+	}
+	return n.Value
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// didYouMean suggests the candidate nearest to name, if one is close.
+func didYouMean(name string, candidates []string) string {
+	best, bestD := "", len(name)/2+2
+	for _, c := range candidates {
+		if dist := levenshtein(strings.ToLower(name), strings.ToLower(c)); dist < bestD {
+			best, bestD = c, dist
+		}
+	}
+	if best == "" || best == name {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", strconv.Quote(best))
+}
+
+// DidYouMean is the " (did you mean "x"?)" suffix for name among candidates, or "".
+func DidYouMean(name string, candidates []string) string { return didYouMean(name, candidates) }
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
