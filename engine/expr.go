@@ -341,8 +341,7 @@ func (c *Compiler) Expr(n *yaml.Node) *Expr {
 		c.errs.Add(PosOf(c.file, n), "expected an expression, got a %s", kindName(n))
 		return nil
 	}
-	p := scalarPos(c.file, n)
-	p.Col-- // expr columns count from 1
+	p := scalarPos(c.file, n) // expr columns count from 0
 	if strings.Contains(n.Value, "\n") {
 		p = PosOf(c.file, n)
 		p.Col = 0

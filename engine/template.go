@@ -115,7 +115,7 @@ func (c *Compiler) templateString(s string, n *yaml.Node) *Template {
 		if strings.Contains(s, "\n") {
 			pos.Col = 0
 		} else {
-			pos.Col += p.off - 1
+			pos.Col += p.off
 		}
 		e := c.compileExpr(p.text, pos)
 		if e == nil {
