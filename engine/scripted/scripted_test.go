@@ -280,3 +280,29 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+func TestTokenClientAnswersFromTheScript(t *testing.T) {
+	tr := scripted.NewTransport(mustParse(t, `
+auth.erp: [{status: 401, body: {error: invalid_client}}]
+`))
+	c := tr.TokenClient("erp")
+	resp, err := c.Post("http://idp.invalid/token", "application/x-www-form-urlencoded", strings.NewReader("grant_type=client_credentials"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("status = %d, want the scripted 401", resp.StatusCode)
+	}
+	if c2 := tr.TokenClient("erp"); c2 != c {
+		t.Fatal("one client per auth entry, so the token cache is per case")
+	}
+	resp, err = tr.TokenClient("other").Get("http://idp.invalid/token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("unscripted token request: status %d, want a fake token", resp.StatusCode)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -51,6 +52,8 @@ type Transport struct {
 	calls     []Call
 	perAction map[string]int
 	missing   []Problem
+
+	tokenClients map[string]*http.Client
 }
 
 // NewTransport starts a fresh set of cursors over s.
@@ -228,4 +231,59 @@ func (t *Transport) Unused() []Problem {
 		}
 	}
 	return out
+}
+
+// TokenClient gives the oauth2 auth types (nodes/auth.TokenClients) an HTTP client whose token
+// requests this script answers: from an `auth.<name>` entry when the script has one, else with
+// a valid fake token. With passthrough and no such entry, nil sends them to the real endpoint.
+// One client per auth entry and transport, so that each case has its own token cache.
+func (t *Transport) TokenClient(auth string) *http.Client {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c := t.tokenClients[auth]; c != nil {
+		return c
+	}
+	if t.Passthrough != nil && !t.scripts(AuthPrefix+auth) {
+		return nil
+	}
+	if t.tokenClients == nil {
+		t.tokenClients = map[string]*http.Client{}
+	}
+	c := &http.Client{Transport: tokenTripper{t: t, action: AuthPrefix + auth}}
+	t.tokenClients[auth] = c
+	return c
+}
+
+func (t *Transport) scripts(action string) bool {
+	for _, seq := range t.script.Sequences {
+		if seq.Match.Action == action {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenTripper turns a token request into a scripted call named auth.<name>.
+type tokenTripper struct {
+	t      *Transport
+	action string
+}
+
+func (tt tokenTripper) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body []byte
+	if r.Body != nil {
+		b, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	resp, err := tt.t.Do(r.Context(), &engine.Request{Action: tt.action, Method: r.Method, URL: r.URL.String(), Header: r.Header.Clone(), Body: body})
+	if err != nil {
+		return nil, err
+	}
+	return &http.Response{StatusCode: resp.Status, Status: fmt.Sprintf("%d %s", resp.Status, http.StatusText(resp.Status)),
+		Header: resp.Header, Body: io.NopCloser(bytes.NewReader(resp.Body)), ContentLength: int64(len(resp.Body)),
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Request: r}, nil
 }
