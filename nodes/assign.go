@@ -15,7 +15,8 @@ type assign struct {
 
 type assignment struct {
 	v   *engine.Variable
-	val *engine.Template
+	val *engine.Template // a scalar: a template, or a literal number, boolean or null
+	obj *engine.Value    // a mapping or list, whose strings are templates
 }
 
 func init() {
@@ -30,6 +31,14 @@ func compileAssign(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys map
 	}
 	for _, p := range pairs {
 		v := c.VarRef(p[0])
+		if p[1].Kind == yaml.MappingNode || p[1].Kind == yaml.SequenceNode {
+			obj := c.Value(p[1])
+			c.Track(obj.Exprs()...)
+			if v != nil {
+				s.sets = append(s.sets, assignment{v: v, obj: obj})
+			}
+			continue
+		}
 		var t *engine.Template
 		if p[1].Kind == yaml.ScalarNode && p[1].Tag != "!!str" {
 			// a literal number, boolean or null: keep its YAML type
@@ -66,12 +75,21 @@ func (s *assign) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, e
 		set = make(map[string]any, len(s.sets))
 	}
 	for _, a := range s.sets {
-		val, err := a.val.Eval(in)
+		var val any
+		var err error
+		pos := ""
+		if a.obj != nil {
+			val, err = a.obj.Eval(in)
+			pos = a.obj.Pos.String()
+		} else {
+			val, err = a.val.Eval(in)
+			pos = a.val.Pos.String()
+		}
 		if err != nil {
 			return nil, err
 		}
 		if err := in.Set(a.v, val); err != nil {
-			return nil, &engine.ErrorInfo{Class: engine.Permanent, Kind: engine.KindRuntime, Message: a.val.Pos.String() + ": " + err.Error()}
+			return nil, &engine.ErrorInfo{Class: engine.Permanent, Kind: engine.KindRuntime, Message: pos + ": " + err.Error()}
 		}
 		if set != nil {
 			set[a.v.Name] = in.Get(a.v.Name)
