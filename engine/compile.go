@@ -54,6 +54,12 @@ type Node struct {
 	Edges []*Edge
 	// Retry is set by node kinds that retry on their own (data_action with retry:).
 	Retry bool
+	// What the node's compiler referenced, recorded by the Compiler for lint rules.
+	Reads   []*Expr
+	Sets    []*Variable
+	Action  *Action
+	Channel *ChannelRef
+	Keys    []string
 }
 
 // Edge is a route between nodes; Label says which (next, on_failure, case 2, default ...).
@@ -193,6 +199,7 @@ func (c *Compiler) compileFlow(root *yaml.Node) *Flow {
 	}
 	if len(c.errs.Errors()) == 0 {
 		c.graphChecks()
+		c.lint()
 	}
 	return f
 }
@@ -299,7 +306,13 @@ func (c *Compiler) compileNode(node *Node, key, v *yaml.Node) {
 	if m == nil {
 		return
 	}
+	for key := range m {
+		node.Keys = append(node.Keys, key)
+	}
+	sort.Strings(node.Keys)
+	c.cur = node
 	node.Step = k.Compile(c, node, m[k.Name], m)
+	c.cur = nil
 }
 
 func joinNames(names []string) string {
@@ -364,6 +377,9 @@ func (c *Compiler) CheckAssign(n *yaml.Node, name string, t *Template) {
 // VarRef checks that name is a declared variable, suggesting the nearest one.
 func (c *Compiler) VarRef(n *yaml.Node) *Variable {
 	v := c.flow.Var(n.Value)
+	if c.cur != nil && v != nil {
+		c.cur.Sets = append(c.cur.Sets, v)
+	}
 	if v == nil {
 		var names []string
 		for _, x := range c.flow.Vars {
@@ -551,6 +567,9 @@ func (c *Compiler) ChannelRef(n *yaml.Node) *ChannelRef {
 		return nil
 	}
 	ch := c.flow.Channels[name]
+	if c.cur != nil {
+		c.cur.Channel = ch
+	}
 	if ch == nil {
 		c.errs.Add(PosOf(c.file, n), "undefined channel %q%s", name, didYouMean(name, sortedKeys(c.flow.Channels)))
 	}

@@ -259,6 +259,9 @@ func (c *Compiler) compileExpr(src string, pos Pos) *Expr {
 		c.errs.Add(pos, "%s", call)
 	}
 	e := &Expr{Src: src, Pos: pos, prog: prog, vars: vars}
+	if c.cur != nil {
+		c.cur.Reads = append(c.cur.Reads, e)
+	}
 	if t := root.Type(); t != nil && t.Kind() != reflect.Interface {
 		e.Type = t
 	}

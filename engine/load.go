@@ -81,6 +81,7 @@ type Compiler struct {
 	errs  ErrorList
 	flow  *Flow
 	scope *scope
+	cur   *Node // the node being compiled, to record what it references
 }
 
 func newCompiler(file string) *Compiler {

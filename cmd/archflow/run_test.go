@@ -178,3 +178,19 @@ func TestHelpShowsExamples(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateStrictTurnsWarningsIntoExitTwo(t *testing.T) {
+	lint := "../../testdata/lint/unsafe-retry.yaml"
+	code, _, errOut := cli(t, "validate", lint)
+	if code != 0 || !strings.Contains(errOut, "warning: node call retries a POST without an idempotency_key") || !strings.Contains(errOut, "[unsafe-retry]") {
+		t.Errorf("warnings only: exit %d\n%s", code, errOut)
+	}
+	code, _, _ = cli(t, "validate", "--strict", lint)
+	if code != 2 {
+		t.Errorf("--strict with a warning: exit %d, want 2", code)
+	}
+	code, out, _ := cli(t, "validate", "--output", "json", lint)
+	if code != 0 || !strings.Contains(out, `"rule":"unsafe-retry"`) || !strings.Contains(out, `"severity":"warning"`) {
+		t.Errorf("json output: exit %d\n%s", code, out)
+	}
+}

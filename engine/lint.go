@@ -1,0 +1,381 @@
+package engine
+
+import (
+	"strings"
+)
+
+// Lint rule ids, as validate prints them.
+const (
+	RuleLoopWithoutWait   = "loop-without-wait"
+	RuleUnboundedRetry    = "unbounded-retry"
+	RuleUncheckedBody     = "unchecked-body"
+	RuleCounterNotReset   = "counter-not-reset"
+	RuleNoCorrelationID   = "no-correlation-id"
+	RuleIgnoresRetryAfter = "ignores-retry-after"
+	RuleUnsafeRetry       = "unsafe-retry"
+)
+
+// lint reports the classic mistakes of hand-built retry loops (SPEC §9) as warnings.
+func (c *Compiler) lint() {
+	f := c.flow
+	loops := cycles(f.Nodes, nil)
+	inLoop := map[*Node][]*Node{}
+	for _, scc := range loops {
+		for _, n := range scc {
+			inLoop[n] = scc
+		}
+	}
+
+	// loop without wait: a cycle through a data_action that avoids every wait node
+	noWait := cycles(f.Nodes, func(n *Node) bool { return n.Kind != "wait" })
+	for _, scc := range noWait {
+		for _, n := range scc {
+			if n.Kind == "data_action" {
+				c.errs.Warn(n.Pos, RuleLoopWithoutWait, "put a wait node in the loop (backoff, honouring Retry-After)",
+					"node %s is retried in a loop with no wait: every failure calls again at once (thundering herd)", n.Name)
+			}
+		}
+	}
+
+	for _, scc := range loops {
+		changed := map[string]bool{}
+		for _, n := range scc {
+			for _, v := range setsOf(n) {
+				changed[v.Name] = true
+			}
+		}
+		bounded := false
+		var counters []*Node
+		for _, n := range scc {
+			if n.Kind != "decision" {
+				continue
+			}
+			for _, e := range n.Reads {
+				for _, v := range e.vars {
+					if changed[v] {
+						bounded = true
+						counters = append(counters, n)
+					}
+				}
+			}
+		}
+		if !bounded {
+			c.errs.Warn(first(scc).Pos, RuleUnboundedRetry, "count attempts in a variable and leave the loop through a decision on it",
+				"the loop through %s has no decision on a variable the loop changes: it may never end", names(scc))
+		}
+		c.lintCounters(scc, changed)
+		c.lintRetryAfter(scc)
+	}
+
+	for _, n := range f.Nodes {
+		if n.Kind != "data_action" || n.Action == nil {
+			continue
+		}
+		a := n.Action
+		if a.Success == nil && !readsBody(a) {
+			c.errs.Warn(n.Pos, RuleUncheckedBody, "add success: (e.g. status < 300 && body?.success != false) or map a body field in outputs",
+				"node %s: action %s checks only the status, so a 200 with success:false passes as success", n.Name, a.Name)
+		}
+		retried := n.Retry || inLoop[n] != nil
+		if retried && (a.Method == "POST" || a.Method == "PATCH") && a.IdempotencyKey == nil && !hasKey(n, "idempotency_key") {
+			c.errs.Warn(n.Pos, RuleUnsafeRetry, "add idempotency_key: \"{{ request_id }}\" so the server can drop duplicates",
+				"node %s retries a %s without an idempotency_key: a retry after a lost response may do the work twice", n.Name, a.Method)
+		}
+	}
+	c.lintCorrelation()
+}
+
+// lintCounters warns of a loop counter that is not set on every path from start.
+func (c *Compiler) lintCounters(scc []*Node, changed map[string]bool) {
+	assigned := mustAssigned(c.flow)
+	seen := map[string]bool{}
+	for _, n := range scc {
+		if n.Kind != "decision" {
+			continue
+		}
+		for _, e := range n.Reads {
+			for _, v := range e.vars {
+				if !changed[v] || seen[v] || c.flow.Var(v) == nil {
+					continue
+				}
+				seen[v] = true
+				if !assigned[loopEntry(c.flow, scc)][v] {
+					c.errs.Warn(n.Pos, RuleCounterNotReset, "assign it (e.g. "+v+": 0) before the loop, on every path from start",
+						"node %s reads the counter %s, which is not reset on every path from start", n.Name, v)
+				}
+			}
+		}
+	}
+}
+
+// lintRetryAfter warns of a retry loop whose waits ignore Retry-After.
+func (c *Compiler) lintRetryAfter(scc []*Node) {
+	fromHeader := map[string]bool{}
+	for _, a := range c.flow.Actions {
+		for _, o := range a.Outputs {
+			if o.Expr.Reads("retry_after") || o.Expr.Reads("headers") {
+				fromHeader[o.Var.Name] = true
+			}
+		}
+	}
+	var call, wait *Node
+	honours := false
+	for _, n := range scc {
+		switch n.Kind {
+		case "data_action":
+			call = n
+		case "wait":
+			wait = n
+			for _, e := range n.Reads {
+				for _, v := range e.vars {
+					if v == "retry_after" || fromHeader[v] {
+						honours = true
+					}
+				}
+			}
+		}
+	}
+	if call != nil && wait != nil && !honours {
+		c.errs.Warn(wait.Pos, RuleIgnoresRetryAfter, "map retry_after(headers) to a variable in outputs and wait for it when it is set",
+			"node %s waits before retrying %s without reading Retry-After: a 429 or 503 asking for more time is ignored", wait.Name, call.Name)
+	}
+}
+
+// lintCorrelation warns of a notify on a failure path whose text names no id.
+func (c *Compiler) lintCorrelation() {
+	onFailure := map[*Node]bool{}
+	var walk func(n *Node)
+	walk = func(n *Node) {
+		if onFailure[n] {
+			return
+		}
+		onFailure[n] = true
+		for _, e := range n.Edges {
+			walk(e.To)
+		}
+	}
+	for _, e := range c.flow.Edges {
+		if e.Label == "on_failure" || e.Label == "on_timeout" {
+			walk(e.To)
+		}
+	}
+	if c.flow.OnError != nil {
+		walk(c.flow.OnError)
+	}
+	for _, n := range c.flow.Nodes {
+		if n.Kind != "notify" || !onFailure[n] {
+			continue
+		}
+		hasID := false
+		for _, e := range n.Reads {
+			for _, v := range e.vars {
+				l := strings.ToLower(v)
+				if v == "instance" || l == "id" || strings.HasSuffix(l, "_id") || strings.HasSuffix(l, "id") && len(l) > 2 && !strings.HasSuffix(l, "valid") {
+					hasID = true
+				}
+			}
+		}
+		if !hasID {
+			c.errs.Warn(n.Pos, RuleNoCorrelationID, "put {{ request_id }} or {{ instance.id }} in the subject or body",
+				"node %s escalates a failure without a correlation id: nobody can find the failed call", n.Name)
+		}
+	}
+}
+
+func setsOf(n *Node) []*Variable {
+	out := append([]*Variable(nil), n.Sets...)
+	if n.Action != nil {
+		for _, o := range n.Action.Outputs {
+			out = append(out, o.Var)
+		}
+	}
+	return out
+}
+
+func readsBody(a *Action) bool {
+	for _, o := range a.Outputs {
+		if o.Expr.Reads("body") || o.Expr.Reads("text") {
+			return true
+		}
+	}
+	return a.Classify != nil && (a.Classify.Reads("body") || a.Classify.Reads("text"))
+}
+
+func hasKey(n *Node, key string) bool {
+	for _, k := range n.Keys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+func first(scc []*Node) *Node {
+	best := scc[0]
+	for _, n := range scc {
+		if n.Index < best.Index {
+			best = n
+		}
+	}
+	return best
+}
+
+func names(scc []*Node) string {
+	var out []string
+	for _, n := range sortByIndex(scc) {
+		out = append(out, n.Name)
+	}
+	return strings.Join(out, ", ")
+}
+
+func sortByIndex(ns []*Node) []*Node {
+	out := append([]*Node(nil), ns...)
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Index < out[j-1].Index; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// loopEntry is the node of the loop that is entered first from outside it (or its first node).
+func loopEntry(f *Flow, scc []*Node) *Node {
+	in := map[*Node]bool{}
+	for _, n := range scc {
+		in[n] = true
+	}
+	for _, e := range f.Edges {
+		if !in[e.From] && in[e.To] {
+			return e.To
+		}
+	}
+	if in[f.Start] {
+		return f.Start
+	}
+	return first(scc)
+}
+
+// mustAssigned computes, for each node, the variables an assign (or an outputs map) has set on
+// every path from start to it.
+func mustAssigned(f *Flow) map[*Node]map[string]bool {
+	all := map[string]bool{}
+	for _, v := range f.Vars {
+		all[v.Name] = true
+	}
+	inputs := map[string]bool{}
+	for _, v := range f.Vars {
+		if v.Input {
+			inputs[v.Name] = true
+		}
+	}
+	preds := map[*Node][]*Node{}
+	for _, e := range f.Edges {
+		preds[e.To] = append(preds[e.To], e.From)
+	}
+	in := map[*Node]map[string]bool{}
+	out := map[*Node]map[string]bool{}
+	for _, n := range f.Nodes {
+		in[n], out[n] = copySet(all), copySet(all) // top of the lattice
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, n := range f.Nodes {
+			var s map[string]bool
+			if n == f.Start || n == f.OnError {
+				s = copySet(inputs)
+			}
+			for _, p := range preds[n] {
+				if s == nil {
+					s = copySet(out[p])
+				} else {
+					for k := range s {
+						if !out[p][k] {
+							delete(s, k)
+						}
+					}
+				}
+			}
+			if s == nil {
+				s = map[string]bool{}
+			}
+			o := copySet(s)
+			for _, v := range setsOf(n) {
+				o[v.Name] = true
+			}
+			if len(s) != len(in[n]) || len(o) != len(out[n]) {
+				changed = true
+			}
+			in[n], out[n] = s, o
+		}
+	}
+	return in
+}
+
+func copySet(m map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}
+
+// cycles returns the strongly connected components that hold a cycle, among the nodes keep
+// accepts (nil keeps all), by Tarjan's algorithm.
+func cycles(nodes []*Node, keep func(*Node) bool) [][]*Node {
+	index := map[*Node]int{}
+	low := map[*Node]int{}
+	onStack := map[*Node]bool{}
+	var stack []*Node
+	var out [][]*Node
+	next := 0
+	ok := func(n *Node) bool { return keep == nil || keep(n) }
+	var strong func(v *Node)
+	strong = func(v *Node) {
+		index[v], low[v] = next, next
+		next++
+		stack = append(stack, v)
+		onStack[v] = true
+		for _, e := range v.Edges {
+			w := e.To
+			if !ok(w) {
+				continue
+			}
+			if _, seen := index[w]; !seen {
+				strong(w)
+				low[v] = min(low[v], low[w])
+			} else if onStack[w] {
+				low[v] = min(low[v], index[w])
+			}
+		}
+		if low[v] == index[v] {
+			var scc []*Node
+			for {
+				w := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				onStack[w] = false
+				scc = append(scc, w)
+				if w == v {
+					break
+				}
+			}
+			if len(scc) > 1 || selfLoop(v) {
+				out = append(out, scc)
+			}
+		}
+	}
+	for _, n := range nodes {
+		if _, seen := index[n]; !seen && ok(n) {
+			strong(n)
+		}
+	}
+	return out
+}
+
+func selfLoop(n *Node) bool {
+	for _, e := range n.Edges {
+		if e.To == n {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,46 @@
+package engine_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/archflow/archflow/engine"
+)
+
+// Each fixture under testdata/lint commits exactly one classic mistake, named by its file.
+func TestLintRulesEachFireOnTheirFixture(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/lint/*.yaml")
+	if len(files) != 7 {
+		t.Fatalf("found %d lint fixtures, want one per rule (7)", len(files))
+	}
+	for _, file := range files {
+		rule := strings.TrimSuffix(filepath.Base(file), ".yaml")
+		t.Run(rule, func(t *testing.T) {
+			f, err := engine.LoadFile(file)
+			if err != nil {
+				t.Fatalf("fixture must compile: %v", err)
+			}
+			var got []string
+			for _, d := range f.Diagnostics {
+				got = append(got, d.Rule)
+				if d.Severity != engine.SevWarning || d.Hint == "" || d.Pos.Line == 0 {
+					t.Errorf("diagnostic lacks severity, hint or position: %v", d)
+				}
+			}
+			if len(got) != 1 || got[0] != rule {
+				t.Errorf("rules fired = %v, want only %s\n%v", got, rule, f.Diagnostics)
+			}
+		})
+	}
+}
+
+func TestSeedFlowIsLintClean(t *testing.T) {
+	f, err := engine.LoadFile(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Diagnostics) != 0 {
+		t.Errorf("the seed flow has diagnostics:\n%v", f.Diagnostics)
+	}
+}
