@@ -49,6 +49,7 @@ backoff that honours Retry-After, and escalate permanent ones with a correlation
 		SilenceErrors: true,
 	}
 	root.AddCommand(newRunCmd(), newValidateCmd())
+	root.AddCommand(newTestCmd())
 	return root
 }
 

@@ -1,0 +1,18 @@
+package main
+
+import (
+	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/scripted"
+)
+
+// --mock FILE: the file holds what a test case's http: holds; every instance gets a transport
+// with its own cursors, so instances never consume each other's responses.
+func init() {
+	mockTransport = func(path string) (func() engine.Transport, error) {
+		m, err := scripted.LoadMock(path)
+		if err != nil {
+			return nil, err
+		}
+		return m.Transport, nil
+	}
+}

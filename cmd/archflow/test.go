@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"regexp"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/archflow/archflow/engine/tester"
+)
+
+type testFlags struct {
+	run          string
+	tags         []string
+	junit        string
+	output       string
+	coverage     bool
+	coverageHTML string
+	coverageMin  float64
+	update       bool
+	parallel     int
+	verbose      bool
+}
+
+func newTestCmd() *cobra.Command {
+	var tf testFlags
+	cmd := &cobra.Command{
+		Use:   "test [PATH...]",
+		Short: "Run *.test.yaml files: scripted HTTP, a virtual clock, assertions and coverage",
+		Long: `Discover and run test files (*.test.yaml) under the given paths (default: the current
+directory; directories named testdata or starting with . or _ are skipped while walking).
+Every case runs on a virtual clock, so a 2-minute backoff costs no wall time, with HTTP
+answered from the case's http: script and notifications captured, never delivered.
+
+Exit codes: 0 all cases passed; 1 a case failed or coverage is below --coverage-min;
+2 a test file (or its flow) is invalid, which wins over 1.`,
+		Example: `  archflow test flows/
+  archflow test flows/ --coverage --coverage-min 100 --junit report.xml
+  archflow test --run 'Retry-After' --output github
+  archflow test flows/self-healing.test.yaml --update   # rewrite golden traces`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runTests(cmd, args, &tf)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&tf.run, "run", "", "run only cases whose name matches REGEX")
+	f.StringSliceVar(&tf.tags, "tag", nil, "run only cases with this tag (repeatable, or comma-separated)")
+	f.StringVar(&tf.junit, "junit", "", "write a JUnit XML report to FILE")
+	f.StringVar(&tf.output, "output", "text", "text, json (JSON Lines) or github (workflow annotations)")
+	f.BoolVar(&tf.coverage, "coverage", false, "report node, edge, decision-case and data-action-outcome coverage per flow")
+	f.StringVar(&tf.coverageHTML, "coverage-html", "", "write the coverage report as HTML to FILE")
+	f.Float64Var(&tf.coverageMin, "coverage-min", 0, "fail when a flow's coverage is below PCT percent")
+	f.BoolVar(&tf.update, "update", false, "rewrite the golden traces of snapshot: true cases")
+	f.IntVar(&tf.parallel, "parallel", 0, "cases run at once (default: the number of CPUs)")
+	f.BoolVarP(&tf.verbose, "verbose", "v", false, "list every case, not only the failed ones")
+	return cmd
+}
+
+func runTests(cmd *cobra.Command, paths []string, tf *testFlags) error {
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	switch tf.output {
+	case "text", "json", "github":
+	default:
+		return exitWith(exitInvalid, "--output must be text, json or github, not %q", tf.output)
+	}
+	if tf.parallel < 0 {
+		return exitWith(exitInvalid, "--parallel must be at least 1")
+	}
+	if tf.coverageMin < 0 || tf.coverageMin > 100 {
+		return exitWith(exitInvalid, "--coverage-min must be a percentage between 0 and 100")
+	}
+	opts := &tester.Options{Parallel: tf.parallel, Update: tf.update,
+		Coverage: tf.coverage || tf.coverageMin > 0 || tf.coverageHTML != ""}
+	if tf.run != "" {
+		re, err := regexp.Compile(tf.run)
+		if err != nil {
+			return exitWith(exitInvalid, "--run: %v", err)
+		}
+		opts.Run = re
+	}
+	for _, t := range tf.tags {
+		if t = strings.TrimSpace(t); t != "" {
+			opts.Tags = append(opts.Tags, t)
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep := tester.RunPaths(ctx, paths, opts)
+
+	switch tf.output {
+	case "json":
+		if err := rep.WriteJSON(stdout, tf.coverageMin); err != nil {
+			return exitWith(exitInternal, "writing the report: %v", err)
+		}
+	case "github":
+		rep.WriteGitHub(stdout, tf.coverageMin)
+		for _, f := range rep.Files {
+			for _, e := range f.Invalid {
+				fmt.Fprintln(stderr, e.Error())
+			}
+		}
+	default:
+		rep.WriteText(stdout, stderr, tf.verbose, tf.coverageMin)
+	}
+	if tf.junit != "" {
+		if err := writeFile(tf.junit, rep.WriteJUnit); err != nil {
+			return exitWith(exitInternal, "writing %s: %v", tf.junit, err)
+		}
+	}
+	if tf.coverageHTML != "" {
+		if err := writeFile(tf.coverageHTML, rep.WriteCoverageHTML); err != nil {
+			return exitWith(exitInternal, "writing %s: %v", tf.coverageHTML, err)
+		}
+	}
+
+	n := rep.Counts()
+	switch {
+	case n.Invalid > 0:
+		return &exitError{code: exitInvalid}
+	case ctx.Err() != nil:
+		return &exitError{code: exitInternal, msg: "interrupted"}
+	case n.Failed+n.Errors > 0 || len(rep.BelowMin(tf.coverageMin)) > 0:
+		return &exitError{code: exitFailed}
+	}
+	if n.Passed+n.Skipped == 0 && tf.output == "text" {
+		fmt.Fprintln(stderr, "archflow: no test cases found")
+	}
+	return nil
+}
+
+func writeFile(path string, write func(w io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

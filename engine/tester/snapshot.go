@@ -1,0 +1,84 @@
+package tester
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/archflow/archflow/engine"
+)
+
+// SnapshotPath is where the golden trace of a snapshot: true case lives:
+// snapshots/<test file stem>/<case name>.trace.jsonl beside the test file.
+func SnapshotPath(c *Case) string {
+	stem := strings.TrimSuffix(filepath.Base(c.File.Path), Suffix)
+	stem = strings.TrimSuffix(stem, filepath.Ext(stem))
+	return filepath.Join(filepath.Dir(c.File.Path), "snapshots", stem, slug(c.Name)+".trace.jsonl")
+}
+
+var slugRe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func slug(name string) string {
+	s := strings.Trim(slugRe.ReplaceAllString(strings.ToLower(name), "-"), "-")
+	if s == "" {
+		s = "case"
+	}
+	return s
+}
+
+func encodeTrace(events []*engine.Event) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for _, e := range events {
+		enc.Encode(e)
+	}
+	return buf.Bytes()
+}
+
+// snapshot compares the case's trace with its golden file, or rewrites the file under update.
+func snapshot(cr *CaseResult, update bool) *Failure {
+	c := cr.Case
+	path := SnapshotPath(c)
+	got := encodeTrace(cr.trace)
+	fail := func(format string, args ...any) *Failure {
+		return &Failure{Pos: c.Pos, Key: "snapshot", Msg: fmt.Sprintf(format, args...)}
+	}
+	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fail("%v", err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			return fail("%v", err)
+		}
+		return nil
+	}
+	want, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return fail("no golden trace %s yet; run archflow test --update to write it", path)
+	}
+	if err != nil {
+		return fail("%v", err)
+	}
+	if bytes.Equal(want, got) {
+		return nil
+	}
+	wl := strings.Split(strings.TrimSuffix(string(want), "\n"), "\n")
+	gl := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n")
+	i := 0
+	for i < len(wl) && i < len(gl) && wl[i] == gl[i] {
+		i++
+	}
+	w, g := "(end of trace)", "(end of trace)"
+	if i < len(wl) {
+		w = wl[i]
+	}
+	if i < len(gl) {
+		g = gl[i]
+	}
+	return fail("trace differs from %s at line %d (run archflow test --update if the change is intended)\n    expected %s\n    got      %s", path, i+1, w, g)
+}
