@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -232,7 +233,8 @@ func runCase(ctx context.Context, cr *CaseResult, opts *Options) {
 	if errs := f.Flow.CheckEnv(lookup); len(errs) > 0 {
 		cr.Status = Error
 		for _, e := range errs {
-			cr.Failures = append(cr.Failures, Failure{Pos: c.Pos, Key: "env", Msg: fmt.Sprintf("%s (%s); set it in the case's or the file's env:", e.Msg, e.Pos)})
+			msg, _, _ := strings.Cut(e.Msg, " (set it")
+			cr.Failures = append(cr.Failures, Failure{Pos: c.Pos, Key: "env", Msg: fmt.Sprintf("%s: %s; give it under the case's or the file's env:", e.Pos, msg)})
 		}
 		return
 	}
