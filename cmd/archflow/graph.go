@@ -35,7 +35,8 @@ func newGraphCmd() *cobra.Command {
 		Short: "Draw a flow as a Mermaid or Graphviz graph; with --trace, the path an instance took",
 		Long: `Draw the compiled flow: one box per node (its name and kind) and one arrow per route,
 labelled next, on_failure, on_timeout, case N or default. A trace written by
-run --trace (or test) highlights the nodes entered and the routes taken, with counts.
+run --trace (or a snapshot: true test case's golden trace) highlights the nodes entered
+and the routes taken, with counts.
 
 --format svg pipes the dot output through Graphviz, which must be on PATH.
 
