@@ -152,9 +152,17 @@ func (r *Report) WriteJSON(w io.Writer, coverageMin float64) error {
 		}
 	}
 	n := r.Counts()
-	return enc.Encode(map[string]any{"type": "summary", "passed": n.Passed, "failed": n.Failed, "errors": n.Errors,
-		"skipped": n.Skipped, "invalid_files": n.Invalid, "coverage_below_min": len(r.BelowMin(coverageMin)),
-		"virtual_seconds": n.Virtual.Seconds(), "time": r.Wall.Seconds()})
+	return enc.Encode(struct {
+		Type             string  `json:"type"`
+		Passed           int     `json:"passed"`
+		Failed           int     `json:"failed"`
+		Errors           int     `json:"errors"`
+		Skipped          int     `json:"skipped"`
+		InvalidFiles     int     `json:"invalid_files"`
+		CoverageBelowMin int     `json:"coverage_below_min"`
+		VirtualSeconds   float64 `json:"virtual_seconds"`
+		Time             float64 `json:"time"`
+	}{"summary", n.Passed, n.Failed, n.Errors, n.Skipped, n.Invalid, len(r.BelowMin(coverageMin)), n.Virtual.Seconds(), r.Wall.Seconds()})
 }
 
 // escapeData and escapeProperty follow GitHub's workflow-command encoding.
