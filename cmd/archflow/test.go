@@ -12,8 +12,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/tester"
 )
+
+// validate checks test files with the same strict decoder that archflow test uses.
+func init() {
+	validateTestFile = func(path string) engine.ErrorList {
+		_, errs := tester.NewLoader().Load(path)
+		return errs
+	}
+}
 
 type testFlags struct {
 	run          string

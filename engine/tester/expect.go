@@ -21,7 +21,14 @@ import (
 type Expectation struct {
 	Key   string
 	Pos   engine.Pos
-	check func(o *observed) []string
+	check func(o *observed) []miss
+}
+
+// miss is an unmet expectation; pos, when set, is the line of the entry that missed (a variable,
+// a request), more precise than the expectation's key.
+type miss struct {
+	pos engine.Pos
+	msg string
 }
 
 // observed is what a case's instance did, as the expectations read it.
@@ -54,26 +61,26 @@ func decodeExpect(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) []*Expec
 		switch f.Key.Value {
 		case "outcome":
 			if want, ok := d.String(f.Value); ok {
-				e.check = func(o *observed) []string {
+				e.check = func(o *observed) []miss {
 					if o.result.Outcome != want {
 						msg := fmt.Sprintf("expected %q, got %q", want, o.result.Outcome)
 						if o.result.Error != nil {
 							msg += " (error: " + o.result.Error.Message + ")"
 						}
-						return []string{msg}
+						return []miss{{msg: msg}}
 					}
 					return nil
 				}
 			}
 		case "path":
 			want := nodeList(d, flow, f.Value)
-			e.check = func(o *observed) []string { return checkPath(want, o.result.Path) }
+			e.check = func(o *observed) []miss { return checkPath(want, o.result.Path) }
 		case "path_contains":
 			want := nodeList(d, flow, f.Value)
-			e.check = func(o *observed) []string { return checkPathContains(want, o.result.Path) }
+			e.check = func(o *observed) []miss { return checkPathContains(want, o.result.Path) }
 		case "not_visited":
 			want := nodeList(d, flow, f.Value)
-			e.check = func(o *observed) []string { return checkNotVisited(want, o.result.Path) }
+			e.check = func(o *observed) []miss { return checkNotVisited(want, o.result.Path) }
 		case "variables", "outputs":
 			e.check = decodeVariables(d, flow, f.Value, f.Key.Value == "outputs")
 		case "calls":
@@ -132,7 +139,7 @@ func nodeList(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) []string {
 
 func list(xs []string) string { return "[" + strings.Join(xs, ", ") + "]" }
 
-func checkPath(want, got []string) []string {
+func checkPath(want, got []string) []miss {
 	if reflect.DeepEqual(want, got) {
 		return nil
 	}
@@ -149,10 +156,10 @@ func checkPath(want, got []string) []string {
 	default:
 		where = fmt.Sprintf("the instance went on at step %d to %s", i+1, got[i])
 	}
-	return []string{fmt.Sprintf("expected %s\n    got      %s\n    first difference at %s", list(want), list(got), where)}
+	return []miss{{msg: fmt.Sprintf("expected %s\n    got      %s\n    first difference at %s", list(want), list(got), where)}}
 }
 
-func checkPathContains(want, got []string) []string {
+func checkPathContains(want, got []string) []miss {
 	j := 0
 	for _, n := range got {
 		if j < len(want) && n == want[j] {
@@ -162,11 +169,11 @@ func checkPathContains(want, got []string) []string {
 	if j == len(want) {
 		return nil
 	}
-	return []string{fmt.Sprintf("expected the path to pass through %s in this order; %s is missing after %s\n    got %s",
-		list(want), want[j], list(want[:j]), list(got))}
+	return []miss{{msg: fmt.Sprintf("expected the path to pass through %s in this order; %s is missing after %s\n    got %s",
+		list(want), want[j], list(want[:j]), list(got))}}
 }
 
-func checkNotVisited(want, got []string) []string {
+func checkNotVisited(want, got []string) []miss {
 	var bad []string
 	for _, n := range want {
 		for i, p := range got {
@@ -179,7 +186,7 @@ func checkNotVisited(want, got []string) []string {
 	if len(bad) == 0 {
 		return nil
 	}
-	return []string{fmt.Sprintf("expected %s not visited, but %s\n    path %s", list(want), strings.Join(bad, ", "), list(got))}
+	return []miss{{msg: fmt.Sprintf("expected %s not visited, but %s\n    path %s", list(want), strings.Join(bad, ", "), list(got))}}
 }
 
 // ---- values ----
@@ -267,7 +274,7 @@ func expectedValue(t engine.Type, v any) any {
 	return normalize(v)
 }
 
-func decodeVariables(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node, outputs bool) func(o *observed) []string {
+func decodeVariables(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node, outputs bool) func(o *observed) []miss {
 	fields, ok := d.Fields(n)
 	if !ok {
 		return nil
@@ -276,6 +283,7 @@ func decodeVariables(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node, outpu
 		name string
 		typ  engine.Type
 		val  any
+		pos  engine.Pos
 	}
 	var wants []want
 	var names []string
@@ -294,25 +302,25 @@ func decodeVariables(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node, outpu
 			d.Errorf(f.Key, "%s is not an output of flow %s (declare it with output: true, or expect it under variables:)", v.Name, flow.Name)
 			continue
 		}
-		wants = append(wants, want{name: v.Name, typ: v.Type, val: expectedValue(v.Type, d.Value(f.Value))})
+		wants = append(wants, want{name: v.Name, typ: v.Type, val: expectedValue(v.Type, d.Value(f.Value)), pos: d.Pos(f.Key)})
 	}
-	return func(o *observed) []string {
+	return func(o *observed) []miss {
 		src := o.result.Variables
 		if outputs {
 			src = o.result.Outputs
 		}
-		var msgs []string
+		var msgs []miss
 		for _, w := range wants {
 			got := normalize(src[w.name])
 			if !reflect.DeepEqual(w.val, got) {
-				msgs = append(msgs, fmt.Sprintf("%s: expected %s, got %s", w.name, show(w.val), show(got)))
+				msgs = append(msgs, miss{pos: w.pos, msg: fmt.Sprintf("%s: expected %s, got %s", w.name, show(w.val), show(got))})
 			}
 		}
 		return msgs
 	}
 }
 
-func decodeCalls(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o *observed) []string {
+func decodeCalls(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o *observed) []miss {
 	fields, ok := d.Fields(n)
 	if !ok {
 		return nil
@@ -323,6 +331,7 @@ func decodeCalls(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o *o
 	}
 	sort.Strings(actions)
 	want := map[string]int{}
+	at := map[string]engine.Pos{}
 	var order []string
 	for _, f := range fields {
 		if flow.Actions[f.Key.Value] == nil {
@@ -331,14 +340,15 @@ func decodeCalls(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o *o
 		}
 		if c, ok := d.Int(f.Value); ok {
 			want[f.Key.Value] = c
+			at[f.Key.Value] = d.Pos(f.Key)
 			order = append(order, f.Key.Value)
 		}
 	}
-	return func(o *observed) []string {
-		var msgs []string
+	return func(o *observed) []miss {
+		var msgs []miss
 		for _, a := range order {
 			if got := o.result.Calls[a]; got != want[a] {
-				msgs = append(msgs, fmt.Sprintf("%s: expected %d, got %d", a, want[a], got))
+				msgs = append(msgs, miss{pos: at[a], msg: fmt.Sprintf("%s: expected %d, got %d", a, want[a], got)})
 			}
 		}
 		return msgs
@@ -350,7 +360,7 @@ func seconds(s float64) string {
 	return d.String()
 }
 
-func decodeWaits(d *scripted.Decoder, n *yaml.Node) func(o *observed) []string {
+func decodeWaits(d *scripted.Decoder, n *yaml.Node) func(o *observed) []miss {
 	items, ok := d.List(n)
 	if !ok {
 		return nil
@@ -361,7 +371,7 @@ func decodeWaits(d *scripted.Decoder, n *yaml.Node) func(o *observed) []string {
 			want = append(want, dur.Seconds())
 		}
 	}
-	return func(o *observed) []string {
+	return func(o *observed) []miss {
 		got := o.result.Waits
 		same := len(got) == len(want)
 		for i := 0; same && i < len(want); i++ {
@@ -377,11 +387,11 @@ func decodeWaits(d *scripted.Decoder, n *yaml.Node) func(o *observed) []string {
 		for i, s := range got {
 			gs[i] = seconds(s)
 		}
-		return []string{fmt.Sprintf("expected %s, got %s", list(ws), list(gs))}
+		return []miss{{msg: fmt.Sprintf("expected %s, got %s", list(ws), list(gs))}}
 	}
 }
 
-func decodeNotifications(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o *observed) []string {
+func decodeNotifications(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o *observed) []miss {
 	items, ok := d.List(n)
 	if !ok {
 		return nil
@@ -389,6 +399,7 @@ func decodeNotifications(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) f
 	type want struct {
 		channel  string
 		contains []string
+		pos      engine.Pos
 	}
 	var channels []string
 	for name := range flow.Channels {
@@ -401,7 +412,7 @@ func decodeNotifications(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) f
 		if m == nil {
 			continue
 		}
-		var w want
+		w := want{pos: d.Pos(it)}
 		if m["channel"] == nil {
 			d.Errorf(it, "a notification needs channel:")
 		} else if s, ok := d.String(m["channel"]); ok {
@@ -415,7 +426,7 @@ func decodeNotifications(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) f
 		}
 		wants = append(wants, w)
 	}
-	return func(o *observed) []string {
+	return func(o *observed) []miss {
 		got := o.result.Notifications
 		describe := func() string {
 			var parts []string
@@ -425,13 +436,13 @@ func decodeNotifications(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) f
 			return list(parts)
 		}
 		if len(got) != len(wants) {
-			return []string{fmt.Sprintf("expected %d notification(s), got %d: %s", len(wants), len(got), describe())}
+			return []miss{{msg: fmt.Sprintf("expected %d notification(s), got %d: %s", len(wants), len(got), describe())}}
 		}
-		var msgs []string
+		var msgs []miss
 		for i, w := range wants {
 			nt := got[i]
 			if nt.Channel != w.channel {
-				msgs = append(msgs, fmt.Sprintf("notification %d: expected channel %s, got %s", i+1, w.channel, nt.Channel))
+				msgs = append(msgs, miss{pos: w.pos, msg: fmt.Sprintf("notification %d: expected channel %s, got %s", i+1, w.channel, nt.Channel)})
 				continue
 			}
 			text := nt.Subject + "\n" + nt.Body
@@ -440,7 +451,7 @@ func decodeNotifications(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) f
 			}
 			for _, s := range w.contains {
 				if !strings.Contains(text, s) {
-					msgs = append(msgs, fmt.Sprintf("notification %d (%s): expected it to contain %q\n    subject %q\n    body    %q", i+1, nt.Channel, s, nt.Subject, nt.Body))
+					msgs = append(msgs, miss{pos: w.pos, msg: fmt.Sprintf("notification %d (%s): expected it to contain %q\n    subject %q\n    body    %q", i+1, nt.Channel, s, nt.Subject, nt.Body)})
 				}
 			}
 		}
@@ -458,9 +469,10 @@ type wantRequest struct {
 	header               map[string]string
 	body                 any
 	hasBody              bool
+	pos                  engine.Pos
 }
 
-func decodeRequests(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o *observed) []string {
+func decodeRequests(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o *observed) []miss {
 	items, ok := d.List(n)
 	if !ok {
 		return nil
@@ -471,7 +483,7 @@ func decodeRequests(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o
 		if m == nil {
 			continue
 		}
-		w := &wantRequest{header: map[string]string{}}
+		w := &wantRequest{header: map[string]string{}, pos: d.Pos(it)}
 		if x := m["action"]; x != nil {
 			w.action, _ = d.String(x)
 			if flow.Actions[w.action] == nil {
@@ -510,7 +522,7 @@ func decodeRequests(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o
 		}
 		wants = append(wants, w)
 	}
-	return func(o *observed) []string {
+	return func(o *observed) []miss {
 		var got []scripted.Call
 		for _, c := range o.calls {
 			if !strings.HasPrefix(c.Action, scripted.AuthPrefix) {
@@ -522,12 +534,12 @@ func decodeRequests(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o
 			for _, c := range got {
 				parts = append(parts, c.Method+" "+c.URL)
 			}
-			return []string{fmt.Sprintf("expected %d request(s), got %d: %s", len(wants), len(got), list(parts))}
+			return []miss{{msg: fmt.Sprintf("expected %d request(s), got %d: %s", len(wants), len(got), list(parts))}}
 		}
-		var msgs []string
+		var msgs []miss
 		for i, w := range wants {
 			for _, m := range w.mismatches(got[i]) {
-				msgs = append(msgs, fmt.Sprintf("request %d (%s %s): %s", i+1, got[i].Method, got[i].URL, m))
+				msgs = append(msgs, miss{pos: w.pos, msg: fmt.Sprintf("request %d (%s %s): %s", i+1, got[i].Method, got[i].URL, m)})
 			}
 		}
 		return msgs
@@ -585,21 +597,22 @@ func (w *wantRequest) mismatches(c scripted.Call) []string {
 		if err := json.Unmarshal(c.Body, &got); err != nil {
 			got = string(c.Body)
 		}
-		if path, ok := subset(w.body, got, "body"); !ok {
-			out = append(out, fmt.Sprintf("%s: expected %s to be part of the body %s", path, show(w.body), show(got)))
+		if msg, ok := subset(w.body, normalize(got), "body"); !ok {
+			out = append(out, msg)
 		}
 	}
 	return out
 }
 
 // subset reports whether want is part of got: every key of a wanted mapping is in got with a
-// matching value; lists match item by item; other values are equal. It names the first mismatch.
+// matching value; lists match item by item; other values are equal. On a mismatch it says where,
+// and what was wanted and found there.
 func subset(want, got any, path string) (string, bool) {
 	switch w := want.(type) {
 	case map[string]any:
 		g, ok := got.(map[string]any)
 		if !ok {
-			return path, false
+			return fmt.Sprintf("%s: expected an object, got %s", path, show(got)), false
 		}
 		keys := make([]string, 0, len(w))
 		for k := range w {
@@ -609,35 +622,38 @@ func subset(want, got any, path string) (string, bool) {
 		for _, k := range keys {
 			gv, present := g[k]
 			if !present {
-				return path + "." + k, false
+				return fmt.Sprintf("%s.%s: expected %s, got no such key", path, k, show(w[k])), false
 			}
-			if p, ok := subset(w[k], gv, path+"."+k); !ok {
-				return p, false
+			if msg, ok := subset(w[k], gv, path+"."+k); !ok {
+				return msg, false
 			}
 		}
 		return "", true
 	case []any:
 		g, ok := got.([]any)
 		if !ok || len(g) != len(w) {
-			return path, false
+			return fmt.Sprintf("%s: expected %s, got %s", path, show(want), show(got)), false
 		}
 		for i := range w {
-			if p, ok := subset(w[i], g[i], fmt.Sprintf("%s[%d]", path, i)); !ok {
-				return p, false
+			if msg, ok := subset(w[i], g[i], fmt.Sprintf("%s[%d]", path, i)); !ok {
+				return msg, false
 			}
 		}
 		return "", true
 	}
-	return path, reflect.DeepEqual(normalize(want), normalize(got))
+	if reflect.DeepEqual(normalize(want), normalize(got)) {
+		return "", true
+	}
+	return fmt.Sprintf("%s: expected %s, got %s", path, show(want), show(got)), false
 }
 
 // ---- error ----
 
-func decodeError(d *scripted.Decoder, n *yaml.Node) func(o *observed) []string {
+func decodeError(d *scripted.Decoder, n *yaml.Node) func(o *observed) []miss {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return func(o *observed) []string {
+		return func(o *observed) []miss {
 			if e := o.result.Error; e != nil {
-				return []string{fmt.Sprintf("expected no error, got %s", showError(e))}
+				return []miss{{msg: fmt.Sprintf("expected no error, got %s", showError(e))}}
 			}
 			return nil
 		}
@@ -657,12 +673,12 @@ func decodeError(d *scripted.Decoder, n *yaml.Node) func(o *observed) []string {
 			want["status"], _ = d.Int(m["status"])
 		}
 	}
-	return func(o *observed) []string {
+	return func(o *observed) []miss {
 		e := o.result.Error
 		if e == nil {
-			return []string{fmt.Sprintf("expected an error %s, got none (outcome %q)", show(want), o.result.Outcome)}
+			return []miss{{msg: fmt.Sprintf("expected an error %s, got none (outcome %q)", show(want), o.result.Outcome)}}
 		}
-		var msgs []string
+		var msgs []miss
 		check := func(key, got string) {
 			w, ok := want[key].(string)
 			if !ok {
@@ -675,14 +691,14 @@ func decodeError(d *scripted.Decoder, n *yaml.Node) func(o *observed) []string {
 			if key == "message" {
 				verb = "expected it to contain"
 			}
-			msgs = append(msgs, fmt.Sprintf("%s: %s %q, got %q", key, verb, w, got))
+			msgs = append(msgs, miss{msg: fmt.Sprintf("%s: %s %q, got %q", key, verb, w, got)})
 		}
 		check("class", e.Class)
 		check("kind", e.Kind)
 		check("node", e.Node)
 		check("message", e.Message)
 		if s, ok := want["status"].(int); ok && s != e.Status {
-			msgs = append(msgs, fmt.Sprintf("status: expected %d, got %d", s, e.Status))
+			msgs = append(msgs, miss{msg: fmt.Sprintf("status: expected %d, got %d", s, e.Status)})
 		}
 		return msgs
 	}

@@ -283,8 +283,12 @@ func runCase(ctx context.Context, cr *CaseResult, opts *Options) {
 	if len(missing) == 0 { // with a gap in the script, what follows is noise
 		obs := &observed{result: res, calls: tr.Calls()}
 		for _, e := range c.Expect {
-			for _, msg := range e.check(obs) {
-				cr.Failures = append(cr.Failures, Failure{Pos: e.Pos, Key: e.Key, Msg: msg})
+			for _, m := range e.check(obs) {
+				pos := e.Pos
+				if m.pos.Line > 0 {
+					pos = m.pos
+				}
+				cr.Failures = append(cr.Failures, Failure{Pos: pos, Key: e.Key, Msg: m.msg})
 			}
 		}
 		for _, p := range tr.Unused() {
