@@ -2,9 +2,11 @@ package schema_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -392,6 +394,112 @@ func TestKindOf(t *testing.T) {
 	for path, want := range map[string]string{"a/b.yaml": "flow", "a/b.test.yaml": "test", "b.test.yml": "test"} {
 		if got := schema.KindOf(path); got != want {
 			t.Errorf("KindOf(%s) = %s, want %s", path, got, want)
+		}
+	}
+}
+
+// TestSchemaKeysKnownToCompiler checks every key the flow schema allows against the compiler:
+// none may be an unknown key there, and the node kinds, channel types and auth types are the
+// ones registered. It catches a key renamed or dropped in the compiler but not in the schema.
+func TestSchemaKeysKnownToCompiler(t *testing.T) {
+	var raw map[string]any
+	if err := json.Unmarshal(schema.Flow(), &raw); err != nil {
+		t.Fatal(err)
+	}
+	defs := raw["$defs"].(map[string]any)
+	props := func(v any) []string {
+		m, _ := v.(map[string]any)["properties"].(map[string]any)
+		var keys []string
+		for k := range m {
+			keys = append(keys, k)
+		}
+		return keys
+	}
+	const head = "flow: t\nvariables: {v: {type: integer}}\nactions: {act: {url: x}}\nstart: a\nnodes:\n  z: {end: success}\n"
+	// each snippet holds KEY where the key goes, with the value x
+	checks := []struct {
+		where   string
+		keys    []string
+		snippet string
+	}{
+		{"top level", props(raw), "flow: t\nstart: z\nnodes: {z: {end: success}}\nKEY: x\n"},
+		{"variable", props(defs["variable"]), "flow: t\nvariables: {w: {type: string, KEY: x}}\nstart: z\nnodes: {z: {end: success}}\n"},
+		{"action", props(defs["action"]), "flow: t\nactions: {b: {url: x, KEY: x}}\nstart: z\nnodes: {z: {end: success}}\n"},
+		{"retry", props(defs["retry"]), head + "  a: {data_action: act, next: z, on_failure: z, retry: {KEY: x}}\n"},
+		{"backoff", props(defs["retry"].(map[string]any)["properties"].(map[string]any)["backoff"].(map[string]any)["anyOf"].([]any)[0]), head + "  a: {data_action: act, next: z, on_failure: z, retry: {backoff: {KEY: x}}}\n"},
+		{"retry_after", props(defs["retry"].(map[string]any)["properties"].(map[string]any)["retry_after"]), head + "  a: {data_action: act, next: z, on_failure: z, retry: {retry_after: {KEY: x}}}\n"},
+		{"decision case", []string{"when", "next"}, head + "  a: {decision: [{when: \"true\", next: z, KEY: x}], default: z}\n"},
+		{"structured", props(defs["structured"]), head + "  a: {decision: [{when: {operator: AND, operands: [{field: v, op: \"==\", value: 1}], KEY: x}, next: z}], default: z}\n"},
+		{"operand", props(defs["operand"]), head + "  a: {decision: [{when: {field: v, op: \"==\", value: 1, KEY: x}, next: z}], default: z}\n"},
+		{"notify", props(defs["notifyNode"].(map[string]any)["properties"].(map[string]any)["notify"]), "flow: t\nchannels: {c: {type: log}}\nstart: a\nnodes:\n  z: {end: success}\n  a: {notify: {channel: c, body: x, KEY: x}, next: z}\n"},
+		{"wait", props(defs["waitNode"].(map[string]any)["properties"].(map[string]any)["wait"].(map[string]any)["anyOf"].([]any)[2]), head + "  a: {wait: {for: 1, KEY: x}, next: z}\n"},
+	}
+	for _, kind := range engine.KindNames() {
+		def := map[string]string{"assign": "assignNode", "data_action": "dataActionNode", "decision": "decisionNode", "wait": "waitNode", "notify": "notifyNode", "end": "endNode"}[kind]
+		if def == "" {
+			t.Errorf("node kind %s is registered but not in the schema", kind)
+			continue
+		}
+		for _, k := range props(defs[def]) {
+			if k == kind {
+				continue
+			}
+			checks = append(checks, struct {
+				where   string
+				keys    []string
+				snippet string
+			}{kind + " node", []string{k}, head + "  a: {" + kind + ": x, KEY: x}\n"})
+		}
+	}
+	for name, def := range map[string]string{"email": "channelEmail", "webhook": "channelWebhook", "file": "channelFile", "log": "channelLog"} {
+		checks = append(checks, struct {
+			where   string
+			keys    []string
+			snippet string
+		}{name + " channel", props(defs[def]), "flow: t\nchannels: {c: {type: " + name + ", KEY: x}}\nstart: z\nnodes: {z: {end: success}}\n"})
+	}
+	for name, def := range map[string]string{"oauth2_client_credentials": "authOAuth2", "bearer": "authBearer", "basic": "authBasic", "api_key": "authAPIKey"} {
+		checks = append(checks, struct {
+			where   string
+			keys    []string
+			snippet string
+		}{name + " auth", props(defs[def]), "flow: t\nauth: {c: {type: " + name + ", KEY: x}}\nstart: z\nnodes: {z: {end: success}}\n"})
+	}
+	for _, c := range checks {
+		if len(c.keys) == 0 {
+			t.Errorf("%s: no keys in the schema", c.where)
+		}
+		for _, k := range c.keys {
+			if k == "type" && strings.HasSuffix(c.where, "channel") || k == "type" && strings.HasSuffix(c.where, "auth") {
+				continue
+			}
+			src := strings.Replace(c.snippet, "KEY", k, 1)
+			_, err := engine.Load("t.yaml", []byte(src))
+			if err != nil && strings.Contains(err.Error(), fmt.Sprintf("unknown key %q", k)) {
+				t.Errorf("%s: the schema allows %q, the compiler does not:\n%s", c.where, k, err)
+			}
+		}
+	}
+	// the types the compiler knows are the schema's
+	for _, tc := range []struct{ snippet, def string }{
+		{"flow: t\nchannels: {c: {type: zzz}}\nstart: z\nnodes: {z: {end: success}}\n", "channel"},
+		{"flow: t\nauth: {c: {type: zzz}}\nstart: z\nnodes: {z: {end: success}}\n", "auth"},
+	} {
+		_, err := engine.Load("t.yaml", []byte(tc.snippet))
+		if err == nil {
+			t.Fatalf("type zzz accepted")
+		}
+		_, list, _ := strings.Cut(err.Error(), "(one of ")
+		list, _, _ = strings.Cut(list, ")")
+		var want []string
+		for _, v := range defs[tc.def].(map[string]any)["properties"].(map[string]any)["type"].(map[string]any)["enum"].([]any) {
+			want = append(want, v.(string))
+		}
+		got := strings.Split(list, ", ")
+		sort.Strings(got)
+		sort.Strings(want)
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s types: the compiler knows %v, the schema %v", tc.def, got, want)
 		}
 	}
 }
