@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -166,6 +167,13 @@ func TestGraphErrors(t *testing.T) {
 		_, _, err := runGraphCmd(t, tc.args...)
 		if exitCode(err) != exitInvalid || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%v: got %v (exit %d), want exit 2 and %q", tc.args, err, exitCode(err), tc.msg)
+		}
+	}
+	// with Graphviz, svg is dot's rendering
+	if _, err := exec.LookPath("dot"); err == nil {
+		out, stderr, err := runGraphCmd(t, flow, "--format", "svg")
+		if err != nil || !strings.Contains(out, "<svg") || !strings.Contains(out, "escalate") {
+			t.Errorf("svg: %v %s\n%.200s", err, stderr, out)
 		}
 	}
 	// with no Graphviz on PATH, svg says what it needs
