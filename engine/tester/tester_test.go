@@ -5,11 +5,15 @@ import (
 	"context"
 	"encoding/xml"
 	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/archflow/archflow/engine/tester"
@@ -303,5 +307,63 @@ func TestJUnitValidatesAgainstTheAntSchema(t *testing.T) {
 	if err != nil {
 		report, _ := os.ReadFile(path)
 		t.Fatalf("xmllint: %v\n%s\n%s", err, out, report)
+	}
+}
+
+// passthrough: true lets unscripted calls reach the network (here a loopback server); without
+// it the same case sends nothing and fails naming the call.
+func TestPassthrough(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"success": true}`))
+	}))
+	defer srv.Close()
+	tmp := t.TempDir()
+	flow, _ := os.ReadFile("../../flows/self-healing.yaml")
+	os.WriteFile(filepath.Join(tmp, "f.yaml"), flow, 0o644)
+	src := "flow: f.yaml\nenv: {ERP_URL: \"" + srv.URL + "\"}\ncases:\n" +
+		"  - name: real call\n    passthrough: true\n    inputs: {order_id: P-1}\n    expect: {outcome: success, calls: {push_order: 1}}\n" +
+		"  - name: no passthrough\n    inputs: {order_id: P-2}\n    expect: {outcome: success}\n"
+	path := filepath.Join(tmp, "p.test.yaml")
+	os.WriteFile(path, []byte(src), 0o644)
+	rep := tester.RunPaths(context.Background(), []string{path}, &tester.Options{Parallel: 1})
+	cs := rep.Files[0].Cases
+	if cs[0].Status != tester.Pass {
+		t.Errorf("passthrough case: %v", cs[0].Failures)
+	}
+	if cs[1].Status != tester.Fail || !strings.Contains(cs[1].Failures[0].Msg, "no scripted response for call 1 to push_order") {
+		t.Errorf("case without passthrough: %v %v", cs[1].Status, cs[1].Failures)
+	}
+	if n := hits.Load(); n != 1 {
+		t.Errorf("the server got %d requests, want 1 (only the passthrough case's)", n)
+	}
+}
+
+// Cases run in parallel never share state: each sees only its own inputs, responses and
+// counters (the race detector watches the rest).
+func TestParallelCasesAreIsolated(t *testing.T) {
+	tmp := t.TempDir()
+	flow, _ := os.ReadFile("../../flows/self-healing.yaml")
+	os.WriteFile(filepath.Join(tmp, "f.yaml"), flow, 0o644)
+	var src strings.Builder
+	src.WriteString("flow: f.yaml\ncases:\n")
+	for i := 0; i < 200; i++ {
+		fails := i % 4 // 0..3 transient failures before success
+		fmt.Fprintf(&src, "  - name: case %d\n    inputs: {order_id: O-%d, amount: %d}\n    http:\n      push_order:\n", i, i, i)
+		if fails > 0 {
+			fmt.Fprintf(&src, "        - {status: 503, times: %d}\n", fails)
+		}
+		fmt.Fprintf(&src, "        - {status: 200, body: {success: true}}\n")
+		fmt.Fprintf(&src, "    expect:\n      outcome: success\n      variables: {order_id: O-%d, amount: %d, retry_count: %d}\n      calls: {push_order: %d}\n", i, i, fails, fails+1)
+		fmt.Fprintf(&src, "      requests: [%s{body: {id: O-%d, amount: %d}}]\n", strings.Repeat(fmt.Sprintf("{body: {id: O-%d}}, ", i), fails), i, i)
+	}
+	path := filepath.Join(tmp, "par.test.yaml")
+	os.WriteFile(path, []byte(src.String()), 0o644)
+	rep := tester.RunPaths(context.Background(), []string{path}, &tester.Options{Parallel: 16})
+	if n := rep.Counts(); n.Passed != 200 {
+		out, errs := text(rep)
+		t.Fatalf("%+v\n%s%s", n, out, errs)
 	}
 }
