@@ -339,6 +339,9 @@ func decodeCalls(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o *o
 			continue
 		}
 		if c, ok := d.Int(f.Value); ok {
+			if c < 0 {
+				d.Errorf(f.Value, "a number of calls cannot be negative")
+			}
 			want[f.Key.Value] = c
 			at[f.Key.Value] = d.Pos(f.Key)
 			order = append(order, f.Key.Value)
