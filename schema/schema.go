@@ -124,20 +124,19 @@ func ValidateYAML(kind, file string, data []byte) engine.ErrorList {
 		return errs
 	}
 	d := &document{file: file, index: map[string]*place{}}
-	v := d.convert(root, nil, nil)
-	if len(d.errs) > 0 {
-		return d.errs.Sort()
+	v := d.convert(root, nil, nil) // a duplicate key is an error, and the rest is still checked
+	x := &explainer{doc: d, schema: c, errs: d.errs}
+	if verr := c.sch.Validate(v); verr != nil {
+		ve, ok := verr.(*jsonschema.ValidationError)
+		if !ok {
+			x.add(engine.PosOf(file, root), "%v", verr)
+		} else {
+			x.explain(ve)
+		}
 	}
-	verr := c.sch.Validate(v)
-	if verr == nil {
+	if len(x.errs) == 0 && len(x.unknown) == 0 {
 		return nil
 	}
-	ve, ok := verr.(*jsonschema.ValidationError)
-	if !ok {
-		return engine.ErrorList{{Pos: engine.PosOf(file, root), Severity: engine.SevError, Msg: verr.Error()}}
-	}
-	x := &explainer{doc: d, schema: c}
-	x.explain(ve)
 	return x.list()
 }
 

@@ -383,6 +383,11 @@ func TestValidateYAMLErrors(t *testing.T) {
 	if len(errs) != 1 || errs[0].Error() != `f.yaml:2:1: error: duplicate key "flow"` {
 		t.Errorf("duplicate key: got %v", errs)
 	}
+	// the rest of a file with a duplicate key is still checked, errors in line order
+	errs = schema.ValidateYAML(schema.KindFlow, "f.yaml", []byte("flow: x\nflow: y\nstart: a\nnodes: {a: {ned: success}}\n"))
+	if len(errs) != 2 || errs[0].Pos.Line != 2 || !strings.Contains(errs[1].Msg, `needs one of "assign"`) {
+		t.Errorf("duplicate key and more: got %v", errs)
+	}
 	// anchors and aliases are followed
 	src := "flow: x\nstart: a\nnodes:\n  a: &e {end: success}\n  b: *e\n"
 	if errs := schema.ValidateYAML(schema.KindFlow, "f.yaml", []byte(src)); len(errs) != 0 {
