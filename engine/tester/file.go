@@ -17,8 +17,13 @@ import (
 	"github.com/archflow/archflow/engine/scripted"
 )
 
-// Suffix names test files.
+// Suffix names test files (.test.yml is taken too).
 const Suffix = ".test.yaml"
+
+// IsTestFile reports whether a file name is a test file's.
+func IsTestFile(name string) bool {
+	return strings.HasSuffix(name, Suffix) || strings.HasSuffix(name, ".test.yml")
+}
 
 // DefaultStart is where a case's virtual clock starts unless it says clock: {start: ...}.
 var DefaultStart = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -48,9 +53,10 @@ type Case struct {
 	Expect      []*Expectation
 }
 
-// Discover lists the test files under paths: directories are walked for *.test.yaml, skipping
-// directories named testdata or starting with . or _ below the given ones (as go test does);
-// a file given by name is taken whatever its name. The list is sorted and has no duplicates.
+// Discover lists the test files under paths: directories are walked for *.test.yaml (and
+// *.test.yml), skipping directories named testdata or starting with . or _ below the given ones
+// (as go test does); a file given by name is taken whatever its name. The list is sorted and has
+// no duplicates.
 func Discover(paths []string) ([]string, engine.ErrorList) {
 	if len(paths) == 0 {
 		paths = []string{"."}
@@ -91,7 +97,7 @@ func Discover(paths []string) ([]string, engine.ErrorList) {
 				}
 				return nil
 			}
-			if strings.HasSuffix(d.Name(), Suffix) {
+			if IsTestFile(d.Name()) {
 				add(p)
 			}
 			return nil

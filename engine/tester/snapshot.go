@@ -15,8 +15,8 @@ import (
 // SnapshotPath is where the golden trace of a snapshot: true case lives:
 // snapshots/<test file stem>/<case name>.trace.jsonl beside the test file.
 func SnapshotPath(c *Case) string {
-	stem := strings.TrimSuffix(filepath.Base(c.File.Path), Suffix)
-	stem = strings.TrimSuffix(stem, filepath.Ext(stem))
+	stem := filepath.Base(c.File.Path)
+	stem = strings.TrimSuffix(strings.TrimSuffix(stem, filepath.Ext(stem)), ".test")
 	return filepath.Join(filepath.Dir(c.File.Path), "snapshots", stem, slug(c.Name)+".trace.jsonl")
 }
 
