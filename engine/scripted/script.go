@@ -160,7 +160,12 @@ func Parse(d *Decoder, n *yaml.Node) *Script {
 			}
 			seq := &Sequence{Pos: d.Pos(f.Key), byAction: true, OnExhausted: ExhaustedFail}
 			seq.Match.Action, seq.Match.ActionPos = f.Key.Value, d.Pos(f.Key)
-			if v := f.Value; v.Kind == yaml.MappingNode {
+			v := f.Value
+			if v.Kind == yaml.MappingNode && looksLikeResponse(v) {
+				d.Errorf(v, "%s expects a list of responses: write [{...}] (or {responses: [...], on_exhausted: ...})", f.Key.Value)
+				continue
+			}
+			if v.Kind == yaml.MappingNode {
 				m := d.Mapping(v, "responses", "on_exhausted")
 				if m == nil {
 					continue
@@ -217,6 +222,22 @@ func Parse(d *Decoder, n *yaml.Node) *Script {
 		d.Errorf(n, "http: expects a map from action name to responses, or a list of {match, responses} entries")
 	}
 	return s
+}
+
+// looksLikeResponse tells a single response written where a list belongs from {responses: ...}.
+func looksLikeResponse(n *yaml.Node) bool {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i].Value
+		if k == "responses" || k == "on_exhausted" {
+			return false
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if contains(responseKeys, n.Content[i].Value) {
+			return true
+		}
+	}
+	return false
 }
 
 func parseExhausted(d *Decoder, n *yaml.Node) string {

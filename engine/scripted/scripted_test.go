@@ -306,3 +306,10 @@ auth.erp: [{status: 401, body: {error: invalid_client}}]
 		t.Fatalf("unscripted token request: status %d, want a fake token", resp.StatusCode)
 	}
 }
+
+func TestASingleResponseWhereAListBelongs(t *testing.T) {
+	_, errs := parse(t, "push_order: {status: 200}\n")
+	if got := errs.Error(); got != `case.yaml:1:13: error: push_order expects a list of responses: write [{...}] (or {responses: [...], on_exhausted: ...})` {
+		t.Fatalf("errors: %s", got)
+	}
+}
