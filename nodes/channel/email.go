@@ -393,7 +393,7 @@ func (e *emailChannel) send(ctx context.Context, env *envelope, msg []byte) erro
 		if ctx.Err() == context.DeadlineExceeded {
 			err = fmt.Errorf("no reply within %s", e.timeout)
 		}
-		return fmt.Errorf("smtp %s: %s: %w", env.addr, step, err)
+		return fmt.Errorf("smtp %s: %s: %w", env.addr, step, smtpError(err))
 	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", env.addr)
@@ -448,7 +448,7 @@ func (e *emailChannel) send(ctx context.Context, env *envelope, msg []byte) erro
 			if !errors.As(err, &te) {
 				return fail("RCPT TO <"+a.Address+">", err)
 			}
-			refused = append(refused, fmt.Sprintf("<%s>: %s", a.Address, err))
+			refused = append(refused, fmt.Sprintf("<%s>: %s", a.Address, smtpError(err)))
 		}
 	}
 	if len(refused) > 0 {
@@ -518,6 +518,34 @@ func (a *loginAuth) Next(from []byte, more bool) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("unexpected LOGIN challenge %q", from)
 }
+
+// smtpError shows a server's reply as the server wrote it ("550 5.1.1 No such user"), without
+// the quotes textproto adds, but with control characters dropped.
+func smtpError(err error) error {
+	var te *textproto.Error
+	if !errors.As(err, &te) {
+		return err
+	}
+	msg := strings.Map(func(r rune) rune {
+		if r == '\n' {
+			return ' '
+		}
+		if r < ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, te.Msg)
+	return &replyError{code: te.Code, msg: msg, err: err}
+}
+
+type replyError struct {
+	code int
+	msg  string
+	err  error
+}
+
+func (e *replyError) Error() string { return fmt.Sprintf("%d %s", e.code, e.msg) }
+func (e *replyError) Unwrap() error { return e.err }
 
 func isLoopback(host string) bool {
 	if host == "localhost" {
