@@ -135,7 +135,18 @@ func (d *dataAction) attempt(ctx context.Context, in *engine.Instance, n int, id
 	return d.finish(in, req, resp, transportFailure(d.name, terr))
 }
 
+// authFailure is a failure to get credentials: permanent, unless the auth type says otherwise
+// (a token endpoint answering 503 may answer later) by returning an *engine.ErrorInfo.
 func authFailure(node string, err error) *engine.ErrorInfo {
+	var ie *engine.ErrorInfo
+	if errors.As(err, &ie) {
+		cp := *ie
+		cp.Kind, cp.Node = engine.KindAuth, node
+		if cp.Class == "" {
+			cp.Class = engine.Permanent
+		}
+		return &cp
+	}
 	return &engine.ErrorInfo{Class: engine.Permanent, Kind: engine.KindAuth, Node: node, Message: err.Error()}
 }
 

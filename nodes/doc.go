@@ -4,5 +4,6 @@
 package nodes
 
 import (
+	_ "github.com/archflow/archflow/nodes/auth"    // auth types register themselves
 	_ "github.com/archflow/archflow/nodes/channel" // channel types register themselves
 )

@@ -1,0 +1,42 @@
+package auth
+
+import (
+	"context"
+	"encoding/base64"
+
+	"github.com/archflow/archflow/engine"
+	"gopkg.in/yaml.v3"
+)
+
+// basic sends HTTP Basic credentials (RFC 7617).
+type basic struct {
+	name     string
+	username setting
+	password setting
+}
+
+func init() {
+	engine.RegisterAuth(&engine.AuthType{Name: "basic", Keys: []string{"username", "password"}, Compile: compileBasic})
+}
+
+func compileBasic(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Auth {
+	return &basic{name: name, username: required(c, name, keys, at, "username"), password: required(c, name, keys, at, "password")}
+}
+
+func (b *basic) Apply(ctx context.Context, in *engine.Instance, req *engine.Request, refresh bool) (bool, error) {
+	if refresh {
+		return false, nil
+	}
+	user, err := b.username.render(in, b.name, false)
+	if err != nil {
+		return false, err
+	}
+	pass, err := b.password.render(in, b.name, true)
+	if err != nil {
+		return false, err
+	}
+	cred := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+	in.Redactor().Add(cred)
+	req.Header.Set("Authorization", "Basic "+cred)
+	return false, nil
+}

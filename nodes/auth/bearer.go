@@ -1,0 +1,35 @@
+package auth
+
+import (
+	"context"
+
+	"github.com/archflow/archflow/engine"
+	"gopkg.in/yaml.v3"
+)
+
+// bearer sends a fixed token: Authorization: Bearer <token>.
+type bearer struct {
+	name  string
+	token setting
+}
+
+func init() {
+	engine.RegisterAuth(&engine.AuthType{Name: "bearer", Keys: []string{"token"}, Compile: compileBearer})
+}
+
+func compileBearer(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Auth {
+	return &bearer{name: name, token: required(c, name, keys, at, "token")}
+}
+
+// Apply sets the header; a fixed token cannot be refreshed, so a 401 stays a 401.
+func (b *bearer) Apply(ctx context.Context, in *engine.Instance, req *engine.Request, refresh bool) (bool, error) {
+	if refresh {
+		return false, nil
+	}
+	tok, err := b.token.render(in, b.name, true)
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	return false, nil
+}

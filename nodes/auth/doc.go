@@ -1,0 +1,49 @@
+// Package auth holds archflow's auth types, one file each: bearer, basic, api_key and
+// oauth2_client_credentials. Each registers itself with the engine; a data action names an
+// entry of the flow's auth: section and the engine calls Apply before every request it sends.
+//
+// Settings are templates rendered per instance (so env() and secret() resolve in the instance's
+// environment), and every credential value is registered with the instance's redactor before it
+// touches a request, so it never reaches a trace, a result or an error message.
+package auth
+
+import (
+	"fmt"
+
+	"github.com/archflow/archflow/engine"
+	"gopkg.in/yaml.v3"
+)
+
+// setting is one compiled auth setting.
+type setting struct {
+	name string
+	tpl  *engine.Template
+}
+
+// required compiles the setting key of keys, reporting its absence at the entry.
+func required(c *engine.Compiler, entry string, keys map[string]*yaml.Node, at *yaml.Node, key string) setting {
+	n := keys[key]
+	if n == nil {
+		c.Errorf(at, "auth %s needs %s:", entry, key)
+		return setting{name: key}
+	}
+	return setting{name: key, tpl: c.Template(n)}
+}
+
+// render renders a setting; secret marks a credential, which is registered for redaction.
+func (s setting) render(in *engine.Instance, entry string, secret bool) (string, error) {
+	if s.tpl == nil {
+		return "", fmt.Errorf("auth %s: %s is not set", entry, s.name)
+	}
+	v, err := s.tpl.Render(in)
+	if err != nil {
+		return "", fmt.Errorf("auth %s: %s: %w", entry, s.name, err)
+	}
+	if secret {
+		in.Redactor().Add(v)
+	}
+	if v == "" {
+		return "", fmt.Errorf("auth %s: %s is empty", entry, s.name)
+	}
+	return v, nil
+}
