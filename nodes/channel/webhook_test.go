@@ -211,3 +211,48 @@ func readLines(t *testing.T, path string) []map[string]any {
 	}
 	return out
 }
+
+// The webhook uses the flow's real auth types (nodes/auth): a bearer token from secret(),
+// which shows nowhere in the result when the receiver refuses it.
+func TestWebhookBearerAuth(t *testing.T) {
+	h, srv := startHook(t, func(r *http.Request) (int, string) {
+		if r.Header.Get("Authorization") == "Bearer xoxb-good-token" {
+			return 200, "ok"
+		}
+		return 401, "invalid_auth"
+	})
+	src := `flow: chat-bearer
+auth:
+  chat: {type: bearer, token: "{{ secret('CHAT_TOKEN') }}"}
+channels:
+  chat: {type: webhook, url: "{{ env('CHAT_URL') }}", auth: chat}
+start: say
+nodes:
+  say:
+    notify: {channel: chat, subject: "order failed", body: "see the dead letter"}
+    next: done
+  done: {end: success}
+`
+	f, err := engine.Load("chat-bearer.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{"xoxb-good-token", "xoxb-revoked-token"} {
+		env := map[string]string{"CHAT_URL": srv.URL, "CHAT_TOKEN": tok}
+		res := f.Run(context.Background(), nil, &engine.Options{Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+		switch tok {
+		case "xoxb-good-token":
+			_, bodies := h.got()
+			if res.Outcome != "success" || len(bodies) != 1 || string(bodies[0]) != `{"text":"order failed\nsee the dead letter"}` {
+				t.Errorf("outcome %q bodies %q", res.Outcome, bodies)
+			}
+		default:
+			if res.Outcome != engine.OutcomeError || len(res.Notifications) != 1 || !strings.Contains(res.Notifications[0].Error, "401 Unauthorized: invalid_auth") {
+				t.Errorf("outcome %q notifications %s", res.Outcome, asJSON(res.Notifications))
+			}
+			if strings.Contains(asJSON(res), tok) {
+				t.Errorf("the token shows in the result")
+			}
+		}
+	}
+}
