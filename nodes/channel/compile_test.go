@@ -48,7 +48,7 @@ func TestChannelCompileErrors(t *testing.T) {
 		{"webhook url and auth", "channels:\n  c: {type: webhook, url: \"ftp://example.com/x\", auth: chat, timeout: 0.5}\n",
 			[]string{
 				`bad.yaml:5:27: error: url: "ftp://example.com/x" is not an http(s) URL`,
-				`bad.yaml:5:56: error: undefined auth "chat" (the flow has no auth: section)`,
+				`bad.yaml:5:56: error: undefined auth "chat" (the flow defines no auth entries)`,
 				`bad.yaml:5:71: error: timeout 500ms is out of range: 1s..1m0s`,
 			}},
 		{"webhook without url", "channels:\n  c: {type: webhook, headers: {X-A: \"{{ nope }}\"}}\n",

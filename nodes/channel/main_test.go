@@ -10,7 +10,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -26,35 +25,7 @@ import (
 	_ "github.com/archflow/archflow/nodes" // node kinds and channel types
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
-	"gopkg.in/yaml.v3"
 )
-
-// testToken is an auth type for webhook tests: a bearer token, and "-refreshed" appended to
-// it when a 401 asks for a fresh one. The real auth types live in nodes/auth.
-type testToken struct{ token *engine.Template }
-
-func (a *testToken) Apply(ctx context.Context, in *engine.Instance, req *engine.Request, refresh bool) (bool, error) {
-	tok, err := a.token.Render(in)
-	if err != nil {
-		return false, err
-	}
-	if tok == "" {
-		return false, errors.New("token endpoint refused the client")
-	}
-	if refresh {
-		tok += "-refreshed"
-	}
-	in.Redactor().Add(tok)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	return refresh, nil
-}
-
-func init() {
-	engine.RegisterAuth(&engine.AuthType{Name: "test_token", Keys: []string{"token"},
-		Compile: func(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Auth {
-			return &testToken{token: c.Template(keys["token"])}
-		}})
-}
 
 var clockStart = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 

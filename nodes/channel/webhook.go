@@ -85,7 +85,7 @@ func compileWebhook(c *engine.Compiler, name string, keys map[string]*yaml.Node,
 
 func defined(m map[string]engine.Auth) string {
 	if len(m) == 0 {
-		return " (the flow has no auth: section)"
+		return " (the flow defines no auth entries)"
 	}
 	names := make([]string, 0, len(m))
 	for k := range m {
@@ -129,7 +129,7 @@ func (w *webhookChannel) Deliver(ctx context.Context, in *engine.Instance, n *en
 	}
 	if w.auth != nil {
 		if _, err := w.auth.Apply(ctx, in, req, false); err != nil {
-			return fmt.Errorf("webhook %s: auth %s: %v", where, w.authName, err)
+			return w.authError(where, err)
 		}
 	}
 	status, text, err := w.post(ctx, req)
@@ -137,7 +137,7 @@ func (w *webhookChannel) Deliver(ctx context.Context, in *engine.Instance, n *en
 		// one fresh token and one re-send, as data actions do
 		refreshed, aerr := w.auth.Apply(ctx, in, req, true)
 		if aerr != nil {
-			return fmt.Errorf("webhook %s: auth %s: %v", where, w.authName, aerr)
+			return w.authError(where, aerr)
 		}
 		if refreshed {
 			status, text, err = w.post(ctx, req)
@@ -154,6 +154,14 @@ func (w *webhookChannel) Deliver(ctx context.Context, in *engine.Instance, n *en
 		return errors.New(msg)
 	}
 	return nil
+}
+
+// authError names the auth entry unless the auth type's message already does.
+func (w *webhookChannel) authError(where string, err error) error {
+	if prefix := "auth " + w.authName + ":"; !strings.HasPrefix(err.Error(), prefix) {
+		return fmt.Errorf("webhook %s: %s %v", where, prefix, err)
+	}
+	return fmt.Errorf("webhook %s: %v", where, err)
 }
 
 // payload is what is posted: the notify's payload, or Slack's and Teams' {"text": ...}.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -117,23 +118,51 @@ func TestEscalationWebhookFailsOver(t *testing.T) {
 	}
 }
 
-// A payload mapping is posted as JSON with its types kept; headers and the auth entry are
-// applied; a 401 gets one fresh credential and one re-send.
+// tokenServer is an OAuth2 token endpoint handing out tok-1, tok-2, ... to client archflow
+// with secret good-secret.
+func tokenServer(t *testing.T) *httptest.Server {
+	var mu sync.Mutex
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		id, secret, ok := r.BasicAuth()
+		if !ok {
+			id, secret = r.Form.Get("client_id"), r.Form.Get("client_secret")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if id != "archflow" || secret != "good-secret" {
+			w.WriteHeader(401)
+			io.WriteString(w, `{"error": "invalid_client"}`)
+			return
+		}
+		mu.Lock()
+		n++
+		tok := fmt.Sprintf("tok-%d", n)
+		mu.Unlock()
+		fmt.Fprintf(w, `{"access_token": %q, "token_type": "Bearer", "expires_in": 3600}`, tok)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// A payload mapping is posted as JSON with its types kept; headers and the oauth2 auth entry
+// are applied; a 401 gets one fresh token and one re-send.
 func TestWebhookPayloadHeadersAuth(t *testing.T) {
+	tokens := tokenServer(t)
 	h, srv := startHook(t, func(r *http.Request) (int, string) {
-		if r.Header.Get("Authorization") != "Bearer tok-123-refreshed" {
+		if r.Header.Get("Authorization") != "Bearer tok-2" {
 			return 401, "token expired"
 		}
 		return 202, ""
 	})
 	res := run(t, context.Background(), "webhook-payload.yaml",
-		map[string]string{"INCIDENT_URL": srv.URL, "INCIDENT_TOKEN": "tok-123"}, map[string]any{"order_id": "ORD-9"}, nil)
+		map[string]string{"INCIDENT_URL": srv.URL, "TOKEN_URL": tokens.URL, "INCIDENT_SECRET": "good-secret"}, map[string]any{"order_id": "ORD-9"}, nil)
 	if res.Outcome != "success" {
 		t.Fatalf("outcome = %q, want success\n%s", res.Outcome, asJSON(res))
 	}
 	reqs, bodies := h.got()
-	if len(reqs) != 2 {
-		t.Fatalf("%d requests, want 2 (a 401, then the re-send with a fresh token)", len(reqs))
+	if len(reqs) != 2 || reqs[0].Header.Get("Authorization") != "Bearer tok-1" {
+		t.Fatalf("%d requests, want 2 (with tok-1 answered 401, then the re-send with tok-2)", len(reqs))
 	}
 	r := reqs[1]
 	if r.URL.RawQuery != "team=payments" || r.Header.Get("X-Source") != "archflow" || r.Header.Get("X-Order") != "ORD-9" {
@@ -151,19 +180,21 @@ func TestWebhookPayloadHeadersAuth(t *testing.T) {
 
 // Non-2xx answers and auth failures take on_failure and keep the reason in error.
 func TestWebhookFailures(t *testing.T) {
+	tokens := tokenServer(t)
 	_, srv := startHook(t, func(r *http.Request) (int, string) { return 403, strings.Repeat("denied ", 100) })
 	cases := []struct {
 		name string
 		env  map[string]string
 		want string
 	}{
-		{"403 with a long body", map[string]string{"INCIDENT_URL": srv.URL, "INCIDENT_TOKEN": "tok-123"}, "webhook " + srv.URL + ": 403 Forbidden: denied denied"},
-		{"auth refused", map[string]string{"INCIDENT_URL": srv.URL, "INCIDENT_TOKEN": ""}, "webhook " + srv.URL + ": auth incidents: token endpoint refused the client"},
-		{"nothing listening", map[string]string{"INCIDENT_URL": "http://" + closedPort(t), "INCIDENT_TOKEN": "tok-123"}, "connection refused"},
-		{"not a URL", map[string]string{"INCIDENT_URL": "ftp://x", "INCIDENT_TOKEN": "tok-123"}, `url: "ftp://x/v1/alerts?team=payments" is not an http(s) URL`},
+		{"403 with a long body", map[string]string{"INCIDENT_URL": srv.URL, "INCIDENT_SECRET": "good-secret"}, "webhook " + srv.URL + ": 403 Forbidden: denied denied"},
+		{"token endpoint refuses the client", map[string]string{"INCIDENT_URL": srv.URL, "INCIDENT_SECRET": "bad-secret"}, "webhook " + srv.URL + ": auth incidents: "},
+		{"nothing listening", map[string]string{"INCIDENT_URL": "http://" + closedPort(t), "INCIDENT_SECRET": "good-secret"}, "connection refused"},
+		{"not a URL", map[string]string{"INCIDENT_URL": "ftp://x", "INCIDENT_SECRET": "good-secret"}, `url: "ftp://x/v1/alerts?team=payments" is not an http(s) URL`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			tc.env["TOKEN_URL"] = tokens.URL
 			var events []*engine.Event
 			res := run(t, context.Background(), "webhook-payload.yaml", tc.env, map[string]any{"order_id": "ORD-9"},
 				&engine.Options{Tracer: engine.TraceFunc(func(e *engine.Event) { events = append(events, e) })})
@@ -176,6 +207,7 @@ func TestWebhookFailures(t *testing.T) {
 					msg = e.Message
 				}
 			}
+			t.Logf("delivery error: %s", msg)
 			if !strings.Contains(msg, tc.want) {
 				t.Errorf("notify event message = %q\nwant it to contain %q", msg, tc.want)
 			}
@@ -184,6 +216,9 @@ func TestWebhookFailures(t *testing.T) {
 			}
 			if len(res.Notifications) != 1 || res.Notifications[0].Error == "" || res.Notifications[0].Payload == nil {
 				t.Errorf("undelivered notification not kept with its payload: %s", asJSON(res.Notifications))
+			}
+			if strings.Contains(asJSON(res)+msg, "-secret") {
+				t.Errorf("the client secret shows in the result or trace")
 			}
 		})
 	}
