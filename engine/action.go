@@ -141,7 +141,7 @@ func (c *Compiler) compileActions(n *yaml.Node) {
 			vr := c.VarRef(op[0])
 			e := c.Expr(op[1])
 			if vr != nil && e != nil && !vr.Type.accepts(e.Type) {
-				c.errs.Add(PosOf(c.file, op[1]), "cannot map %s to %s (type %s)", e.Type, vr.Name, vr.Type)
+				c.errs.Add(PosOf(c.file, op[1]), "cannot map %s to %s (type %s)", staticTypeName(e.Type), vr.Name, vr.Type)
 			}
 			if vr != nil && e != nil {
 				a.Outputs = append(a.Outputs, Output{Var: vr, Expr: e, Pos: PosOf(c.file, op[0])})

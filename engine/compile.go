@@ -370,7 +370,7 @@ func (c *Compiler) CheckAssign(n *yaml.Node, name string, t *Template) {
 		return
 	}
 	if !v.Type.accepts(t.Type()) {
-		c.errs.Add(PosOf(c.file, n), "cannot assign %s to %s (type %s)", t.Type(), name, v.Type)
+		c.errs.Add(PosOf(c.file, n), "cannot assign %s to %s (type %s)", staticTypeName(t.Type()), name, v.Type)
 	}
 }
 

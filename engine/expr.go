@@ -344,6 +344,11 @@ func (c *Compiler) Expr(n *yaml.Node) *Expr {
 		c.errs.Add(PosOf(c.file, n), "expected an expression, got a %s", kindName(n))
 		return nil
 	}
+	if s := strings.TrimSpace(n.Value); strings.HasPrefix(s, "{{") && strings.HasSuffix(s, "}}") {
+		// the classic slip: a template where a bare expression goes
+		c.errs.Add(PosOf(c.file, n), "%q is a bare expression: write it without {{ }}", n.Value)
+		return nil
+	}
 	p := scalarPos(c.file, n) // expr columns count from 0
 	if strings.Contains(n.Value, "\n") {
 		p = PosOf(c.file, n)
@@ -379,18 +384,22 @@ func (c *Compiler) Cond(n *yaml.Node) *Expr {
 		if !ok {
 			return nil
 		}
+		before := len(c.errs)
 		e := c.compileExpr(src, PosOf(c.file, n))
+		for _, x := range c.errs[before:] {
+			x.Pos = PosOf(c.file, n) // columns of the generated source mean nothing in the file
+		}
 		if e != nil {
 			e.Pos = PosOf(c.file, n)
 			if e.Type != nil && e.Type.Kind() != reflect.Bool {
-				c.errs.Add(e.Pos, "condition gives %s, not a boolean", e.Type)
+				c.errs.Add(e.Pos, "condition gives %s, not a boolean", staticTypeName(e.Type))
 			}
 		}
 		return e
 	}
 	e := c.Expr(n)
 	if e != nil && e.Type != nil && e.Type.Kind() != reflect.Bool {
-		c.errs.Add(e.Pos, "condition %q gives %s, not a boolean", e.Src, e.Type)
+		c.errs.Add(e.Pos, "condition %q gives %s, not a boolean", e.Src, staticTypeName(e.Type))
 	}
 	return e
 }
@@ -499,6 +508,15 @@ func (c *Compiler) valueSource(n *yaml.Node) (string, bool) {
 		if err != nil {
 			c.errs.Add(scalarPos(c.file, n), "%v", err)
 			return "", false
+		}
+		for _, p := range parts {
+			if p.expr {
+				// compile the template alone first so that its errors point into it, as the field's do
+				if c.templateString(n.Value, n) == nil {
+					return "", false
+				}
+				break
+			}
 		}
 		if len(parts) == 1 && parts[0].expr {
 			return "(" + parts[0].text + ")", true

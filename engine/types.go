@@ -277,6 +277,34 @@ func asFloat(v any) (float64, bool) {
 	return 0, false
 }
 
+// staticTypeName names an expression's static type as flow files name types (integer, list ...),
+// not as Go does (int, []interface {}), for compile errors.
+func staticTypeName(rt reflect.Type) string {
+	switch {
+	case rt == nil:
+		return "any"
+	case rt == reflect.TypeOf(time.Duration(0)):
+		return "duration"
+	case rt == reflect.TypeOf(time.Time{}):
+		return "datetime"
+	}
+	switch k := rt.Kind(); {
+	case k == reflect.String:
+		return "string"
+	case k == reflect.Bool:
+		return "boolean"
+	case k >= reflect.Int && k <= reflect.Uint64:
+		return "integer"
+	case k == reflect.Float32 || k == reflect.Float64:
+		return "number"
+	case k == reflect.Slice || k == reflect.Array:
+		return "list"
+	case k == reflect.Map || k == reflect.Struct:
+		return "object"
+	}
+	return rt.String()
+}
+
 func typeName(v any) string {
 	switch v.(type) {
 	case string:

@@ -1,0 +1,234 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/archflow/archflow/engine"
+)
+
+// These tests follow SPEC §3 "Data action outcome": transient failures are worth retrying,
+// permanent ones are escalated.
+
+func TestClassifyStatus(t *testing.T) {
+	cases := []struct {
+		status int
+		want   string
+	}{
+		{408, engine.Transient}, // Request Timeout
+		{425, engine.Transient}, // Too Early
+		{429, engine.Transient}, // Too Many Requests
+		{500, engine.Transient}, // Internal Server Error
+		{502, engine.Transient}, // Bad Gateway
+		{503, engine.Transient}, // Service Unavailable
+		{504, engine.Transient}, // Gateway Timeout
+		{400, engine.Permanent}, // Bad Request
+		{401, engine.Permanent}, // Unauthorized
+		{403, engine.Permanent}, // Forbidden
+		{404, engine.Permanent}, // Not Found
+		{409, engine.Permanent}, // Conflict
+		{410, engine.Permanent}, // Gone
+		{422, engine.Permanent}, // Unprocessable Entity
+		{501, engine.Permanent}, // Not Implemented
+		{505, engine.Permanent}, // HTTP Version Not Supported
+		{511, engine.Permanent}, // Network Authentication Required
+		{302, engine.Permanent}, // a redirect that was not followed
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
+			if got := engine.ClassifyStatus(tc.status, nil); got != tc.want {
+				t.Errorf("ClassifyStatus(%d) = %s, want %s", tc.status, got, tc.want)
+			}
+		})
+	}
+}
+
+// An action's transient_statuses replaces the default list: what it names is transient, and
+// nothing else is.
+func TestClassifyStatusCustomList(t *testing.T) {
+	custom := []int{409, 503}
+	cases := []struct {
+		status int
+		want   string
+	}{
+		{409, engine.Transient},
+		{503, engine.Transient},
+		{429, engine.Permanent},
+		{500, engine.Permanent},
+		{404, engine.Permanent},
+	}
+	for _, tc := range cases {
+		if got := engine.ClassifyStatus(tc.status, custom); got != tc.want {
+			t.Errorf("ClassifyStatus(%d, %v) = %s, want %s", tc.status, custom, got, tc.want)
+		}
+	}
+	if got := engine.ClassifyStatus(503, []int{}); got != engine.Permanent {
+		t.Errorf("an empty transient_statuses list makes 503 %s, want permanent", got)
+	}
+}
+
+func TestClassifyFailure(t *testing.T) {
+	cases := []struct {
+		name         string
+		kind         string
+		status       int
+		transientNet bool
+		transient    []int
+		want         string
+	}{
+		{"timeout", engine.KindTimeout, 0, false, nil, engine.Transient},
+		{"timeout with a custom list", engine.KindTimeout, 0, false, []int{409}, engine.Transient},
+		{"connection refused or reset", engine.KindNetwork, 0, true, nil, engine.Transient},
+		{"unknown host or TLS", engine.KindNetwork, 0, false, nil, engine.Permanent},
+		{"http 503", engine.KindHTTP, 503, false, nil, engine.Transient},
+		{"http 404", engine.KindHTTP, 404, false, nil, engine.Permanent},
+		{"http 409 listed transient", engine.KindHTTP, 409, false, []int{409}, engine.Transient},
+		{"http 503 not listed", engine.KindHTTP, 503, false, []int{409}, engine.Permanent},
+		{"business (200 with success:false)", engine.KindBusiness, 200, false, nil, engine.Permanent},
+		{"business even if the status were listed", engine.KindBusiness, 200, false, []int{200}, engine.Permanent},
+		{"auth", engine.KindAuth, 401, false, nil, engine.Permanent},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := engine.ClassifyFailure(tc.kind, tc.status, tc.transientNet, tc.transient); got != tc.want {
+				t.Errorf("ClassifyFailure(%s, %d, %v, %v) = %s, want %s", tc.kind, tc.status, tc.transientNet, tc.transient, got, tc.want)
+			}
+		})
+	}
+}
+
+// classifyFlow calls one action and reports error.class and error.kind as outputs.
+func classifyFlow(url, extra string) string {
+	return fmt.Sprintf(`flow: classify
+variables:
+  class:  {type: string, output: true}
+  kind:   {type: string, output: true}
+  status_seen: {type: integer, output: true}
+actions:
+  push:
+    method: POST
+    url: "%s"
+    timeout: 1s%s
+start: call
+nodes:
+  call:
+    data_action: push
+    next: done
+    on_failure: record
+  record:
+    assign: {class: "{{ error.class }}", kind: "{{ error.kind }}", status_seen: "{{ error.status }}"}
+    next: failed
+  done: {end: success}
+  failed: {end: failure}
+`, url, extra)
+}
+
+// What a flow sees in error after a real HTTP exchange.
+func TestFailuresAreClassifiedForTheFlow(t *testing.T) {
+	cases := []struct {
+		name   string
+		status int
+		body   string
+		extra  string // more action keys
+		class  string // "" for success
+		kind   string
+	}{
+		{"503 is transient", 503, "", "", "transient", "http"},
+		{"429 is transient", 429, "", "", "transient", "http"},
+		{"404 is permanent", 404, "", "", "permanent", "http"},
+		{"501 is permanent", 501, "", "", "permanent", "http"},
+		{"200 passes by default", 200, `{"success": false}`, "", "", ""},
+		{"200 with success:false is a permanent business failure", 200, `{"success": false}`,
+			"\n    success: status >= 200 && status <= 299 && body?.success != false", "permanent", "business"},
+		{"200 with success:true", 200, `{"success": true}`,
+			"\n    success: status >= 200 && status <= 299 && body?.success != false", "", ""},
+		{"transient_statuses makes 409 transient", 409, "", "\n    transient_statuses: [409]", "transient", "http"},
+		{"transient_statuses makes 503 permanent", 503, "", "\n    transient_statuses: [409]", "permanent", "http"},
+		{"classify overrides the status", 503, `{"error_code": "INVALID_ORDER"}`,
+			"\n    classify: 'body?.error_code == \"INVALID_ORDER\" ? \"permanent\" : error.class'", "permanent", "http"},
+		{"classify may make a business failure transient", 200, `{"success": false, "error_code": "LOCKED"}`,
+			"\n    success: body?.success != false\n    classify: 'body?.error_code == \"LOCKED\" ? \"transient\" : error.class'", "transient", "business"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.status)
+				w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			res := specRun(t, specLoad(t, classifyFlow(srv.URL, tc.extra)), nil)
+			if tc.class == "" {
+				if res.Outcome != "success" {
+					t.Fatalf("outcome %s, error class %v kind %v; want success", res.Outcome, res.Outputs["class"], res.Outputs["kind"])
+				}
+				return
+			}
+			if res.Outcome != "failure" {
+				t.Fatalf("outcome %s (error %+v), want failure", res.Outcome, res.Error)
+			}
+			if res.Outputs["class"] != tc.class || res.Outputs["kind"] != tc.kind || res.Outputs["status_seen"] != tc.status {
+				t.Errorf("error.class %v, error.kind %v, error.status %v; want %s, %s, %d",
+					res.Outputs["class"], res.Outputs["kind"], res.Outputs["status_seen"], tc.class, tc.kind, tc.status)
+			}
+		})
+	}
+}
+
+// A refused connection is a transient network failure, with status 0.
+func TestRefusedConnectionIsTransient(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	res := specRun(t, specLoad(t, classifyFlow("http://"+addr+"/orders", "")), nil)
+	if res.Outputs["class"] != "transient" || res.Outputs["kind"] != "network" || res.Outputs["status_seen"] != 0 {
+		t.Errorf("error.class %v, error.kind %v, error.status %v; want transient, network, 0",
+			res.Outputs["class"], res.Outputs["kind"], res.Outputs["status_seen"])
+	}
+}
+
+// failingTransport answers every request with one transport error.
+type failingTransport struct{ err error }
+
+func (f failingTransport) Do(context.Context, *engine.Request) (*engine.Response, error) {
+	return nil, f.err
+}
+
+// Transport failures through the Transport seam: a timeout is transient, an unknown host permanent.
+func TestTransportFailuresAreClassified(t *testing.T) {
+	cases := []struct {
+		name  string
+		err   error
+		class string
+		kind  string
+		path  string // node after call
+	}{
+		{"timeout", &engine.TransportError{Kind: engine.KindTimeout, Transient: true, Err: errors.New("no response within the timeout")}, "transient", "timeout", "record"},
+		{"connection reset", &engine.TransportError{Kind: engine.KindNetwork, Transient: true, Err: errors.New("connection reset by peer")}, "transient", "network", "record"},
+		{"unknown host", &engine.TransportError{Kind: "dns", Err: errors.New("unknown host erp.invalid")}, "permanent", "network", "record"},
+		{"certificate", &engine.TransportError{Kind: "tls", Err: errors.New("x509: certificate signed by unknown authority")}, "permanent", "network", "record"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := specLoad(t, classifyFlow("http://127.0.0.1:1/orders", ""))
+			res := f.Run(context.Background(), nil, &engine.Options{
+				Clock:     func() engine.Clock { return engine.NewVirtualClock(specStart) },
+				Transport: failingTransport{tc.err},
+			})
+			if res.Outcome != "failure" || len(res.Path) < 2 || res.Path[1] != tc.path {
+				t.Fatalf("outcome %s, path %v; want failure via %s", res.Outcome, res.Path, tc.path)
+			}
+			if res.Outputs["class"] != tc.class || res.Outputs["kind"] != tc.kind {
+				t.Errorf("error.class %v, error.kind %v; want %s, %s", res.Outputs["class"], res.Outputs["kind"], tc.class, tc.kind)
+			}
+		})
+	}
+}
