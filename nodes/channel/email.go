@@ -432,6 +432,9 @@ func (e *emailChannel) send(ctx context.Context, env *envelope, msg []byte) erro
 		}
 	}
 	if env.user != "" || env.pass != "" {
+		if _, on := c.TLSConnectionState(); !on && !isLoopback(env.host) {
+			return fail("AUTH", errors.New("refusing to send the password over an unencrypted connection (the server offers no STARTTLS, or starttls: false)"))
+		}
 		if err := c.Auth(chooseAuth(c, env)); err != nil {
 			return fail("AUTH", err)
 		}

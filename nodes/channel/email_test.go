@@ -281,3 +281,44 @@ func TestEmailCapturedNotSent(t *testing.T) {
 		t.Error("a captured notification was delivered")
 	}
 }
+
+// SMTPS (tls: true, TLS from the first byte) to a server that offers only AUTH LOGIN, as
+// Microsoft 365 and older relays do.
+func TestEmailImplicitTLSAndLogin(t *testing.T) {
+	cert, ca := selfSigned(t)
+	box := startSMTP(t, mailOpts{user: "bot@example.com", pass: "login-pass", cert: &cert, implicit: true, login: true})
+	src := `flow: smtps
+channels:
+  oncall:
+    type: email
+    smtp: "{{ env('SMTP_ADDR') }}"
+    from: bot@example.com
+    to: oncall@example.com
+    tls: true
+    username: bot@example.com
+    password: "{{ secret('SMTP_PASS') }}"
+    tls_ca_file: "{{ env('SMTP_CA') }}"
+start: send
+nodes:
+  send:
+    notify: {channel: oncall, subject: "over SMTPS", body: "ok"}
+    next: sent
+  sent: {end: success}
+`
+	f, err := engine.Load("smtps.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SMTP_ADDR": box.Addr, "SMTP_PASS": "login-pass", "SMTP_CA": ca}
+	res := f.Run(context.Background(), nil, &engine.Options{Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	if res.Outcome != "success" {
+		t.Fatalf("outcome %q\n%s", res.Outcome, asJSON(res))
+	}
+	msgs := box.Messages()
+	if len(msgs) != 1 || !msgs[0].TLS || msgs[0].AuthUser != "bot@example.com" {
+		t.Fatalf("messages: %+v", msgs)
+	}
+	if m := parseMail(t, msgs[0].Data); m.Subject != "over SMTPS" || m.Body != "ok" {
+		t.Errorf("subject %q body %q", m.Subject, m.Body)
+	}
+}

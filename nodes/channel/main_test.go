@@ -87,6 +87,7 @@ type mailServer struct {
 	Addr     string
 	User     string // AUTH PLAIN required when set
 	Pass     string
+	Login    bool            // AUTH LOGIN instead of PLAIN
 	RejectTo map[string]bool // RCPT answered 550 5.1.1
 
 	mu   sync.Mutex
@@ -102,12 +103,14 @@ func (m *mailServer) Messages() []message {
 type mailOpts struct {
 	user, pass string
 	cert       *tls.Certificate // offers STARTTLS when set
+	implicit   bool             // TLS from the first byte (SMTPS) with cert
+	login      bool             // offers AUTH LOGIN only, not PLAIN
 	rejectTo   []string
 }
 
 func startSMTP(t *testing.T, o mailOpts) *mailServer {
 	t.Helper()
-	m := &mailServer{User: o.user, Pass: o.pass, RejectTo: map[string]bool{}}
+	m := &mailServer{User: o.user, Pass: o.pass, Login: o.login, RejectTo: map[string]bool{}}
 	for _, r := range o.rejectTo {
 		m.RejectTo[r] = true
 	}
@@ -125,6 +128,10 @@ func startSMTP(t *testing.T, o mailOpts) *mailServer {
 		t.Fatal(err)
 	}
 	m.Addr = ln.Addr().String()
+	if o.implicit {
+		ln = tls.NewListener(ln, s.TLSConfig)
+		s.TLSConfig = nil // no STARTTLS inside TLS
+	}
 	go s.Serve(ln)
 	t.Cleanup(func() { s.Close() })
 	return m
@@ -138,20 +145,49 @@ type session struct {
 }
 
 func (s *session) AuthMechanisms() []string {
-	if s.srv.User == "" {
+	switch {
+	case s.srv.User == "":
 		return nil
+	case s.srv.Login:
+		return []string{sasl.Login}
 	}
 	return []string{sasl.Plain}
 }
 
 func (s *session) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, user, pass string) error {
+	check := func(identity, user, pass string) error {
 		if user != s.srv.User || pass != s.srv.Pass {
 			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
 		}
 		s.user = user
 		return nil
-	}), nil
+	}
+	if mech == sasl.Login {
+		return &loginServer{check: check}, nil
+	}
+	return sasl.NewPlainServer(check), nil
+}
+
+// loginServer is the server side of AUTH LOGIN, which go-sasl has only as a client.
+type loginServer struct {
+	check      func(identity, user, pass string) error
+	step       int
+	user, pass string
+}
+
+func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
+	switch l.step {
+	case 0:
+		l.step = 1
+		if resp == nil {
+			return []byte("Username:"), false, nil
+		}
+		fallthrough
+	case 1:
+		l.user, l.step = string(resp), 2
+		return []byte("Password:"), false, nil
+	}
+	return nil, true, l.check("", l.user, string(resp))
 }
 
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
