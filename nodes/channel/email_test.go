@@ -3,6 +3,7 @@ package channel_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"mime"
 	"mime/quotedprintable"
@@ -320,5 +321,40 @@ nodes:
 	}
 	if m := parseMail(t, msgs[0].Data); m.Subject != "over SMTPS" || m.Body != "ok" {
 		t.Errorf("subject %q body %q", m.Subject, m.Body)
+	}
+}
+
+// A long non-ASCII subject and 50 recipients (the limit) are folded into header lines of
+// legal length and read back unchanged.
+func TestEmailLongHeadersFolded(t *testing.T) {
+	cert, ca := selfSigned(t)
+	box := startSMTP(t, mailOpts{user: "archflow", pass: "s3cret-pass", cert: &cert})
+	var rcpts []string
+	for i := range 50 {
+		rcpts = append(rcpts, fmt.Sprintf("On Call %d <oncall%d@example.com>", i, i))
+	}
+	subject := strings.Repeat("Échec de la synchronisation ✗ ", 12) + "ORD-7"
+	env := map[string]string{"SMTP_ADDR": box.Addr, "SMTP_USER": "archflow", "SMTP_PASS": "s3cret-pass", "SMTP_CA": ca, "ONCALL": strings.Join(rcpts, ", ")}
+	res := run(t, context.Background(), "email-direct.yaml", env, map[string]any{"alert_subject": subject}, nil)
+	if res.Outcome != "success" {
+		t.Fatalf("outcome %q\n%s", res.Outcome, asJSON(res))
+	}
+	msgs := box.Messages()
+	if len(msgs) != 1 || len(msgs[0].To) != 50 {
+		t.Fatalf("messages %d, recipients %v", len(msgs), msgs)
+	}
+	head, _, _ := strings.Cut(string(msgs[0].Data), "\r\n\r\n")
+	for _, l := range strings.Split(head, "\r\n") {
+		if len(l) > 78 {
+			t.Errorf("header line of %d characters: %q", len(l), l)
+		}
+	}
+	m := parseMail(t, msgs[0].Data)
+	if m.Subject != subject {
+		t.Errorf("subject = %q\nwant      %q", m.Subject, subject)
+	}
+	to, err := m.Header.AddressList("To")
+	if err != nil || len(to) != 50 || to[49].Name != "On Call 49" || to[49].Address != "oncall49@example.com" {
+		t.Errorf("To: %v (%v)", to, err)
 	}
 }
