@@ -77,52 +77,70 @@ func TestUnknownVariableSuggestsAndPointsAtIt(t *testing.T) {
 		nodes string // must contain retry_cont or max_retrie exactly once
 		bad   string
 		near  string
+		at    string // where the error points, when not at bad
 	}{
 		{"plain condition", `  a:
     decision:
       - when: retry_count > 1 && retry_cont >= 3
         next: done
-    default: done`, "retry_cont", "retry_count"},
+    default: done`, "retry_cont", "retry_count", ""},
 		{"double-quoted condition", `  a:
     decision:
       - when: "retry_cont >= 3"
         next: done
-    default: done`, "retry_cont", "retry_count"},
+    default: done`, "retry_cont", "retry_count", ""},
 		{"single-quoted condition", `  a:
     decision:
       - when: 'max_retrie == 3'
         next: done
-    default: done`, "max_retrie", "max_retries"},
-		{"template in an assign", `  a: {assign: {retry_count: "{{ retry_cont + 1 }}"}, next: done}`, "retry_cont", "retry_count"},
+    default: done`, "max_retrie", "max_retries", ""},
+		{"template in an assign", `  a: {assign: {retry_count: "{{ retry_cont + 1 }}"}, next: done}`, "retry_cont", "retry_count", ""},
 		{"second template of a string", `  a:
     notify: {channel: console, subject: "id {{ request_id }} after {{ retry_cont }} tries"}
-    next: done`, "retry_cont", "retry_count"},
+    next: done`, "retry_cont", "retry_count", ""},
 		{"plain template", `  a:
     assign:
       out: x{{ max_retrie }}
-    next: done`, "max_retrie", "max_retries"},
-		{"wait", `  a: {wait: "{{ max_retrie * 10 }}", next: done}`, "max_retrie", "max_retries"},
+    next: done`, "max_retrie", "max_retries", ""},
+		{"wait", `  a: {wait: "{{ max_retrie * 10 }}", next: done}`, "max_retrie", "max_retries", ""},
 		{"structured field", `  a:
     decision:
       - when: {operator: AND, operands: [{field: retry_cont, op: ">=", value: 3}]}
         next: done
-    default: done`, "retry_cont", "retry_count"},
+    default: done`, "retry_cont", "retry_count", ""},
 		{"structured value template", `  a:
     decision:
       - when: {operator: AND, operands: [{field: retry_count, op: ">=", value: "{{ max_retrie }}"}]}
         next: done
-    default: done`, "max_retrie", "max_retries"},
+    default: done`, "max_retrie", "max_retries", ""},
 		{"Flow alias", `  a:
     decision:
       - when: Flow.retry_count > 1 || Flow.retry_cont > 2
         next: done
-    default: done`, "retry_cont", "retry_count"},
+    default: done`, "retry_cont", "retry_count", ""},
+		// expr counts columns within one line: an error in a block scalar points at the scalar
+		{"literal block condition", `  a:
+    decision:
+      - when: |
+          retry_count > 1 &&
+          retry_cont >= 3
+        next: done
+    default: done`, "retry_cont", "retry_count", "|"},
+		{"multi-line template", `  a:
+    notify:
+      channel: console
+      subject: "line one\nline two {{ retry_cont }}"
+    next: done`, "retry_cont", "retry_count", `"line one`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			src := errorsHead + tc.nodes + "\n  done: {end: success}\n"
 			errs := specLoadErrors(t, src)
-			wantError(t, errs, src, tc.bad, fmt.Sprintf("unknown variable %q (did you mean %q?)", tc.bad, tc.near))
+			at := tc.at
+			if at == "" {
+				at = tc.bad
+			}
+			wantError(t, errs, src, at, fmt.Sprintf("unknown variable %q (did you mean %q?)", tc.bad, tc.near))
 		})
 	}
 }
@@ -150,6 +168,28 @@ func TestConditionErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			src := errorsHead + "  a:\n    decision:\n      - when: " + tc.when + "\n        next: done\n    default: done\n  done: {end: success}\n"
+			errs := specLoadErrors(t, src)
+			wantError(t, errs, src, tc.needle, tc.want)
+		})
+	}
+}
+
+// Template syntax: an unclosed or empty {{ is reported at the string, a bad expression inside it
+// where it goes wrong.
+func TestTemplateSyntaxErrors(t *testing.T) {
+	cases := []struct {
+		name   string
+		value  string
+		needle string
+		want   string
+	}{
+		{"unclosed", `"id-{{ request_id"`, `"id-{{`, `unclosed {{`},
+		{"empty", `"id-{{  }}"`, `"id-{{`, `empty {{ }}`},
+		{"bad expression", `"id-{{ retry_count + request_id }}"`, "+ request_id", `mismatched types int and string`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := errorsHead + "  a:\n    assign:\n      out: " + tc.value + "\n    next: done\n  done: {end: success}\n"
 			errs := specLoadErrors(t, src)
 			wantError(t, errs, src, tc.needle, tc.want)
 		})

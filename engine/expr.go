@@ -350,16 +350,28 @@ func (c *Compiler) Expr(n *yaml.Node) *Expr {
 		return nil
 	}
 	p := scalarPos(c.file, n) // expr columns count from 0
-	if strings.Contains(n.Value, "\n") {
+	multiLine := strings.Contains(n.Value, "\n")
+	if multiLine {
 		p = PosOf(c.file, n)
-		p.Col = 0
 	}
+	before := len(c.errs)
 	e := c.compileExpr(n.Value, p)
+	if multiLine {
+		c.errorsAt(before, p)
+	}
 	if e != nil {
 		e.Pos = PosOf(c.file, n)
 		c.checkRetries(e, n)
 	}
 	return e
+}
+
+// errorsAt moves the errors recorded since before to pos: for sources whose columns do not map
+// onto the file (several lines of a block scalar, the generated source of a structured condition).
+func (c *Compiler) errorsAt(before int, pos Pos) {
+	for _, x := range c.errs[before:] {
+		x.Pos = pos
+	}
 }
 
 // checkRetries reports retries.<node> of a node without retry:.
@@ -386,9 +398,7 @@ func (c *Compiler) Cond(n *yaml.Node) *Expr {
 		}
 		before := len(c.errs)
 		e := c.compileExpr(src, PosOf(c.file, n))
-		for _, x := range c.errs[before:] {
-			x.Pos = PosOf(c.file, n) // columns of the generated source mean nothing in the file
-		}
+		c.errorsAt(before, PosOf(c.file, n)) // columns of the generated source mean nothing in the file
 		if e != nil {
 			e.Pos = PosOf(c.file, n)
 			if e.Type != nil && e.Type.Kind() != reflect.Bool {

@@ -110,6 +110,11 @@ func TestTemplatesAndFunctions(t *testing.T) {
 		{"text with no braces is a literal", "string", "plain text", "plain text"},
 		{"literal braces", "string", `{{ "{{" }}`, "{{"},
 		{"literal braces around text", "string", `a {{ "{{" }} b }}`, "a {{ b }}"},
+		{"closing braces alone are text", "string", "a }} b", "a }} b"},
+		{"quoted closing braces", "string", `{{ "}}" }}`, "}}"},
+		{"map literal", "integer", "{{ {'a': retry_count}.a }}", 2},
+		{"nested map literal", "integer", "{{ {'a': {'b': retry_count}}.a.b }}", 2},
+		{"map literal closed tight", "string", "[{{ {'a': 1}.a}}]", "[1]"},
 		{"NOT_SET renders as the empty string", "string", "[{{ request_id }}]", "[]"},
 		{"NOT_SET integer renders as the empty string", "string", "n={{ n }};", "n=;"},
 

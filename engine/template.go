@@ -51,6 +51,7 @@ func splitTemplate(s string) ([]rawPart, error) {
 		start := i + j + 2
 		end := -1
 		var quote byte
+		depth := 0 // braces of map literals inside the expression
 		for k := start; k < len(s); k++ {
 			ch := s[k]
 			if quote != 0 {
@@ -65,12 +66,15 @@ func splitTemplate(s string) ([]rawPart, error) {
 				quote = ch
 				continue
 			}
-			if ch == '}' && k+1 < len(s) && s[k+1] == '}' {
-				// "}}}" closes after a map literal's own brace
-				for k+2 < len(s) && s[k+2] == '}' {
-					k++
-				}
+			switch {
+			case ch == '{':
+				depth++
+			case ch == '}' && depth > 0:
+				depth--
+			case ch == '}' && k+1 < len(s) && s[k+1] == '}':
 				end = k
+			}
+			if end >= 0 {
 				break
 			}
 		}
@@ -112,12 +116,16 @@ func (c *Compiler) templateString(s string, n *yaml.Node) *Template {
 			continue
 		}
 		pos := scalarPos(c.file, n)
-		if strings.Contains(s, "\n") {
-			pos.Col = 0
-		} else {
-			pos.Col += p.off
+		pos.Col += p.off
+		multiLine := strings.Contains(s, "\n")
+		if multiLine {
+			pos = PosOf(c.file, n)
 		}
+		before := len(c.errs)
 		e := c.compileExpr(p.text, pos)
+		if multiLine {
+			c.errorsAt(before, pos)
+		}
 		if e == nil {
 			ok = false
 			continue
