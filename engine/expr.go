@@ -73,13 +73,50 @@ func (e *Expr) runtimeError(in *Instance, err error) error {
 		msg = fe.Message
 	}
 	if strings.Contains(msg, "nil") {
-		for _, v := range e.vars {
+		// prefer the operands of the operation that failed: another variable may be NOT_SET too
+		candidates := e.vars
+		if fe != nil {
+			if ops := e.operandsAt(fe.Location); len(ops) > 0 {
+				candidates = append(ops, e.vars...)
+			}
+		}
+		for _, v := range candidates {
 			if _, declared := in.flow.varIndex[v]; declared && in.env[v] == nil {
 				return fmt.Errorf("%s: variable %s is NOT_SET in %q (%s)", e.Pos, v, e.Src, msg)
 			}
 		}
 	}
 	return fmt.Errorf("%s: %q: %s", e.Pos, e.Src, msg)
+}
+
+// operandsAt names the variables read directly by the operation at loc, where the VM failed.
+func (e *Expr) operandsAt(loc file.Location) []string {
+	var names []string
+	root := e.prog.Node()
+	ast.Walk(&root, visitorFunc(func(node *ast.Node) {
+		if (*node).Location() != loc {
+			return
+		}
+		var operands []ast.Node
+		switch n := (*node).(type) {
+		case *ast.BinaryNode:
+			operands = []ast.Node{n.Left, n.Right}
+		case *ast.UnaryNode:
+			operands = []ast.Node{n.Node}
+		case *ast.BuiltinNode:
+			operands = n.Arguments
+		case *ast.CallNode:
+			operands = n.Arguments
+		case *ast.MemberNode:
+			operands = []ast.Node{n.Node}
+		}
+		for _, o := range operands {
+			if id, ok := o.(*ast.IdentifierNode); ok {
+				names = append(names, id.Value)
+			}
+		}
+	}))
+	return names
 }
 
 // scope is what expressions of one flow may name, and the expr options built from it once.

@@ -195,6 +195,10 @@ func TestRuntimeErrorsInExpressions(t *testing.T) {
 		{"If evaluates the branch it takes", "integer", "{{ If(true, n + 1, 2) }}", []string{"variable n is NOT_SET"}},
 		{"backoff needs n of at least 1", "number", "{{ backoff(0, 30, 2, 600) }}", []string{"backoff", "n must be an integer"}},
 		{"ToInt of text", "integer", `{{ ToInt("abc") }}`, []string{"ToInt", `"abc"`}},
+		// the variable named is the one the failing operation read, not just any NOT_SET one
+		{"names the operand, not another NOT_SET variable", "integer", "{{ request_id == nil ? n + 1 : 0 }}", []string{"variable n is NOT_SET"}},
+		{"names the operand after an If", "integer", "{{ If(IsSet(request_id), 1, n * 2) }}", []string{"variable n is NOT_SET"}},
+		{"names the NOT_SET side of a comparison", "boolean", "{{ request_id == nil && retry_count > n }}", []string{"variable n is NOT_SET"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
