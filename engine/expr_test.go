@@ -138,6 +138,9 @@ func TestTemplatesAndFunctions(t *testing.T) {
 		{"IsNotSetOrEmpty of text", "boolean", `{{ IsNotSetOrEmpty("x") }}`, false},
 		{"IsNotSetOrEmpty of zero", "boolean", "{{ IsNotSetOrEmpty(0) }}", false},
 		{"IsNotSetOrEmpty of a list", "boolean", "{{ IsNotSetOrEmpty(codes) }}", false},
+		{"IsNotSetOrEmpty of an empty list", "boolean", "{{ IsNotSetOrEmpty([]) }}", true},
+		{"IsNotSetOrEmpty of no headers", "boolean", "{{ IsNotSetOrEmpty(headers) }}", true},
+		{"IsNotSetOrEmpty of no body", "boolean", "{{ IsNotSetOrEmpty(body) && IsNotSetOrEmpty(body?.message) }}", true},
 		{"ToString of NOT_SET", "string", "{{ ToString(n) }}", ""},
 		{"ToString of an integer", "string", "{{ ToString(retry_count) }}", "2"},
 		{"ToString of a number", "string", "{{ ToString(amount) }}", "42.5"},
@@ -148,6 +151,19 @@ func TestTemplatesAndFunctions(t *testing.T) {
 		{"?? on NOT_SET string", "string", `{{ request_id ?? "none" }}`, "none"},
 		{"?? on a set variable", "integer", "{{ retry_count ?? 9 }}", 2},
 		{"?? on an empty string keeps it", "string", `{{ code ?? "none" }}`, ""},
+
+		// the scope before any data action, on the instance clock
+		{"now is the instance clock", "datetime", "{{ now() }}", specStart},
+		{"now at start is instance.started", "boolean", "{{ now() == instance.started }}", true},
+		{"time arithmetic", "datetime", "{{ now() + duration('1h') }}", specStart.Add(time.Hour)},
+		{"instance.flow", "string", "{{ instance.flow }}", "eval"},
+		{"error is nil before any data action", "boolean", "{{ error == nil }}", true},
+		{"status is 0 with no response", "integer", "{{ status }}", 0},
+		{"a list renders as JSON", "string", "codes={{ codes }}", "codes=[429,503]"},
+		{"NOT_SET inside an object renders as null", "string", "x{{ {'a': n} }}", `x{"a":null}`},
+		{"whole float into integer", "integer", "{{ 2.0 }}", 2},
+		{"seconds into duration", "duration", "{{ 90 }}", 90 * time.Second},
+		{"duration literal", "duration", "1m30s", 90 * time.Second},
 
 		// == and != compare NOT_SET as nil
 		{"NOT_SET == nil", "boolean", "{{ request_id == nil }}", true},
@@ -218,11 +234,12 @@ func TestRuntimeErrorsInExpressions(t *testing.T) {
 	}
 }
 
-// A wait computed with backoff() waits the seconds backoff gives.
+// A wait computed with backoff() waits the seconds backoff gives; now() moves with the waits.
 func TestBackoffAsAWait(t *testing.T) {
 	f := specLoad(t, `flow: backoff
 variables:
   attempt: {type: integer, default: 0}
+  finished: {type: datetime}
 start: bump
 nodes:
   bump:
@@ -234,16 +251,21 @@ nodes:
   check:
     decision:
       - when: attempt >= 4
-        next: done
+        next: stamp
     default: bump
+  stamp: {assign: {finished: "{{ now() }}"}, next: done}
   done: {end: success}
 `)
 	res := specRun(t, f, nil)
 	if want := []float64{30, 60, 120, 120}; !reflect.DeepEqual(res.Waits, want) {
 		t.Errorf("waits %v, want %v", res.Waits, want)
 	}
-	if want := specStart.Add(330 * time.Second); !res.Ended.Equal(want) {
+	want := specStart.Add(330 * time.Second)
+	if !res.Ended.Equal(want) {
 		t.Errorf("ended at %s on the virtual clock, want %s", res.Ended, want)
+	}
+	if got, _ := res.Variables["finished"].(time.Time); !got.Equal(want) {
+		t.Errorf("now() after the waits = %v, want %s", res.Variables["finished"], want)
 	}
 }
 

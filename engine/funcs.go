@@ -36,13 +36,10 @@ func isNotSetOrEmpty(v any) bool {
 	if v == nil {
 		return true
 	}
-	switch x := v.(type) {
-	case string:
-		return x == ""
-	case []any:
-		return len(x) == 0
-	case map[string]any:
-		return len(x) == 0
+	// any string, list or map: headers is a map[string]string
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.String, reflect.Slice, reflect.Array, reflect.Map:
+		return rv.Len() == 0
 	}
 	return false
 }
