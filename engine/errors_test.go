@@ -94,6 +94,7 @@ func TestUnknownVariableSuggestsAndPointsAtIt(t *testing.T) {
       - when: 'max_retrie == 3'
         next: done
     default: done`, "max_retrie", "max_retries", ""},
+		{"assignment target", `  a: {assign: {retry_cont: 1}, next: done}`, "retry_cont", "retry_count", ""},
 		{"template in an assign", `  a: {assign: {retry_count: "{{ retry_cont + 1 }}"}, next: done}`, "retry_cont", "retry_count", ""},
 		{"second template of a string", `  a:
     notify: {channel: console, subject: "id {{ request_id }} after {{ retry_cont }} tries"}
@@ -277,14 +278,17 @@ nodes:
 }
 
 // A loop with no end stops after Options.MaxSteps node executions with outcome error.
+// The guard is not a runtime error: on_error, which could loop again, is not taken.
 func TestMaxStepsStopsALoopWithoutEnd(t *testing.T) {
 	f := specLoad(t, `flow: spin
 variables:
   laps: {type: integer, default: 0}
 start: a
+on_error: handler
 nodes:
   a: {assign: {laps: "{{ laps + 1 }}"}, next: b}
   b: {wait: 0, next: a}
+  handler: {end: handled}
 `)
 	for _, max := range []int{1, 7, 100} {
 		res := f.Run(context.Background(), nil, &engine.Options{
@@ -302,6 +306,12 @@ nodes:
 		}
 		if want := (max + 1) / 2; res.Variables["laps"] != want {
 			t.Errorf("max %d: laps = %v, want %d", max, res.Variables["laps"], want)
+		}
+		for _, n := range res.Path {
+			if n == "handler" {
+				t.Errorf("max %d: the guard went to on_error: path %v", max, res.Path)
+				break
+			}
 		}
 	}
 }

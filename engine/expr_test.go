@@ -126,6 +126,8 @@ func TestTemplatesAndFunctions(t *testing.T) {
 		// If is lazy: the branch not taken is never evaluated
 		{"If skips the false branch", "integer", "{{ If(false, n + 1, 2) }}", 2},
 		{"If skips the true branch", "integer", "{{ If(true, 7, n + 1) }}", 7},
+		{"If skips a division by zero", "integer", "{{ If(false, retry_count % 0, 2) }}", 2},
+		{"If skips an index out of range", "integer", "{{ If(retry_count > 5, codes[9], 2) }}", 2},
 		{"If guards NOT_SET arithmetic", "integer", "{{ If(IsSet(n), n * 2, -1) }}", -1},
 		{"If over a set variable", "integer", "{{ If(IsSet(retry_count), retry_count * 2, -1) }}", 4},
 
@@ -209,6 +211,7 @@ func TestRuntimeErrorsInExpressions(t *testing.T) {
 		{"NOT_SET in a mixed template", "string", "x{{ n - 1 }}", []string{"variable n is NOT_SET"}},
 		{"NOT_SET through the Flow alias", "integer", "{{ Flow.n + 1 }}", []string{"n is NOT_SET"}},
 		{"If evaluates the branch it takes", "integer", "{{ If(true, n + 1, 2) }}", []string{"variable n is NOT_SET"}},
+		{"division by zero", "integer", "{{ retry_count % 0 }}", []string{"divide by zero"}},
 		{"backoff needs n of at least 1", "number", "{{ backoff(0, 30, 2, 600) }}", []string{"backoff", "n must be an integer"}},
 		{"ToInt of text", "integer", `{{ ToInt("abc") }}`, []string{"ToInt", `"abc"`}},
 		// the variable named is the one the failing operation read, not just any NOT_SET one
