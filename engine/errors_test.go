@@ -74,7 +74,7 @@ nodes:
 func TestUnknownVariableSuggestsAndPointsAtIt(t *testing.T) {
 	cases := []struct {
 		name  string
-		nodes string // must contain retry_cont or max_retrie exactly once
+		nodes string // holds the misspelt name once
 		bad   string
 		near  string
 		at    string // where the error points, when not at bad
