@@ -40,6 +40,9 @@ var tokenHTTPClient = &http.Client{Timeout: TokenTimeout}
 // wallNow is the wall clock that token expiry is measured by (tests replace it).
 var wallNow = time.Now
 
+// authStyles say how the client authenticates to the token endpoint: HTTP Basic (the default),
+// client_id/client_secret form parameters, or auto (Basic, then parameters after a refusal:
+// two token requests when the client is refused).
 var authStyles = map[string]oauth2.AuthStyle{
 	"auto":   oauth2.AuthStyleAutoDetect,
 	"header": oauth2.AuthStyleInHeader,
@@ -79,7 +82,7 @@ func compileClientCredentials(c *engine.Compiler, name string, keys map[string]*
 		tokenURL:     required(c, name, keys, at, "token_url"),
 		clientID:     required(c, name, keys, at, "client_id"),
 		clientSecret: required(c, name, keys, at, "client_secret"),
-		style:        oauth2.AuthStyleAutoDetect,
+		style:        oauth2.AuthStyleInHeader, // RFC 6749 §2.3.1: every server must take Basic
 		caches:       map[cacheKey]*tokenCache{},
 	}
 	if n := keys["scopes"]; n != nil {
@@ -108,7 +111,7 @@ func compileClientCredentials(c *engine.Compiler, name string, keys map[string]*
 
 // Apply sets a cached token, fetching one when there is none or it is about to expire. With
 // refresh (after a 401) it replaces the token the request carried, unless another instance
-// already has; it reports true when the request now carries a different token.
+// already has, and reports true: the request is to be re-sent.
 func (a *clientCredentials) Apply(ctx context.Context, in *engine.Instance, req *engine.Request, refresh bool) (bool, error) {
 	cfg, key, err := a.config(in)
 	if err != nil {
@@ -132,7 +135,9 @@ func (a *clientCredentials) Apply(ctx context.Context, in *engine.Instance, req 
 	}
 	in.Redactor().Add(tok.AccessToken)
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	return refresh && tok.AccessToken != stale, nil
+	// After a 401 the request is re-sent once with the token now cached, even when the endpoint
+	// handed out the same one again: a second 401 then makes it an auth failure.
+	return refresh, nil
 }
 
 // config renders the entry's settings for this instance and names the cache they select.

@@ -202,13 +202,13 @@ func TestOAuthClientRefused(t *testing.T) {
 
 func TestOAuthTokenEndpointDownIsTransient(t *testing.T) {
 	s := newOAuthServer(t)
-	s.tokenStatus = []int{503, 503}
+	s.tokenStatus = []int{503}
 	res := runOne(t, load(t, oauthDir+"oauth.yaml"), s.env(), nil)
 	tokens, api := s.counts()
 	if res.Outcome != "success" || api != 1 {
 		t.Errorf("outcome %s with %d API calls; want success with 1", res.Outcome, api)
 	}
-	if tokens < 3 || len(res.Waits) != 1 {
+	if tokens != 2 || len(res.Waits) != 1 || res.Waits[0] != 30 {
 		t.Errorf("%d token requests, waits %v; want a retry after the 503 from the token endpoint", tokens, res.Waits)
 	}
 }
