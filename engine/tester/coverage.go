@@ -63,6 +63,7 @@ func coverage(files []*FileResult) []*Coverage {
 		nodes    map[string]bool
 		edges    map[*engine.Edge]bool
 		outcomes map[string]bool
+		onError  bool
 	}
 	byFlow := map[*engine.Flow]*acc{}
 	var order []*engine.Flow
@@ -83,6 +84,7 @@ func coverage(files []*FileResult) []*Coverage {
 			}
 			for _, e := range cr.Result.Edges {
 				a.edges[e] = true
+				a.onError = a.onError || e.Label == "on_error"
 			}
 			if cr.coverage != nil {
 				for k := range cr.coverage.outcomes {
@@ -121,6 +123,14 @@ func coverage(files []*FileResult) []*Coverage {
 					what = "decision "
 				}
 				c.Missing = append(c.Missing, what+edgeName(e))
+			}
+		}
+		if fl.OnError != nil { // the flow's error route: taken from whichever node failed
+			c.Edges.Total++
+			if a.onError {
+				c.Edges.Covered++
+			} else {
+				c.Missing = append(c.Missing, fmt.Sprintf("edge * -> %s (on_error)", fl.OnError.Name))
 			}
 		}
 		for _, n := range fl.Nodes {

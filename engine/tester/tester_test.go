@@ -157,14 +157,14 @@ func TestSeedCoverageIsComplete(t *testing.T) {
 		t.Fatalf("coverage of %d flows", len(rep.Coverage))
 	}
 	c := rep.Coverage[0]
-	if c.Edges.Covered != c.Edges.Total || c.Edges.Total != 10 || c.Total().Percent() != 100 || len(c.Missing) != 0 {
+	if c.Edges.Covered != c.Edges.Total || c.Edges.Total != 11 || c.Total().Percent() != 100 || len(c.Missing) != 0 {
 		t.Fatalf("coverage %+v, missing %v", c, c.Missing)
 	}
 	// one case alone leaves edges uncovered, and says which
 	rep = tester.RunPaths(context.Background(), []string{"../../flows/self-healing.test.yaml"},
 		&tester.Options{Coverage: true, Run: regexp.MustCompile(`^401 escalates`)})
 	c = rep.Coverage[0]
-	if c.Edges.Covered != 4 || !contains(c.Missing, "edge call -> done (next)") || !contains(c.Missing, "data action call: timeout") {
+	if c.Edges.Covered != 4 || !contains(c.Missing, "edge call -> done (next)") || !contains(c.Missing, "data action call: timeout") || !contains(c.Missing, "edge * -> escalate (on_error)") {
 		t.Fatalf("coverage of one case: edges %s, missing %v", c.Edges, c.Missing)
 	}
 	if below := rep.BelowMin(80); len(below) != 1 {
