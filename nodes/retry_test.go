@@ -1,6 +1,7 @@
 package nodes_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -289,5 +290,42 @@ func TestRetryCompileErrors(t *testing.T) {
 	}
 	if !strings.HasPrefix(got, retryDir+"invalid.yaml:") {
 		t.Errorf("errors do not start with the file name:\n%s", got)
+	}
+}
+
+func TestRetryDefaults(t *testing.T) {
+	a := newAPI(t, unavailable)
+	r := runFlow(t, retryDir+"defaults.yaml", map[string]string{"API_URL": a.URL}, nil)
+	if !equalFloats(r.res.Waits, seconds(30, 60)) || len(a.requests()) != 3 || r.res.Outcome != "failure" {
+		t.Errorf("waits %v, %d requests, outcome %s; want [30 60], 3, failure", r.res.Waits, len(a.requests()), r.res.Outcome)
+	}
+}
+
+// cancellingClock is a virtual clock whose first wait is interrupted, as SIGINT would do.
+type cancellingClock struct {
+	*engine.VirtualClock
+	cancel func()
+}
+
+func (c cancellingClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.cancel()
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestRetryWaitInterrupted(t *testing.T) {
+	a := newAPI(t, unavailable)
+	f, err := engine.LoadFile(retryDir + "defaults.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res := f.Run(ctx, nil, &engine.Options{
+		Clock: func() engine.Clock { return cancellingClock{engine.NewVirtualClock(clockStart), cancel} },
+		Env:   func(string) (string, bool) { return a.URL, true },
+	})
+	if res.Outcome != engine.OutcomeInterrupted || res.StoppedAt != "call" || len(a.requests()) != 1 {
+		t.Errorf("outcome %s stopped at %q after %d requests; want interrupted at call after 1", res.Outcome, res.StoppedAt, len(a.requests()))
 	}
 }
