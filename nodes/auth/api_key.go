@@ -22,7 +22,7 @@ func init() {
 }
 
 func compileAPIKey(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Auth {
-	a := &apiKey{name: name, value: required(c, name, keys, at, "value")}
+	a := &apiKey{name: name, value: credential(c, name, keys, at, "value")}
 	h, q := keys["header"], keys["query"]
 	switch {
 	case h == nil && q == nil:

@@ -20,7 +20,7 @@ func init() {
 }
 
 func compileBasic(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Auth {
-	return &basic{name: name, username: required(c, name, keys, at, "username"), password: required(c, name, keys, at, "password")}
+	return &basic{name: name, username: required(c, name, keys, at, "username"), password: credential(c, name, keys, at, "password")}
 }
 
 func (b *basic) Apply(ctx context.Context, in *engine.Instance, req *engine.Request, refresh bool) (bool, error) {

@@ -18,7 +18,7 @@ func init() {
 }
 
 func compileBearer(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Auth {
-	return &bearer{name: name, token: required(c, name, keys, at, "token")}
+	return &bearer{name: name, token: credential(c, name, keys, at, "token")}
 }
 
 // Apply sets the header; a fixed token cannot be refreshed, so a 401 stays a 401.

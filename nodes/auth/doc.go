@@ -30,6 +30,16 @@ func required(c *engine.Compiler, entry string, keys map[string]*yaml.Node, at *
 	return setting{name: key, tpl: c.Template(n)}
 }
 
+// credential compiles a setting that holds a credential. SPEC §3: secrets come from the
+// environment or --env-file, never from the flow file, so a literal value is an error.
+func credential(c *engine.Compiler, entry string, keys map[string]*yaml.Node, at *yaml.Node, key string) setting {
+	s := required(c, entry, keys, at, key)
+	if s.tpl != nil && s.tpl.IsLiteral() {
+		c.Errorf(keys[key], "auth %s: %s is written in the flow file; take it from the environment: \"{{ secret('NAME') }}\"", entry, key)
+	}
+	return s
+}
+
 // render renders a setting; secret marks a credential, which is registered for redaction.
 func (s setting) render(in *engine.Instance, entry string, secret bool) (string, error) {
 	if s.tpl == nil {

@@ -81,7 +81,7 @@ func compileClientCredentials(c *engine.Compiler, name string, keys map[string]*
 		name:         name,
 		tokenURL:     required(c, name, keys, at, "token_url"),
 		clientID:     required(c, name, keys, at, "client_id"),
-		clientSecret: required(c, name, keys, at, "client_secret"),
+		clientSecret: credential(c, name, keys, at, "client_secret"),
 		style:        oauth2.AuthStyleInHeader, // RFC 6749 §2.3.1: every server must take Basic
 		caches:       map[cacheKey]*tokenCache{},
 	}

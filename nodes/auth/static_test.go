@@ -88,6 +88,9 @@ func TestAuthCompileErrors(t *testing.T) {
 	got := err.Error()
 	for _, w := range []string{
 		"invalid.yaml:3:6: error: auth a needs token_url:",
+		`invalid.yaml:3:69: error: auth a: client_secret is written in the flow file; take it from the environment: "{{ secret('NAME') }}"`,
+		"invalid.yaml:4:28: error: auth b: token is written in the flow file",
+		"invalid.yaml:5:56: error: auth c: value is written in the flow file",
 		`invalid.yaml:4:31: error: unknown key "tokn" (did you mean "token"?)`,
 		"invalid.yaml:5:44: error: auth c takes header: or query:, not both",
 		"invalid.yaml:6:6: error: auth d needs header: (a header name) or query: (a query parameter name)",
