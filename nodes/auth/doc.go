@@ -30,12 +30,16 @@ func required(c *engine.Compiler, entry string, keys map[string]*yaml.Node, at *
 	return setting{name: key, tpl: c.Template(n)}
 }
 
+// RuleSecretInFlow is the lint rule of a credential written in the flow file.
+const RuleSecretInFlow = "secret-in-flow"
+
 // credential compiles a setting that holds a credential. SPEC §3: secrets come from the
-// environment or --env-file, never from the flow file, so a literal value is an error.
+// environment or --env-file, never from the flow file, so a literal value is warned of.
 func credential(c *engine.Compiler, entry string, keys map[string]*yaml.Node, at *yaml.Node, key string) setting {
 	s := required(c, entry, keys, at, key)
 	if s.tpl != nil && s.tpl.IsLiteral() {
-		c.Errorf(keys[key], "auth %s: %s is written in the flow file; take it from the environment: \"{{ secret('NAME') }}\"", entry, key)
+		c.Warnf(keys[key], RuleSecretInFlow, "take it from the environment or an --env-file: \"{{ secret('NAME') }}\"",
+			"auth %s: %s is written in the flow file, where anyone who reads the flow can see it", entry, key)
 	}
 	return s
 }

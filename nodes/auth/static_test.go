@@ -88,9 +88,6 @@ func TestAuthCompileErrors(t *testing.T) {
 	got := err.Error()
 	for _, w := range []string{
 		"invalid.yaml:3:6: error: auth a needs token_url:",
-		`invalid.yaml:3:69: error: auth a: client_secret is written in the flow file; take it from the environment: "{{ secret('NAME') }}"`,
-		"invalid.yaml:4:28: error: auth b: token is written in the flow file",
-		"invalid.yaml:5:56: error: auth c: value is written in the flow file",
 		`invalid.yaml:4:31: error: unknown key "tokn" (did you mean "token"?)`,
 		"invalid.yaml:5:44: error: auth c takes header: or query:, not both",
 		"invalid.yaml:6:6: error: auth d needs header: (a header name) or query: (a query parameter name)",
@@ -107,5 +104,41 @@ func TestAuthCompileErrors(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("errors:\n%s", got)
+	}
+}
+
+func TestCredentialInFlowFileWarned(t *testing.T) {
+	f, _ := engine.LoadFile(oauthDir + "invalid.yaml")
+	var got []string
+	for _, w := range f.Diagnostics.Warnings() {
+		if w.Rule == "secret-in-flow" {
+			got = append(got, w.Error())
+		}
+	}
+	want := []string{
+		`invalid.yaml:3:69: warning: auth a: client_secret is written in the flow file, where anyone who reads the flow can see it [secret-in-flow] (hint: take it from the environment or an --env-file: "{{ secret('NAME') }}")`,
+		"invalid.yaml:4:28: warning: auth b: token is written in the flow file",
+		"invalid.yaml:5:56: warning: auth c: value is written in the flow file",
+		"invalid.yaml:6:29: warning: auth d: value is written in the flow file",
+		"invalid.yaml:7:104: warning: auth e: client_secret is written in the flow file",
+		"invalid.yaml:10:51: warning: auth h: value is written in the flow file",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d secret-in-flow warnings, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	for i := range want {
+		if !strings.Contains(got[i], want[i]) {
+			t.Errorf("warning %d = %s\nwant it to contain %s", i+1, got[i], want[i])
+		}
+	}
+	// a credential from secret() or env() is not warned of
+	g, err := engine.LoadFile(oauthDir + "static.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range g.Diagnostics.Warnings() {
+		if w.Rule == "secret-in-flow" {
+			t.Errorf("static.yaml: %s", w)
+		}
 	}
 }
