@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -35,6 +36,8 @@ type oauthServer struct {
 	tokenStatus []int // statuses the token endpoint answers with, in order, before it issues tokens
 	refuse      bool  // the token endpoint refuses the client
 	expiresIn   int
+	lastForm    url.Values // the last token request's form
+	lastBasic   bool       // whether it authenticated with HTTP Basic
 	// api decides the API's answer to call n (1-based) made with tok; nil: 200 for a valid token.
 	api func(s *oauthServer, n int, tok string) int
 }
@@ -67,8 +70,10 @@ func (s *oauthServer) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, sec, ok := r.BasicAuth()
+	r.ParseForm()
+	s.lastForm = r.PostForm
+	s.lastBasic = ok
 	if !ok {
-		r.ParseForm()
 		id, sec = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
 	if s.refuse || id != clientID || sec != s.clientSecret {
@@ -321,5 +326,21 @@ func TestOAuthTokenClientsHook(t *testing.T) {
 	tokens, api := s.counts()
 	if res.Outcome != "success" || asked != 1 || tokens != 0 || api != 1 {
 		t.Errorf("outcome %s; fake token endpoint asked %d times, real one %d, API %d; want success, 1, 0, 1", res.Outcome, asked, tokens, api)
+	}
+}
+
+func TestOAuthClientAuthStyles(t *testing.T) {
+	s := newOAuthServer(t)
+	res := runOne(t, load(t, oauthDir+"oauth.yaml"), s.env(), nil)
+	if res.Outcome != "success" || !s.lastBasic || s.lastForm.Get("client_secret") != "" {
+		t.Errorf("default style: outcome %s, Basic %v, form %v; want the client in an Authorization: Basic header only", res.Outcome, s.lastBasic, s.lastForm)
+	}
+	p := newOAuthServer(t)
+	res = runOne(t, load(t, oauthDir+"oauth-params.yaml"), p.env(), nil)
+	if res.Outcome != "success" || p.lastBasic || p.lastForm.Get("client_id") != clientID || p.lastForm.Get("client_secret") != p.clientSecret {
+		t.Errorf("auth_style params: outcome %s, Basic %v, form client_id %q; want the client in the form", res.Outcome, p.lastBasic, p.lastForm.Get("client_id"))
+	}
+	if got := p.lastForm.Get("audience"); got != "https://erp.example.com/"+clientID {
+		t.Errorf("audience = %q, want the rendered params: value", got)
 	}
 }
