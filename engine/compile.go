@@ -527,9 +527,28 @@ var channelTypes = map[string]*ChannelType{}
 func RegisterChannel(t *ChannelType) { channelTypes[t.Name] = t }
 
 func (c *Compiler) compileChannels(n *yaml.Node) {
+	c.typedEntries(n, "channel", sortedKeys(channelTypes),
+		func(typ string) []string {
+			if t := channelTypes[typ]; t != nil {
+				return t.Keys
+			}
+			return nil
+		},
+		func(k, v *yaml.Node, typ string, m map[string]*yaml.Node) {
+			ct := channelTypes[typ]
+			ref := &ChannelRef{Name: k.Value, Type: ct.Name, Pos: PosOf(c.file, k)}
+			ref.Channel = ct.Compile(c, k.Value, m, v)
+			c.flow.Channels[k.Value] = ref
+		})
+}
+
+// typedEntries compiles a section of named entries that each carry a type: (channels, auth):
+// it checks names, finds the type, checks keys against that type's, and hands the rest on.
+func (c *Compiler) typedEntries(n *yaml.Node, what string, types []string, keysOf func(string) []string,
+	compile func(k, v *yaml.Node, typ string, m map[string]*yaml.Node)) {
 	for _, p := range c.Pairs(n) {
 		k, v := p[0], p[1]
-		if !c.CheckName(k, "channel") {
+		if !c.CheckName(k, what) {
 			continue
 		}
 		var typ *yaml.Node
@@ -541,23 +560,30 @@ func (c *Compiler) compileChannels(n *yaml.Node) {
 			}
 		}
 		if typ == nil {
-			c.errs.Add(PosOf(c.file, v), "channel %s needs a type (one of %s)", k.Value, joinNames(sortedKeys(channelTypes)))
+			c.errs.Add(PosOf(c.file, v), "%s %s needs a type (one of %s)", what, k.Value, joinNames(types))
 			continue
 		}
-		ct := channelTypes[typ.Value]
-		if ct == nil {
-			c.errs.Add(PosOf(c.file, typ), "unknown channel type %q (one of %s)", typ.Value, joinNames(sortedKeys(channelTypes)))
+		keys := keysOf(typ.Value)
+		if keys == nil && !contains(types, typ.Value) {
+			c.errs.Add(PosOf(c.file, typ), "unknown %s type %q (one of %s)%s", what, typ.Value, joinNames(types), didYouMean(typ.Value, types))
 			continue
 		}
-		m := c.mapping(v, append([]string{"type"}, ct.Keys...)...)
+		m := c.mapping(v, append([]string{"type"}, keys...)...)
 		if m == nil {
 			continue
 		}
 		delete(m, "type")
-		ref := &ChannelRef{Name: k.Value, Type: ct.Name, Pos: PosOf(c.file, k)}
-		ref.Channel = ct.Compile(c, k.Value, m, v)
-		c.flow.Channels[k.Value] = ref
+		compile(k, v, typ.Value, m)
 	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // ChannelRef resolves a channel name.
@@ -595,47 +621,18 @@ var authTypes = map[string]*AuthType{}
 func RegisterAuth(t *AuthType) { authTypes[t.Name] = t }
 
 func (c *Compiler) compileAuth(n *yaml.Node) {
-	for _, p := range c.Pairs(n) {
-		k, v := p[0], p[1]
-		if !c.CheckName(k, "auth") {
-			continue
-		}
-		var typ *yaml.Node
-		if v.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(v.Content); i += 2 {
-				if v.Content[i].Value == "type" {
-					typ = v.Content[i+1]
-				}
+	c.typedEntries(n, "auth", sortedKeys(authTypes),
+		func(typ string) []string {
+			if t := authTypes[typ]; t != nil {
+				return t.Keys
 			}
-		}
-		if typ == nil {
-			c.errs.Add(PosOf(c.file, v), "auth %s needs a type (one of %s)", k.Value, joinNames(sortedKeys(authTypes)))
-			continue
-		}
-		at := authTypes[typ.Value]
-		if at == nil {
-			c.errs.Add(PosOf(c.file, typ), "unknown auth type %q (one of %s)", typ.Value, joinNames(sortedKeys(authTypes)))
-			continue
-		}
-		m := c.mapping(v, append([]string{"type"}, at.Keys...)...)
-		if m == nil {
-			continue
-		}
-		delete(m, "type")
-		if _, dup := c.flow.Auth[k.Value]; dup {
-			c.errs.Add(PosOf(c.file, k), "auth %s is defined twice", k.Value)
-			continue
-		}
-		c.flow.Auth[k.Value] = at.Compile(c, k.Value, m, v)
-	}
-}
-
-// sortedNodeNames is used in messages.
-func (f *Flow) sortedNodeNames() []string {
-	names := make([]string, len(f.Nodes))
-	for i, n := range f.Nodes {
-		names[i] = n.Name
-	}
-	sort.Strings(names)
-	return names
+			return nil
+		},
+		func(k, v *yaml.Node, typ string, m map[string]*yaml.Node) {
+			if _, dup := c.flow.Auth[k.Value]; dup {
+				c.errs.Add(PosOf(c.file, k), "auth %s is defined twice", k.Value)
+				return
+			}
+			c.flow.Auth[k.Value] = authTypes[typ].Compile(c, k.Value, m, v)
+		})
 }

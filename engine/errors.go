@@ -183,7 +183,10 @@ func levenshtein(a, b string) int {
 	return prev[len(b)]
 }
 
-// didYouMean formats a suggestion suffix.
+// DidYouMean is the ` (did you mean "x"?)` suffix for the candidate nearest to name, or "" when
+// none is close. Every "unknown name" error of archflow uses it.
+func DidYouMean(name string, candidates []string) string { return didYouMean(name, candidates) }
+
 func didYouMean(name string, candidates []string) string {
 	if s := nearest(name, candidates); s != "" && s != name {
 		return fmt.Sprintf(" (did you mean %q?)", s)

@@ -365,40 +365,6 @@ func oneOf(s string, list []string) bool {
 	return false
 }
 
-// suggest names the closest of list to s, when one is close.
-func suggest(s string, list []string) string {
-	best, bestD := "", len(s)/2+2
-	for _, x := range list {
-		if d := editDistance(s, x); d < bestD {
-			best, bestD = x, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
 func kindOf(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -411,3 +377,6 @@ func kindOf(n *yaml.Node) string {
 	}
 	return "scalar"
 }
+
+// suggest names the closest of list to s, when one is close.
+func suggest(s string, list []string) string { return engine.DidYouMean(s, list) }

@@ -670,36 +670,4 @@ func displayAll(vs []any) string {
 	return strings.Join(out, ", ")
 }
 
-// didYouMean suggests the allowed name nearest to name, when one is close.
-func didYouMean(name string, allowed []string) string {
-	best, bestD := "", len(name)/2+2
-	for _, a := range allowed {
-		if d := levenshtein(strings.ToLower(name), strings.ToLower(a)); d < bestD {
-			best, bestD = a, d
-		}
-	}
-	if best == "" || best == name {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+func didYouMean(name string, allowed []string) string { return engine.DidYouMean(name, allowed) }

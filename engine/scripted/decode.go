@@ -1,10 +1,7 @@
 package scripted
 
 import (
-	"fmt"
 	"math"
-	"strconv"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -278,38 +275,7 @@ func contains(list []string, s string) bool {
 }
 
 // didYouMean suggests the candidate nearest to name, if one is close.
-func didYouMean(name string, candidates []string) string {
-	best, bestD := "", len(name)/2+2
-	for _, c := range candidates {
-		if dist := levenshtein(strings.ToLower(name), strings.ToLower(c)); dist < bestD {
-			best, bestD = c, dist
-		}
-	}
-	if best == "" || best == name {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %s?)", strconv.Quote(best))
-}
+func didYouMean(name string, candidates []string) string { return engine.DidYouMean(name, candidates) }
 
-// DidYouMean is the " (did you mean "x"?)" suffix for name among candidates, or "".
-func DidYouMean(name string, candidates []string) string { return didYouMean(name, candidates) }
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// DidYouMean is engine.DidYouMean, for the test runner.
+func DidYouMean(name string, candidates []string) string { return engine.DidYouMean(name, candidates) }
