@@ -65,7 +65,7 @@ Exit codes: 0 every instance ended success; 1 some ended otherwise (error includ
 
 // mockTransport builds a fresh scripted transport per instance from --mock; set by the
 // scripted-HTTP package's command wiring.
-var mockTransport func(path string) (func() engine.Transport, error)
+var mockTransport func(path string, flow *engine.Flow) (func() engine.Transport, error)
 
 func runFlow(cmd *cobra.Command, path string, rf *runFlags) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -106,7 +106,7 @@ func runFlow(cmd *cobra.Command, path string, rf *runFlags) error {
 		if mockTransport == nil {
 			return exitWith(exitInvalid, "--mock is not available in this build")
 		}
-		if newTransport, err = mockTransport(rf.mock); err != nil {
+		if newTransport, err = mockTransport(rf.mock, flow); err != nil {
 			if l, ok := engine.AsList(err); ok {
 				return l
 			}

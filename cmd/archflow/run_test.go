@@ -194,3 +194,16 @@ func TestValidateStrictTurnsWarningsIntoExitTwo(t *testing.T) {
 		t.Errorf("json output: exit %d\n%s", code, out)
 	}
 }
+
+func TestRunMockAnswersFromScriptAndChecksNames(t *testing.T) {
+	code, out, errOut := cli(t, "run", seedFlow, "--input", "order_id=M-1", "--clock", "virtual", "--mock", "../../flows/self-healing.mock.yaml", "--output", "json")
+	if code != 0 || !strings.Contains(out, `"calls":{"push_order":3}`) || !strings.Contains(out, `"waits":[30,60]`) {
+		t.Errorf("exit %d: %s%s", code, out, errOut)
+	}
+	bad := filepath.Join(t.TempDir(), "mock.yaml")
+	os.WriteFile(bad, []byte("push_ordr:\n  - {status: 200}\n"), 0o644)
+	code, _, errOut = cli(t, "run", seedFlow, "--input", "order_id=M-2", "--mock", bad)
+	if code != 2 || !strings.Contains(errOut, `mock.yaml:1:1: error: flow self-healing has no action "push_ordr" (did you mean "push_order"?)`) {
+		t.Errorf("misspelt action in a mock: exit %d, stderr %s", code, errOut)
+	}
+}
