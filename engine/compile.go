@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
@@ -564,7 +565,7 @@ func (c *Compiler) typedEntries(n *yaml.Node, what string, types []string, keysO
 			continue
 		}
 		keys := keysOf(typ.Value)
-		if keys == nil && !contains(types, typ.Value) {
+		if keys == nil && !slices.Contains(types, typ.Value) {
 			c.errs.Add(PosOf(c.file, typ), "unknown %s type %q (one of %s)%s", what, typ.Value, joinNames(types), didYouMean(typ.Value, types))
 			continue
 		}
@@ -575,15 +576,6 @@ func (c *Compiler) typedEntries(n *yaml.Node, what string, types []string, keysO
 		delete(m, "type")
 		compile(k, v, typ.Value, m)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ChannelRef resolves a channel name.

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -229,12 +230,8 @@ func names(scc []*Node) string {
 }
 
 func sortByIndex(ns []*Node) []*Node {
-	out := append([]*Node(nil), ns...)
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].Index < out[j-1].Index; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	out := slices.Clone(ns)
+	slices.SortFunc(out, func(a, b *Node) int { return a.Index - b.Index })
 	return out
 }
 

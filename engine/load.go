@@ -63,7 +63,9 @@ func ParseYAML(file string, data []byte) (*yaml.Node, ErrorList) {
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// yamlError gives a YAML syntax error the file:line:col form.
+// YAMLError gives a YAML syntax error the file:line:col form.
+func YAMLError(file string, err error) *Error { return yamlError(file, err) }
+
 func yamlError(file string, err error) *Error {
 	msg := err.Error()
 	line := 1
@@ -104,6 +106,9 @@ func (c *Compiler) Warnf(n *yaml.Node, rule, hint, format string, args ...any) {
 	c.errs.Warn(PosOf(c.file, n), rule, hint, format, args...)
 }
 
+// KindName names a YAML node's kind the way error messages say it.
+func KindName(n *yaml.Node) string { return kindName(n) }
+
 func kindName(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -111,6 +116,9 @@ func kindName(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "list"
 	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "null"
+		}
 		return "scalar"
 	}
 	return "value"

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -230,16 +231,8 @@ func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Opt
 	return in
 }
 
-var sharedTransport Transport
-
-func defaultTransport() Transport {
-	if sharedTransport == nil {
-		sharedTransport = NewHTTPTransport()
-	}
-	return sharedTransport
-}
-
-func init() { sharedTransport = NewHTTPTransport() }
+// defaultTransport is one real HTTP transport for every instance, so connections are reused.
+var defaultTransport = sync.OnceValue(func() Transport { return NewHTTPTransport() })
 
 func (in *Instance) newUUID() string {
 	if in.opts.UUID != nil {

@@ -3,8 +3,9 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -334,11 +335,4 @@ func (v *Value) Exprs() []*Expr {
 // IsString reports whether the value is a single string template (sent as is, not as JSON).
 func (v *Value) IsString() bool { return v != nil && v.kind == yaml.ScalarNode && v.tpl != nil }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -149,18 +149,6 @@ func (r *run) waitEvents() []*engine.Event {
 
 func seconds(ds ...float64) []float64 { return ds }
 
-func equalFloats(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // scriptedTimeout is a transport whose every request times out after the action's timeout.
 type scriptedTimeout struct {
 	mu    sync.Mutex

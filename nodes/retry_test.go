@@ -3,6 +3,7 @@ package nodes_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ func TestBackoffWaits(t *testing.T) {
 	// initial 1s, multiplier 2, max 5s, 6 attempts all failing: waits 1, 2, 4, 5, 5
 	a := newAPI(t, unavailable)
 	r := runFlow(t, retryDir+"backoff.yaml", map[string]string{"API_URL": a.URL}, nil)
-	if got, want := r.res.Waits, seconds(1, 2, 4, 5, 5); !equalFloats(got, want) {
+	if got, want := r.res.Waits, seconds(1, 2, 4, 5, 5); !slices.Equal(got, want) {
 		t.Errorf("waits = %v, want %v", got, want)
 	}
 	if n := len(a.requests()); n != 6 {
@@ -66,7 +67,7 @@ func TestBackoffWaits(t *testing.T) {
 func TestBackoffRecovers(t *testing.T) {
 	a := newAPI(t, unavailable, unavailable, ok200)
 	r := runFlow(t, retryDir+"backoff.yaml", map[string]string{"API_URL": a.URL}, nil)
-	if r.res.Outcome != "success" || !equalFloats(r.res.Waits, seconds(1, 2)) || len(a.requests()) != 3 {
+	if r.res.Outcome != "success" || !slices.Equal(r.res.Waits, seconds(1, 2)) || len(a.requests()) != 3 {
 		t.Errorf("outcome %s, waits %v, %d requests; want success, [1 2], 3", r.res.Outcome, r.res.Waits, len(a.requests()))
 	}
 	if got := r.res.Outputs["attempts_made"]; got != 3 {
@@ -113,7 +114,7 @@ func TestJitter(t *testing.T) {
 			a := newAPI(t, unavailable)
 			r := runFlow(t, retryDir+"backoff.yaml", map[string]string{"API_URL": a.URL}, map[string]any{"jitter": kind},
 				func(o *engine.Options) { o.Seed = 1 })
-			if !equalFloats(r.res.Waits, first) {
+			if !slices.Equal(r.res.Waits, first) {
 				t.Errorf("seed 1 gave %v, then %v", first, r.res.Waits)
 			}
 		})
@@ -145,7 +146,7 @@ func TestRetryAfterWaits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newAPI(t, reply{status: 429, header: map[string]string{"Retry-After": tt.value}}, ok200)
 			r := runFlow(t, retryDir+"retry-after.yaml", map[string]string{"API_URL": a.URL}, map[string]any{"mode": tt.mode})
-			if !equalFloats(r.res.Waits, seconds(tt.want)) {
+			if !slices.Equal(r.res.Waits, seconds(tt.want)) {
 				t.Errorf("Retry-After %q, mode %s: waits %v, want [%v]", tt.value, tt.mode, r.res.Waits, tt.want)
 			}
 			if r.res.Outcome != "success" || len(a.requests()) != 2 {
@@ -159,7 +160,7 @@ func TestMaxElapsed(t *testing.T) {
 	// 30s then 60s make 90s; the next wait of 120s would pass 100s, so no third retry is made
 	a := newAPI(t, unavailable)
 	r := runFlow(t, retryDir+"max-elapsed.yaml", map[string]string{"API_URL": a.URL}, nil)
-	if !equalFloats(r.res.Waits, seconds(30, 60)) {
+	if !slices.Equal(r.res.Waits, seconds(30, 60)) {
 		t.Errorf("waits = %v, want [30 60]", r.res.Waits)
 	}
 	if n := len(a.requests()); n != 3 {
@@ -296,7 +297,7 @@ func TestRetryCompileErrors(t *testing.T) {
 func TestRetryDefaults(t *testing.T) {
 	a := newAPI(t, unavailable)
 	r := runFlow(t, retryDir+"defaults.yaml", map[string]string{"API_URL": a.URL}, nil)
-	if !equalFloats(r.res.Waits, seconds(30, 60)) || len(a.requests()) != 3 || r.res.Outcome != "failure" {
+	if !slices.Equal(r.res.Waits, seconds(30, 60)) || len(a.requests()) != 3 || r.res.Outcome != "failure" {
 		t.Errorf("waits %v, %d requests, outcome %s; want [30 60], 3, failure", r.res.Waits, len(a.requests()), r.res.Outcome)
 	}
 }

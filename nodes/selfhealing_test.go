@@ -3,6 +3,7 @@ package nodes_test
 import (
 	"net/http"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func TestSelfHealingRetryMatchesExplicitLoop(t *testing.T) {
 				a := newAPI(t, tt.replies...)
 				r := runFlow(t, flow, map[string]string{"ERP_URL": a.URL}, map[string]any{"order_id": "A-1001", "amount": 42})
 				runs = append(runs, seenRun{r.res, a.requests()})
-				if r.res.Outcome != tt.outcome || !equalFloats(r.res.Waits, tt.waits) {
+				if r.res.Outcome != tt.outcome || !slices.Equal(r.res.Waits, tt.waits) {
 					t.Errorf("%s: outcome %s, waits %v; want %s, %v (path %v)", flow, r.res.Outcome, r.res.Waits, tt.outcome, tt.waits, r.res.Path)
 				}
 			}

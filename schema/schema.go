@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -419,7 +420,7 @@ func (x *explainer) alternatives(e *jsonschema.ValidationError) {
 	for _, c := range kept {
 		for _, l := range leafErrors(c) {
 			r, ok := l.ErrorKind.(*kind.Required)
-			if !ok || !samePath(l.InstanceLocation, loc) {
+			if !ok || !slices.Equal(l.InstanceLocation, loc) {
 				onlyRequired = false
 				break
 			}
@@ -464,23 +465,11 @@ func leafErrors(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
 
 func wrongType(leaves []*jsonschema.ValidationError, loc []string) (*kind.Type, bool) {
 	for _, l := range leaves {
-		if t, ok := l.ErrorKind.(*kind.Type); ok && samePath(l.InstanceLocation, loc) {
+		if t, ok := l.ErrorKind.(*kind.Type); ok && slices.Equal(l.InstanceLocation, loc) {
 			return t, true
 		}
 	}
 	return nil, false
-}
-
-func samePath(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // oneOfManyMessage explains a value that matches two branches of a oneOf whose branches each

@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -105,11 +106,7 @@ func fmtInputs(m map[string]any) string {
 }
 
 func fmtVars(m map[string]any) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	var parts []string
 	for _, k := range keys {
 		parts = append(parts, k+"="+fmtValue(m[k]))
@@ -208,14 +205,7 @@ func printResult(w io.Writer, r *engine.Result, output string, single, color boo
 	}
 }
 
-func sortedCallNames(m map[string]int) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedCallNames(m map[string]int) []string { return slices.Sorted(maps.Keys(m)) }
 
 func printBatchSummary(w io.Writer, results []*engine.Result, color bool) {
 	counts := map[string]int{}

@@ -2,6 +2,7 @@ package scripted
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -31,20 +32,7 @@ func resolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "mapping"
-	case yaml.SequenceNode:
-		return "list"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "null"
-		}
-		return "scalar"
-	}
-	return "value"
-}
+func kindName(n *yaml.Node) string { return engine.KindName(n) }
 
 // Field is one key of a mapping, in file order.
 type Field struct {
@@ -61,7 +49,7 @@ func (d *Decoder) Mapping(n *yaml.Node, allowed ...string) map[string]*yaml.Node
 	}
 	out := make(map[string]*yaml.Node, len(fields))
 	for _, f := range fields {
-		if allowed != nil && !contains(allowed, f.Key.Value) {
+		if allowed != nil && !slices.Contains(allowed, f.Key.Value) {
 			d.Errorf(f.Key, "unknown key %q%s", f.Key.Value, didYouMean(f.Key.Value, allowed))
 			continue
 		}
@@ -265,17 +253,5 @@ func valueOf(n *yaml.Node) string {
 	return n.Value
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // didYouMean suggests the candidate nearest to name, if one is close.
 func didYouMean(name string, candidates []string) string { return engine.DidYouMean(name, candidates) }
-
-// DidYouMean is engine.DidYouMean, for the test runner.
-func DidYouMean(name string, candidates []string) string { return engine.DidYouMean(name, candidates) }

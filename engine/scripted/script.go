@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -233,7 +234,7 @@ func looksLikeResponse(n *yaml.Node) bool {
 		}
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if contains(responseKeys, n.Content[i].Value) {
+		if slices.Contains(responseKeys, n.Content[i].Value) {
 			return true
 		}
 	}
@@ -390,7 +391,7 @@ func LoadMock(path string) (*Mock, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, engine.ErrorList{yamlError(path, err)}
+		return nil, engine.ErrorList{engine.YAMLError(path, err)}
 	}
 	d := &Decoder{File: path}
 	if len(doc.Content) == 0 {
@@ -406,19 +407,3 @@ func LoadMock(path string) (*Mock, error) {
 
 // Transport returns a transport with fresh cursors: one per instance.
 func (m *Mock) Transport() engine.Transport { return NewTransport(m.Script) }
-
-var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// yamlError gives a YAML syntax error the file:line:col form.
-func yamlError(file string, err error) *engine.Error {
-	msg := err.Error()
-	line := 1
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
-		fmt.Sscan(m[1], &line)
-		msg = m[2]
-	}
-	return &engine.Error{Pos: engine.Pos{File: file, Line: line, Col: 1}, Severity: engine.SevError, Msg: "invalid YAML: " + msg}
-}
-
-// YAMLError gives a YAML syntax error of file the file:line:col form.
-func YAMLError(file string, err error) *engine.Error { return yamlError(file, err) }

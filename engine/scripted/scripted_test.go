@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ push_order:
 		}
 		got = append(got, resp.Status)
 	}
-	if want := []int{503, 503, 200}; !equalInts(got, want) {
+	if want := []int{503, 503, 200}; !slices.Equal(got, want) {
 		t.Fatalf("statuses = %v, want %v", got, want)
 	}
 	if u := tr.Unused(); len(u) != 0 {
@@ -267,18 +268,6 @@ func TestLoadMockErrors(t *testing.T) {
 	if _, err := scripted.LoadMock(filepath.Join(dir, "nope.yaml")); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Fatalf("missing file: %v", err)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestTokenClientAnswersFromTheScript(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -46,8 +47,8 @@ func decodeExpect(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) []*Expec
 	}
 	var out []*Expectation
 	for _, f := range fields {
-		if !contains(expectKeys, f.Key.Value) {
-			d.Errorf(f.Key, "unknown expectation %q%s", f.Key.Value, scripted.DidYouMean(f.Key.Value, expectKeys))
+		if !slices.Contains(expectKeys, f.Key.Value) {
+			d.Errorf(f.Key, "unknown expectation %q%s", f.Key.Value, engine.DidYouMean(f.Key.Value, expectKeys))
 			continue
 		}
 		if f.Key.Value == "path" {
@@ -101,15 +102,6 @@ func decodeExpect(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) []*Expec
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func nodeNames(flow *engine.Flow) []string {
 	names := make([]string, len(flow.Nodes))
 	for i, n := range flow.Nodes {
@@ -130,7 +122,7 @@ func nodeList(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) []string {
 			continue
 		}
 		if flow.Node(s) == nil {
-			d.Errorf(it, "flow %s has no node %q%s", flow.Name, s, scripted.DidYouMean(s, nodeNames(flow)))
+			d.Errorf(it, "flow %s has no node %q%s", flow.Name, s, engine.DidYouMean(s, nodeNames(flow)))
 		}
 		out = append(out, s)
 	}
@@ -296,7 +288,7 @@ func decodeVariables(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node, outpu
 		v := flow.Var(f.Key.Value)
 		switch {
 		case v == nil:
-			d.Errorf(f.Key, "flow %s has no variable %q%s", flow.Name, f.Key.Value, scripted.DidYouMean(f.Key.Value, names))
+			d.Errorf(f.Key, "flow %s has no variable %q%s", flow.Name, f.Key.Value, engine.DidYouMean(f.Key.Value, names))
 			continue
 		case outputs && !v.Output:
 			d.Errorf(f.Key, "%s is not an output of flow %s (declare it with output: true, or expect it under variables:)", v.Name, flow.Name)
@@ -335,7 +327,7 @@ func decodeCalls(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o *o
 	var order []string
 	for _, f := range fields {
 		if flow.Actions[f.Key.Value] == nil {
-			d.Errorf(f.Key, "flow %s has no action %q%s", flow.Name, f.Key.Value, scripted.DidYouMean(f.Key.Value, actions))
+			d.Errorf(f.Key, "flow %s has no action %q%s", flow.Name, f.Key.Value, engine.DidYouMean(f.Key.Value, actions))
 			continue
 		}
 		if c, ok := d.Int(f.Value); ok {
@@ -420,7 +412,7 @@ func decodeNotifications(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) f
 			d.Errorf(it, "a notification needs channel:")
 		} else if s, ok := d.String(m["channel"]); ok {
 			if flow.Channels[s] == nil {
-				d.Errorf(m["channel"], "flow %s has no channel %q%s", flow.Name, s, scripted.DidYouMean(s, channels))
+				d.Errorf(m["channel"], "flow %s has no channel %q%s", flow.Name, s, engine.DidYouMean(s, channels))
 			}
 			w.channel = s
 		}
@@ -496,7 +488,7 @@ func decodeRequests(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o
 		if x := m["node"]; x != nil {
 			w.node, _ = d.String(x)
 			if flow.Node(w.node) == nil {
-				d.Errorf(x, "flow %s has no node %q%s", flow.Name, w.node, scripted.DidYouMean(w.node, nodeNames(flow)))
+				d.Errorf(x, "flow %s has no node %q%s", flow.Name, w.node, engine.DidYouMean(w.node, nodeNames(flow)))
 			}
 		}
 		if x := m["method"]; x != nil {

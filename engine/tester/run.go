@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -124,7 +125,7 @@ func (o *Options) selected(c *Case) bool {
 		return true
 	}
 	for _, t := range o.Tags {
-		if contains(c.Tags, t) {
+		if slices.Contains(c.Tags, t) {
 			return true
 		}
 	}

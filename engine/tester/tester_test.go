@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -132,22 +133,13 @@ func TestDiscoverSkipsTestdata(t *testing.T) {
 			t.Errorf("walked into testdata: %s", p)
 		}
 	}
-	if !contains(got, filepath.Join("../../flows", "self-healing.test.yaml")) {
+	if !slices.Contains(got, filepath.Join("../../flows", "self-healing.test.yaml")) {
 		t.Errorf("the seed's test file was not found: %v", got)
 	}
 	_, errs = tester.Discover([]string{"no/such/dir"})
 	if len(errs) != 1 || errs[0].Error() != "no/such/dir: error: no such file or directory" {
 		t.Errorf("missing path: %v", errs)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // The seed's test file covers every node, edge, decision case and data-action outcome.
@@ -164,7 +156,7 @@ func TestSeedCoverageIsComplete(t *testing.T) {
 	rep = tester.RunPaths(context.Background(), []string{"../../flows/self-healing.test.yaml"},
 		&tester.Options{Coverage: true, Run: regexp.MustCompile(`^401 escalates`)})
 	c = rep.Coverage[0]
-	if c.Edges.Covered != 4 || !contains(c.Missing, "edge call -> done (next)") || !contains(c.Missing, "data action call: timeout") || !contains(c.Missing, "edge * -> escalate (on_error)") {
+	if c.Edges.Covered != 4 || !slices.Contains(c.Missing, "edge call -> done (next)") || !slices.Contains(c.Missing, "data action call: timeout") || !slices.Contains(c.Missing, "edge * -> escalate (on_error)") {
 		t.Fatalf("coverage of one case: edges %s, missing %v", c.Edges, c.Missing)
 	}
 	if below := rep.BelowMin(80); len(below) != 1 {
