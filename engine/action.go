@@ -173,9 +173,6 @@ func (c *Compiler) ActionRef(n *yaml.Node) *Action {
 		return nil
 	}
 	a := c.flow.Actions[name]
-	if c.cur != nil {
-		c.cur.Action = a
-	}
 	if a == nil {
 		c.errs.Add(PosOf(c.file, n), "undefined action %q%s", name, didYouMean(name, sortedKeys(c.flow.Actions)))
 	}

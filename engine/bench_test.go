@@ -8,6 +8,7 @@ import (
 	"github.com/expr-lang/expr"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/nodes"
 )
 
 // fakeERP answers every request with 503 in-process, so that the benchmark measures the engine,
@@ -22,13 +23,13 @@ func (fakeERP) Do(ctx context.Context, req *engine.Request) (*engine.Response, e
 // BenchmarkNodeSteps runs the seed flow to escalation (17 node executions, 4 data actions, 3
 // virtual waits) and reports the cost of one node execution.
 func BenchmarkNodeSteps(b *testing.B) {
-	f, err := engine.LoadFile(seed)
+	f, err := nodes.Builtins().LoadFile(seed)
 	if err != nil {
 		b.Fatal(err)
 	}
 	in, _ := f.Inputs(map[string]any{"order_id": "B-1"})
 	opts := &engine.Options{Transport: fakeERP{}, Clock: func() engine.Clock { return engine.NewVirtualClock(t0) },
-		Env: func(k string) (string, bool) { return "/dev/null", k == "DEAD_LETTER" }, Capture: true}
+		Env: func(k string) (string, bool) { return "/dev/null", k == "DEAD_LETTER" }, Channels: engine.Capture{}}
 	steps := 0
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
-	"sort"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -29,8 +27,12 @@ type Flow struct {
 	Edges       []*Edge
 	EnvCalls    []envCall
 	Diagnostics ErrorList // warnings (and errors, when Load failed)
-	scope       *scope
-	exprs       []*Expr // every expression, for lint rules
+	// Registry holds the components the flow was compiled with.
+	Registry *Registry
+	// httpTransport is the real HTTP transport of instances run without one of their own.
+	httpTransport func() Transport
+	scope    *scope
+	exprs    []*Expr // every expression, for lint rules
 }
 
 // Variable is a declared, typed, instance-scoped variable.
@@ -45,22 +47,18 @@ type Variable struct {
 	Pos        Pos
 }
 
-// Node is a compiled node. Step runs it; Edges are its outgoing routes.
+// Node is a compiled node. Step runs it and answers what the rest of archflow asks of it (the
+// traits in registry.go); Edges are its outgoing routes.
 type Node struct {
 	Name  string
-	Kind  string
+	Kind  *Kind
 	Pos   Pos
 	Index int
 	Step  Step
 	Edges []*Edge
-	// Retry is set by node kinds that retry on their own (data_action with retry:).
-	Retry bool
 	// What the node's compiler referenced, recorded by the Compiler for lint rules.
-	Reads   []*Expr
-	Sets    []*Variable
-	Action  *Action
-	Channel *ChannelRef
-	Keys    []string
+	Reads []*Expr
+	Sets  []*Variable
 }
 
 // Edge is a route between nodes; Label says which (next, on_failure, case 2, default ...).
@@ -77,21 +75,6 @@ type Edge struct {
 type Step interface {
 	Exec(ctx context.Context, in *Instance) (*Edge, error)
 }
-
-// Kind is a node kind: the key that names it in a node, the other keys it allows, and its compiler.
-type Kind struct {
-	Name    string
-	Keys    []string
-	Compile func(c *Compiler, n *Node, spec *yaml.Node, keys map[string]*yaml.Node) Step
-}
-
-var kinds = map[string]*Kind{}
-
-// RegisterKind adds a node kind. Node kinds register themselves from package nodes.
-func RegisterKind(k *Kind) { kinds[k.Name] = k }
-
-// KindNames lists the registered node kinds, sorted.
-func KindNames() []string { return sortedKeys(kinds) }
 
 // Var looks a declared variable up by name.
 func (f *Flow) Var(name string) *Variable {
@@ -142,10 +125,8 @@ func (c *Compiler) compileFlow(root *yaml.Node) *Flow {
 		nodePairs = c.Pairs(m["nodes"])
 		for _, p := range nodePairs {
 			if p[1].Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(p[1].Content); i += 2 {
-					if p[1].Content[i].Value == "retry" {
-						retries[p[0].Value] = true
-					}
+				if k := c.kindOf(p[1]); k != nil && k.SelfRetryKey != "" && c.has(p[1], k.SelfRetryKey) {
+					retries[p[0].Value] = true
 				}
 			}
 		}
@@ -280,37 +261,54 @@ func normalizeYAML(v any) any {
 	return v
 }
 
+// kindOf finds the node kind a node mapping names (the first kind key), or nil.
+func (c *Compiler) kindOf(v *yaml.Node) *Kind {
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		if k := c.reg.kinds[v.Content[i].Value]; k != nil {
+			return k
+		}
+	}
+	return nil
+}
+
+// has reports whether mapping v has key.
+func (c *Compiler) has(v *yaml.Node, key string) bool {
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		if v.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *Compiler) compileNode(node *Node, key, v *yaml.Node) {
+	names := c.reg.KindNames()
 	if v.Kind != yaml.MappingNode {
-		c.errs.Add(PosOf(c.file, v), "node %s must be a mapping with one kind key (%s)", node.Name, joinNames(KindNames()))
+		c.errs.Add(PosOf(c.file, v), "node %s must be a mapping with one kind key (%s)", node.Name, joinNames(names))
 		return
 	}
 	var kindKeys []*yaml.Node
 	for i := 0; i+1 < len(v.Content); i += 2 {
-		if kinds[v.Content[i].Value] != nil {
+		if c.reg.kinds[v.Content[i].Value] != nil {
 			kindKeys = append(kindKeys, v.Content[i])
 		}
 	}
 	switch len(kindKeys) {
 	case 0:
-		c.errs.Add(PosOf(c.file, key), "node %s has no kind: give exactly one of %s", node.Name, joinNames(KindNames()))
+		c.errs.Add(PosOf(c.file, key), "node %s has no kind: give exactly one of %s", node.Name, joinNames(names))
 		return
 	case 1:
 	default:
 		c.errs.Add(PosOf(c.file, kindKeys[1]), "node %s has two kinds (%s and %s): a node has exactly one", node.Name, kindKeys[0].Value, kindKeys[1].Value)
 		return
 	}
-	k := kinds[kindKeys[0].Value]
-	node.Kind = k.Name
-	allowed := append([]string{k.Name, "description"}, k.Keys...)
-	m := c.mapping(v, allowed...)
+	k := c.reg.kinds[kindKeys[0].Value]
+	node.Kind = k
+	m := c.mapping(v, allowedKeys(k)...)
 	if m == nil {
 		return
 	}
-	for key := range m {
-		node.Keys = append(node.Keys, key)
-	}
-	sort.Strings(node.Keys)
+	c.requireFields(v, "node "+node.Name, k.Fields, m)
 	c.cur = node
 	node.Step = k.Compile(c, node, m[k.Name], m)
 	c.cur = nil
@@ -421,7 +419,7 @@ func (c *Compiler) graphChecks() {
 	toEnd := map[*Node]bool{}
 	changed := true
 	for _, n := range f.Nodes {
-		if n.Kind == "end" {
+		if Ends(n) {
 			toEnd[n] = true
 		}
 	}
@@ -515,28 +513,17 @@ type ChannelRef struct {
 	Channel Channel
 }
 
-// ChannelType compiles one channel entry's settings (every key but type).
-type ChannelType struct {
-	Name    string
-	Keys    []string
-	Compile func(c *Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) Channel
-}
-
-var channelTypes = map[string]*ChannelType{}
-
-// RegisterChannel adds a channel type.
-func RegisterChannel(t *ChannelType) { channelTypes[t.Name] = t }
-
 func (c *Compiler) compileChannels(n *yaml.Node) {
-	c.typedEntries(n, "channel", sortedKeys(channelTypes),
-		func(typ string) []string {
-			if t := channelTypes[typ]; t != nil {
-				return t.Keys
+	types := c.reg.channels
+	c.typedEntries(n, "channel", sortedKeys(types),
+		func(typ string) *Spec {
+			if t := types[typ]; t != nil {
+				return &t.Spec
 			}
 			return nil
 		},
 		func(k, v *yaml.Node, typ string, m map[string]*yaml.Node) {
-			ct := channelTypes[typ]
+			ct := types[typ]
 			ref := &ChannelRef{Name: k.Value, Type: ct.Name, Pos: PosOf(c.file, k)}
 			ref.Channel = ct.Compile(c, k.Value, m, v)
 			c.flow.Channels[k.Value] = ref
@@ -545,7 +532,7 @@ func (c *Compiler) compileChannels(n *yaml.Node) {
 
 // typedEntries compiles a section of named entries that each carry a type: (channels, auth):
 // it checks names, finds the type, checks keys against that type's, and hands the rest on.
-func (c *Compiler) typedEntries(n *yaml.Node, what string, types []string, keysOf func(string) []string,
+func (c *Compiler) typedEntries(n *yaml.Node, what string, types []string, specOf func(string) *Spec,
 	compile func(k, v *yaml.Node, typ string, m map[string]*yaml.Node)) {
 	for _, p := range c.Pairs(n) {
 		k, v := p[0], p[1]
@@ -564,16 +551,17 @@ func (c *Compiler) typedEntries(n *yaml.Node, what string, types []string, keysO
 			c.errs.Add(PosOf(c.file, v), "%s %s needs a type (one of %s)", what, k.Value, joinNames(types))
 			continue
 		}
-		keys := keysOf(typ.Value)
-		if keys == nil && !slices.Contains(types, typ.Value) {
+		spec := specOf(typ.Value)
+		if spec == nil {
 			c.errs.Add(PosOf(c.file, typ), "unknown %s type %q (one of %s)%s", what, typ.Value, joinNames(types), didYouMean(typ.Value, types))
 			continue
 		}
-		m := c.mapping(v, append([]string{"type"}, keys...)...)
+		m := c.mapping(v, append([]string{"type"}, spec.Keys()...)...)
 		if m == nil {
 			continue
 		}
 		delete(m, "type")
+		c.requireFields(v, typ.Value+" "+what+" "+k.Value, spec.Fields, m)
 		compile(k, v, typ.Value, m)
 	}
 }
@@ -585,9 +573,6 @@ func (c *Compiler) ChannelRef(n *yaml.Node) *ChannelRef {
 		return nil
 	}
 	ch := c.flow.Channels[name]
-	if c.cur != nil {
-		c.cur.Channel = ch
-	}
 	if ch == nil {
 		c.errs.Add(PosOf(c.file, n), "undefined channel %q%s", name, didYouMean(name, sortedKeys(c.flow.Channels)))
 	}
@@ -600,23 +585,12 @@ type Auth interface {
 	Apply(ctx context.Context, in *Instance, req *Request, refresh bool) (bool, error)
 }
 
-// AuthType compiles one auth entry.
-type AuthType struct {
-	Name    string
-	Keys    []string
-	Compile func(c *Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) Auth
-}
-
-var authTypes = map[string]*AuthType{}
-
-// RegisterAuth adds an auth type.
-func RegisterAuth(t *AuthType) { authTypes[t.Name] = t }
-
 func (c *Compiler) compileAuth(n *yaml.Node) {
-	c.typedEntries(n, "auth", sortedKeys(authTypes),
-		func(typ string) []string {
-			if t := authTypes[typ]; t != nil {
-				return t.Keys
+	types := c.reg.auth
+	c.typedEntries(n, "auth", sortedKeys(types),
+		func(typ string) *Spec {
+			if t := types[typ]; t != nil {
+				return &t.Spec
 			}
 			return nil
 		},
@@ -625,6 +599,6 @@ func (c *Compiler) compileAuth(n *yaml.Node) {
 				c.errs.Add(PosOf(c.file, k), "auth %s is defined twice", k.Value)
 				return
 			}
-			c.flow.Auth[k.Value] = authTypes[typ].Compile(c, k.Value, m, v)
+			c.flow.Auth[k.Value] = types[typ].Compile(c, k.Value, m, v)
 		})
 }

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
-	_ "github.com/archflow/archflow/nodes"
+	"github.com/archflow/archflow/nodes"
 )
 
 // api is an httptest server that answers each request with the next scripted handler; the last
@@ -83,7 +83,7 @@ type run struct {
 
 func runFlow(t *testing.T, path, url string, inputs map[string]any) run {
 	t.Helper()
-	f, err := engine.LoadFile(path)
+	f, err := nodes.Builtins().LoadFile(path)
 	if err != nil {
 		t.Fatalf("load %s: %v", path, err)
 	}
@@ -270,7 +270,7 @@ func TestRuntimeErrorsGoToOnErrorOnce(t *testing.T) {
 }
 
 func TestMaxStepsGuard(t *testing.T) {
-	f, err := engine.LoadFile("../testdata/e2e/spin.yaml")
+	f, err := nodes.Builtins().LoadFile("../testdata/e2e/spin.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestMaxStepsGuard(t *testing.T) {
 }
 
 func TestCancellationInterruptsAWait(t *testing.T) {
-	f, err := engine.LoadFile("../testdata/e2e/long-wait.yaml")
+	f, err := nodes.Builtins().LoadFile("../testdata/e2e/long-wait.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ func TestCancellationInterruptsAWait(t *testing.T) {
 
 func TestInstancesDoNotShareState(t *testing.T) {
 	a := newAPI(t, reply(503, nil, ok503), reply(200, nil, ok200))
-	f, err := engine.LoadFile(seed)
+	f, err := nodes.Builtins().LoadFile(seed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func TestInstancesDoNotShareState(t *testing.T) {
 
 func TestTraceIsJSONLinesWithRequiredFields(t *testing.T) {
 	a := newAPI(t, reply(503, nil, ok503), reply(200, nil, ok200))
-	f, err := engine.LoadFile(seed)
+	f, err := nodes.Builtins().LoadFile(seed)
 	if err != nil {
 		t.Fatal(err)
 	}

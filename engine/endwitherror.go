@@ -11,7 +11,7 @@ func (in *Instance) EndWithError(info *ErrorInfo) {
 	}
 	ev := &Event{Node: cp.Node, Event: "error", Error: &cp}
 	if in.node != nil {
-		ev.Kind = in.node.Kind
+		ev.Kind = in.node.Kind.Name
 	}
 	in.Emit(ev)
 	in.outcome = OutcomeError

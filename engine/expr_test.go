@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
-	_ "github.com/archflow/archflow/nodes"
+	"github.com/archflow/archflow/nodes"
 )
 
 // These tests follow SPEC §2: one expression language, templates that keep types, the Architect
@@ -26,7 +26,7 @@ var specStart = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // specLoad compiles flow source, failing the test on any compile error.
 func specLoad(t *testing.T, src string) *engine.Flow {
 	t.Helper()
-	f, err := engine.Load("flow.yaml", []byte(src))
+	f, err := nodes.Builtins().Load("flow.yaml", []byte(src))
 	if err != nil {
 		t.Fatalf("flow does not compile:\n%v\nsource:\n%s", err, src)
 	}
@@ -36,7 +36,7 @@ func specLoad(t *testing.T, src string) *engine.Flow {
 // specLoadErrors compiles flow source that must fail and returns its errors.
 func specLoadErrors(t *testing.T, src string) engine.ErrorList {
 	t.Helper()
-	_, err := engine.Load("flow.yaml", []byte(src))
+	_, err := nodes.Builtins().Load("flow.yaml", []byte(src))
 	if err == nil {
 		t.Fatalf("flow compiled; want compile errors\nsource:\n%s", src)
 	}
@@ -56,7 +56,7 @@ func specRun(t *testing.T, f *engine.Flow, inputs map[string]any) *engine.Result
 	}
 	return f.Run(context.Background(), in, &engine.Options{
 		Clock:    func() engine.Clock { return engine.NewVirtualClock(specStart) },
-		Capture:  true,
+		Channels: engine.Capture{},
 		MaxSteps: 200,
 	})
 }

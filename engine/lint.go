@@ -28,10 +28,10 @@ func (c *Compiler) lint() {
 	}
 
 	// loop without wait: a cycle through a data_action that avoids every wait node
-	noWait := cycles(f.Nodes, func(n *Node) bool { return n.Kind != "wait" })
+	noWait := cycles(f.Nodes, func(n *Node) bool { return !Waits(n) })
 	for _, scc := range noWait {
 		for _, n := range scc {
-			if n.Kind == "data_action" {
+			if CallsOut(n) != nil {
 				c.errs.Warn(n.Pos, RuleLoopWithoutWait, "put a wait node in the loop (backoff, honouring Retry-After)",
 					"node %s is retried in a loop with no wait: every failure calls again at once (thundering herd)", n.Name)
 			}
@@ -48,7 +48,7 @@ func (c *Compiler) lint() {
 		bounded := false
 		var counters []*Node
 		for _, n := range scc {
-			if n.Kind != "decision" {
+			if !Decides(n) {
 				continue
 			}
 			for _, e := range n.Reads {
@@ -69,16 +69,16 @@ func (c *Compiler) lint() {
 	}
 
 	for _, n := range f.Nodes {
-		if n.Kind != "data_action" || n.Action == nil {
+		a := CallsOut(n)
+		if a == nil {
 			continue
 		}
-		a := n.Action
 		if a.Success == nil && !readsBody(a) {
 			c.errs.Warn(n.Pos, RuleUncheckedBody, "add success: (e.g. status < 300 && body?.success != false) or map a body field in outputs",
 				"node %s: action %s checks only the status, so a 200 with success:false passes as success", n.Name, a.Name)
 		}
-		retried := n.Retry || inLoop[n] != nil
-		if retried && (a.Method == "POST" || a.Method == "PATCH") && a.IdempotencyKey == nil && !hasKey(n, "idempotency_key") {
+		retried := RetriesSelf(n) || inLoop[n] != nil
+		if retried && (a.Method == "POST" || a.Method == "PATCH") && a.IdempotencyKey == nil {
 			c.errs.Warn(n.Pos, RuleUnsafeRetry, "add idempotency_key: \"{{ request_id }}\" so the server can drop duplicates",
 				"node %s retries a %s without an idempotency_key: a retry after a lost response may do the work twice", n.Name, a.Method)
 		}
@@ -91,7 +91,7 @@ func (c *Compiler) lintCounters(scc []*Node, changed map[string]bool) {
 	assigned := mustAssigned(c.flow)
 	seen := map[string]bool{}
 	for _, n := range scc {
-		if n.Kind != "decision" {
+		if !Decides(n) {
 			continue
 		}
 		for _, e := range n.Reads {
@@ -122,10 +122,10 @@ func (c *Compiler) lintRetryAfter(scc []*Node) {
 	var call, wait *Node
 	honours := false
 	for _, n := range scc {
-		switch n.Kind {
-		case "data_action":
+		switch {
+		case CallsOut(n) != nil:
 			call = n
-		case "wait":
+		case Waits(n):
 			wait = n
 			for _, e := range n.Reads {
 				for _, v := range e.vars {
@@ -164,7 +164,7 @@ func (c *Compiler) lintCorrelation() {
 		walk(c.flow.OnError)
 	}
 	for _, n := range c.flow.Nodes {
-		if n.Kind != "notify" || !onFailure[n] {
+		if NotifiesOn(n) == nil || !onFailure[n] {
 			continue
 		}
 		hasID := false
@@ -185,8 +185,8 @@ func (c *Compiler) lintCorrelation() {
 
 func setsOf(n *Node) []*Variable {
 	out := append([]*Variable(nil), n.Sets...)
-	if n.Action != nil {
-		for _, o := range n.Action.Outputs {
+	if a := CallsOut(n); a != nil {
+		for _, o := range a.Outputs {
 			out = append(out, o.Var)
 		}
 	}
@@ -200,15 +200,6 @@ func readsBody(a *Action) bool {
 		}
 	}
 	return a.Classify != nil && (a.Classify.Reads("body") || a.Classify.Reads("text"))
-}
-
-func hasKey(n *Node, key string) bool {
-	for _, k := range n.Keys {
-		if k == key {
-			return true
-		}
-	}
-	return false
 }
 
 func first(scc []*Node) *Node {

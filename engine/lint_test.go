@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/nodes"
 )
 
 // Each fixture under testdata/lint commits exactly one classic mistake, named by its file.
@@ -17,7 +18,7 @@ func TestLintRulesEachFireOnTheirFixture(t *testing.T) {
 	for _, file := range files {
 		rule := strings.TrimSuffix(filepath.Base(file), ".yaml")
 		t.Run(rule, func(t *testing.T) {
-			f, err := engine.LoadFile(file)
+			f, err := nodes.Builtins().LoadFile(file)
 			if err != nil {
 				t.Fatalf("fixture must compile: %v", err)
 			}
@@ -36,7 +37,7 @@ func TestLintRulesEachFireOnTheirFixture(t *testing.T) {
 }
 
 func TestSeedFlowIsLintClean(t *testing.T) {
-	f, err := engine.LoadFile(seed)
+	f, err := nodes.Builtins().LoadFile(seed)
 	if err != nil {
 		t.Fatal(err)
 	}

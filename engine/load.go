@@ -6,42 +6,17 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
 )
-
-// LoadFile reads and compiles a flow file. Every error of the file is returned together, sorted,
-// as an ErrorList; warnings (lint) are kept on the Flow.
-func LoadFile(path string) (*Flow, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, ErrorList{{Pos: Pos{File: path}, Severity: SevError, Msg: readError(err)}}
-	}
-	return Load(path, data)
-}
 
 func readError(err error) string {
 	if os.IsNotExist(err) {
 		return "no such file"
 	}
 	return err.Error()
-}
-
-// Load compiles flow source; file names the source in errors and resolves include: paths.
-func Load(file string, data []byte) (*Flow, error) {
-	root, errs := ParseYAML(file, data)
-	if root == nil {
-		return nil, errs.Sort()
-	}
-	c := newCompiler(file)
-	c.errs = append(c.errs, errs...)
-	f := c.compileFlow(root)
-	f.Diagnostics = c.errs.Sort()
-	if err := f.Diagnostics.Err(); err != nil {
-		return f, err
-	}
-	return f, nil
 }
 
 // ParseYAML parses one YAML document and returns its top mapping node.
@@ -79,6 +54,7 @@ func yamlError(file string, err error) *Error {
 // Compiler turns YAML nodes into a Flow. Node kinds, channel types and auth types use its
 // helpers to compile their own sections, so their errors carry positions too.
 type Compiler struct {
+	reg   *Registry
 	file  string
 	errs  ErrorList
 	flow  *Flow
@@ -86,8 +62,9 @@ type Compiler struct {
 	cur   *Node // the node being compiled, to record what it references
 }
 
-func newCompiler(file string) *Compiler {
-	return &Compiler{file: file, flow: &Flow{File: file}}
+func newCompiler(file string, reg *Registry) *Compiler {
+	f := &Flow{File: file, Registry: reg, httpTransport: sync.OnceValue(func() Transport { return NewHTTPTransport() })}
+	return &Compiler{reg: reg, file: file, flow: f}
 }
 
 // File is the file being compiled.

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -28,7 +28,8 @@ const (
 type Options struct {
 	// Clock makes the instance's clock; nil gives the real clock. Each instance gets its own.
 	Clock func() Clock
-	// Transport sends data-action requests; nil gives real HTTP.
+	// Transport sends every request (data actions, token requests, webhooks); nil gives real
+	// HTTP, one transport per Flow so that its instances share connections and OAuth tokens.
 	Transport Transport
 	// Tracer receives every event; nil traces nothing.
 	Tracer Tracer
@@ -36,8 +37,12 @@ type Options struct {
 	Env func(name string) (string, bool)
 	// MaxSteps bounds node executions; 0 means DefaultMaxSteps.
 	MaxSteps int
-	// Capture keeps notifications in the result instead of delivering them (tests).
-	Capture bool
+	// Channels delivers notifications; nil sends each to its compiled channel (email, webhook,
+	// file, log). Tests pass Capture, which keeps them in the result and sends nothing.
+	Channels Channels
+	// Stderr is where the log channel writes; nil is os.Stderr. Writes of concurrent instances
+	// go to it at once: pass a writer that is safe for that (SyncWriter).
+	Stderr io.Writer
 	// UUID makes ids (instance.id and uuid()); nil gives random UUIDs.
 	UUID func() string
 	// Seed seeds the instance's random source (jitter); 0 picks one.
@@ -194,7 +199,7 @@ func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Opt
 	}
 	in.transport = opts.Transport
 	if in.transport == nil {
-		in.transport = defaultTransport()
+		in.transport = f.httpTransport()
 	}
 	seed := opts.Seed
 	if seed == 0 {
@@ -230,9 +235,6 @@ func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Opt
 	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Calls: in.calls, Path: []string{}, Waits: []float64{}}
 	return in
 }
-
-// defaultTransport is one real HTTP transport for every instance, so connections are reused.
-var defaultTransport = sync.OnceValue(func() Transport { return NewHTTPTransport() })
 
 func (in *Instance) newUUID() string {
 	if in.opts.UUID != nil {
@@ -299,7 +301,7 @@ func (in *Instance) run() {
 			return
 		}
 		in.res.Path = append(in.res.Path, node.Name)
-		ev := &Event{Node: node.Name, Kind: node.Kind, Event: "enter"}
+		ev := &Event{Node: node.Name, Kind: node.Kind.Name, Event: "enter"}
 		if from != nil {
 			ev.From, ev.Via = from.From.Name, from.Label
 		}
@@ -323,7 +325,7 @@ func (in *Instance) run() {
 			if IsScriptError(err) {
 				info.Kind = KindScript
 			}
-			in.Emit(&Event{Node: node.Name, Kind: node.Kind, Event: "error", Error: info})
+			in.Emit(&Event{Node: node.Name, Kind: node.Kind.Name, Event: "error", Error: info})
 			if f.OnError == nil || handling || info.Kind == KindScript {
 				in.fail(info)
 				return
@@ -366,7 +368,7 @@ func (in *Instance) fail(info *ErrorInfo) {
 func (in *Instance) finish() {
 	ev := &Event{Event: "end", Outcome: in.outcome}
 	if in.node != nil {
-		ev.Node, ev.Kind = in.node.Name, in.node.Kind
+		ev.Node, ev.Kind = in.node.Name, in.node.Kind.Name
 	}
 	if in.outcome == OutcomeError {
 		ev.Error = in.res.Error
@@ -410,8 +412,21 @@ func (in *Instance) Redactor() *Redactor { return &in.redactor }
 // Rand is the instance's seeded random source.
 func (in *Instance) Rand() *rand.Rand { return in.rand }
 
-// Capturing reports whether notifications are captured (tests) rather than delivered.
-func (in *Instance) Capturing() bool { return in.opts.Capture }
+// Channel is where a notification to ref goes: the injected Channels, or ref's own channel.
+func (in *Instance) Channel(ref *ChannelRef) Channel {
+	if in.opts.Channels != nil {
+		return in.opts.Channels.Channel(ref)
+	}
+	return ref.Channel
+}
+
+// Stderr is where the log channel writes.
+func (in *Instance) Stderr() io.Writer {
+	if in.opts.Stderr != nil {
+		return in.opts.Stderr
+	}
+	return os.Stderr
+}
 
 // Lookup reads an env()/secret() source.
 func (in *Instance) Lookup(name string) (string, bool) { return in.lookup(name) }

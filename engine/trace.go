@@ -3,7 +3,10 @@ package engine
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -176,4 +179,55 @@ func (r *Redactor) RedactHeaders(h map[string][]string) map[string]string {
 		out[k] = r.String(strings.Join(vs, ", "))
 	}
 	return out
+}
+
+// Tone is how a line of text output is coloured.
+type Tone int
+
+const (
+	ToneNormal Tone = iota
+	ToneGood
+	ToneWarn
+	ToneBad
+)
+
+// Line is how one trace event reads in text output: the text, a dimmed note after it, a tone.
+type Line struct {
+	Text string
+	Note string
+	Tone Tone
+}
+
+// FormatVars prints name=value pairs sorted by name, values as FormatValue prints them.
+func FormatVars(m map[string]any) string {
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+FormatValue(m[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// FormatValue prints a variable's value: NOT_SET, a quoted string, a time, a duration or JSON.
+func FormatValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NOT_SET"
+	case string:
+		return fmt.Sprintf("%q", x)
+	case time.Time:
+		return x.Format(time.RFC3339)
+	case time.Duration:
+		return x.String()
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// FormatSeconds prints seconds as a duration (1m30s).
+func FormatSeconds(s float64) string {
+	return time.Duration(s * float64(time.Second)).String()
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -40,7 +41,15 @@ type Response struct {
 	Virtual time.Duration
 }
 
-// Transport sends data-action requests: real HTTP, scripted responses or a cassette.
+// Request.Action of requests that are not data-action calls: an OAuth token request of auth
+// entry <name> is "auth.<name>", a notification delivery to channel <name> "notify.<name>".
+const (
+	AuthPrefix   = "auth."
+	NotifyPrefix = "notify."
+)
+
+// Transport sends every request archflow makes (data actions, token requests, webhook
+// deliveries): real HTTP, scripted responses or a cassette.
 type Transport interface {
 	Do(ctx context.Context, req *Request) (*Response, error)
 }
@@ -163,3 +172,37 @@ type quietLogger struct{}
 func (quietLogger) Errorf(string, ...any) {}
 func (quietLogger) Warnf(string, ...any)  {}
 func (quietLogger) Debugf(string, ...any) {}
+
+// HTTPClient is an *http.Client whose requests go through t as requests of action (for example
+// auth.<name> for an OAuth token endpoint): libraries that take an *http.Client stay behind
+// the one Transport seam, so mocks, cassettes, redirect rules and tracing see their requests.
+func HTTPClient(t Transport, action, node string, timeout time.Duration) *http.Client {
+	return &http.Client{Transport: roundTripper{t: t, action: action, node: node, timeout: timeout}}
+}
+
+type roundTripper struct {
+	t       Transport
+	action  string
+	node    string
+	timeout time.Duration
+}
+
+func (rt roundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body []byte
+	if r.Body != nil {
+		b, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	resp, err := rt.t.Do(r.Context(), &Request{Action: rt.action, Node: rt.node, Attempt: 1, Method: r.Method,
+		URL: r.URL.String(), Header: r.Header.Clone(), Body: body, Timeout: rt.timeout})
+	if err != nil {
+		return nil, err
+	}
+	return &http.Response{StatusCode: resp.Status, Status: fmt.Sprintf("%d %s", resp.Status, http.StatusText(resp.Status)),
+		Header: resp.Header, Body: io.NopCloser(bytes.NewReader(resp.Body)), ContentLength: int64(len(resp.Body)),
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Request: r}, nil
+}

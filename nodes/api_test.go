@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
-	_ "github.com/archflow/archflow/nodes"
+	"github.com/archflow/archflow/nodes"
 )
 
 // clockStart is where every test instance's virtual clock starts.
@@ -83,7 +83,7 @@ type run struct {
 // environment. Ids are deterministic (id-1, id-2 ...).
 func runFlow(t *testing.T, path string, env map[string]string, inputs map[string]any, mods ...func(*engine.Options)) *run {
 	t.Helper()
-	f, err := engine.LoadFile(path)
+	f, err := nodes.Builtins().LoadFile(path)
 	if err != nil {
 		t.Fatalf("load %s: %v", path, err)
 	}
@@ -100,8 +100,8 @@ func runFlow(t *testing.T, path string, env map[string]string, inputs map[string
 			v, ok := env[name]
 			return v, ok
 		},
-		Capture: true,
-		Seed:    1,
+		Channels: engine.Capture{},
+		Seed:     1,
 		UUID: func() string {
 			ids++
 			return fmt.Sprintf("id-%d", ids)

@@ -19,8 +19,24 @@ type assignment struct {
 	obj *engine.Value    // a mapping or list, whose strings are templates
 }
 
-func init() {
-	engine.RegisterKind(&engine.Kind{Name: "assign", Keys: []string{"next"}, Compile: compileAssign})
+// Assign declares the assign kind.
+func Assign() *engine.Kind {
+	return &engine.Kind{
+		Spec: engine.Spec{Name: "assign", Doc: "sets variables, in order; later entries see earlier ones. Routes: next.",
+			Fields:  []engine.Field{nextField("The node after this one.")},
+			Example: "init:\n  assign: {retry_count: 0, request_id: \"{{ uuid() }}\"}\n  next: call",
+		},
+		Value: engine.Field{Doc: "Variable name to value: a template, a literal number or boolean, null (makes it NOT_SET), or a mapping or list (an object or list whose strings are templates).",
+			Schema: engine.SchemaJSON(`{"type": "object", "minProperties": 1, "propertyNames": {"$ref": "#/$defs/name"}}`)},
+		Shape:    engine.ShapeBox,
+		Describe: describeAssign,
+		Compile:  compileAssign,
+	}
+}
+
+// nextField declares the mandatory next: route.
+func nextField(doc string) engine.Field {
+	return engine.Field{Name: "next", Doc: doc, Schema: engine.Ref("nodeRef"), Required: true}
 }
 
 func compileAssign(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys map[string]*yaml.Node) engine.Step {
@@ -101,10 +117,9 @@ func (s *assign) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, e
 	return s.next, nil
 }
 
-// requireNext resolves the mandatory next: of a node.
+// requireNext resolves the mandatory next: of a node (its absence is reported from the declaration).
 func requireNext(c *engine.Compiler, n *engine.Node, keys map[string]*yaml.Node) *engine.Edge {
 	if keys["next"] == nil {
-		c.Errorf(nodeKey(keys), "node %s needs next:", n.Name)
 		return nil
 	}
 	return c.Edge(n, "next", keys["next"])
@@ -119,4 +134,11 @@ func nodeKey(keys map[string]*yaml.Node) *yaml.Node {
 		}
 	}
 	return best
+}
+
+func describeAssign(e *engine.Event) (engine.Line, bool) {
+	if e.Event != "assign" {
+		return engine.Line{}, false
+	}
+	return engine.Line{Text: engine.FormatVars(e.Set)}, true
 }

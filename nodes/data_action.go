@@ -25,8 +25,64 @@ type dataAction struct {
 	retry     *retryPolicy
 }
 
-func init() {
-	engine.RegisterKind(&engine.Kind{Name: "data_action", Keys: []string{"next", "on_failure", "on_timeout", "retry", "idempotency_key"}, Compile: compileDataAction})
+// DataAction declares the data_action kind.
+func DataAction() *engine.Kind {
+	return &engine.Kind{
+		Spec: engine.Spec{Name: "data_action", Doc: "calls an action and maps the response into variables. Routes: next (success), on_failure, on_timeout.",
+			Fields: []engine.Field{
+				{Name: "next", Doc: "Where a success goes.", Schema: engine.Ref("nodeRef"), Required: true},
+				{Name: "on_failure", Doc: "Where a failure goes (permanent, or retries exhausted).", Schema: engine.Ref("nodeRef"), Required: true, Missing: "where a failed call goes"},
+				{Name: "on_timeout", Doc: "Where a timeout goes (with retry:, when the last attempt timed out); defaults to on_failure.", Schema: engine.Ref("nodeRef")},
+				{Name: "retry", Doc: "A retry policy instead of a hand-built loop: the same calls and waits as the explicit machine. `retry:` with nothing after it takes every default.", Schema: engine.Ref("retry")},
+				{Name: "idempotency_key", Doc: "Sent as Idempotency-Key, the same on every attempt; overrides the action's.", Schema: engine.Ref("template")},
+			},
+			Defs:    map[string]engine.Schema{"retry": engine.SchemaJSON(`{"description": "A retry policy instead of a hand-built loop: the same calls and waits as the explicit machine. retry: with nothing after it takes every default.", "type": ["object", "null"], "additionalProperties": false, "properties": {"max_attempts": {"description": "Attempts in all, the first included (default 3, at most 100).", "type": "integer", "minimum": 1, "maximum": 100}, "retry_on": {"description": "What is retried (default [transient]): classes (transient, permanent), kinds (timeout, network, http, business, auth) and statuses (429, 5xx, 50x).", "type": "array", "minItems": 1, "items": {"anyOf": [{"enum": ["transient", "permanent", "timeout", "network", "http", "business", "auth"]}, {"type": "integer", "minimum": 100, "maximum": 599}, {"type": "string", "pattern": "^[1-5][0-9xX]{2}$"}]}}, "backoff": {"description": "The waits between attempts: exponential {initial, multiplier, max, jitter} or a fixed {schedule}.", "anyOf": [{"type": "object", "additionalProperties": false, "properties": {"initial": {"description": "The first wait.", "$ref": "#/$defs/duration"}, "multiplier": {"description": "Each wait is the previous one times this.", "type": "number", "minimum": 1}, "max": {"description": "The longest wait.", "$ref": "#/$defs/duration"}, "jitter": {"description": "none (default), full (random 0..wait) or equal (wait/2 + random 0..wait/2).", "enum": ["none", "full", "equal"]}}}, {"type": "object", "additionalProperties": false, "required": ["schedule"], "properties": {"schedule": {"description": "The waits in order; a schedule shorter than the retries repeats its last entry.", "type": "array", "minItems": 1, "items": {"$ref": "#/$defs/duration"}}, "jitter": {"description": "none (default), full (random 0..wait) or equal (wait/2 + random 0..wait/2).", "enum": ["none", "full", "equal"]}}}]}, "retry_after": {"description": "How a Retry-After header sets the wait (default {mode: override, max: 15m}).", "type": "object", "additionalProperties": false, "properties": {"mode": {"description": "override: wait what the server asks; floor: at least that; ignore: the backoff alone.", "enum": ["override", "floor", "ignore"]}, "max": {"description": "A larger Retry-After is clamped to this.", "$ref": "#/$defs/duration"}}}, "max_elapsed": {"description": "Measured on the instance clock from the first attempt; a retry whose wait would pass it is not made.", "$ref": "#/$defs/duration"}}}`)},
+			Example: "call:\n  data_action: push_order\n  retry: {max_attempts: 4, backoff: {initial: 30s, multiplier: 2}}\n  next: done\n  on_failure: escalate",
+		},
+		Value:        engine.Field{Doc: "The name of the action to call.", Schema: engine.Ref("name")},
+		Shape:        engine.ShapeCall,
+		SelfRetryKey: "retry",
+		Describe:     describeDataAction,
+		Compile:      compileDataAction,
+	}
+}
+
+// CallsAction is the action the node sends, its node-level idempotency_key applied.
+func (d *dataAction) CallsAction() *engine.Action { return d.action }
+
+// Outcomes are what coverage counts for a call: success, failure, timeout.
+func (d *dataAction) Outcomes() []string { return []string{"success", "failure", "timeout"} }
+
+// RetriesItself: a node with retry: makes its attempts itself.
+func (d *dataAction) RetriesItself() bool { return d.retry != nil }
+
+// describeDataAction reads a call's events: each request, its response, and a retry policy's
+// decisions and waits between attempts.
+func describeDataAction(e *engine.Event) (engine.Line, bool) {
+	switch e.Event {
+	case "request":
+		return engine.Line{Text: e.Method + " " + e.URL, Note: fmt.Sprintf("(%s, attempt %d)", e.Action, e.Attempt)}, true
+	case "response":
+		status := "no response"
+		if e.Status != nil {
+			status = fmt.Sprint(*e.Status)
+		}
+		l := engine.Line{Text: "← " + status}
+		switch {
+		case e.Outcome == "success":
+			l.Text += " success"
+			l.Tone = engine.ToneGood
+		case e.Error != nil:
+			l.Text = fmt.Sprintf("%s %s %s: %s", l.Text, e.Error.Class, e.Error.Kind, e.Error.Message)
+			l.Tone = engine.ToneWarn
+		}
+		return l, true
+	case "decision":
+		return describeDecision(e)
+	case "wait":
+		return describeWait(e)
+	}
+	return engine.Line{}, false
 }
 
 func compileDataAction(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys map[string]*yaml.Node) engine.Step {
@@ -34,12 +90,8 @@ func compileDataAction(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys
 	d.next = requireNext(c, n, keys)
 	d.onFailure = c.Edge(n, "on_failure", keys["on_failure"])
 	d.onTimeout = c.Edge(n, "on_timeout", keys["on_timeout"])
-	if d.onFailure == nil && keys["on_failure"] == nil {
-		c.Errorf(spec, "data_action node %s needs on_failure: (where a failed call goes)", n.Name)
-	}
 	if r := keys["retry"]; r != nil {
 		d.retry = compileRetry(c, r)
-		n.Retry = true
 	}
 	if k := keys["idempotency_key"]; k != nil && d.action != nil {
 		// a node-level key overrides the action's

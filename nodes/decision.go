@@ -19,8 +19,31 @@ type decisionCase struct {
 	next *engine.Edge
 }
 
-func init() {
-	engine.RegisterKind(&engine.Kind{Name: "decision", Keys: []string{"default"}, Compile: compileDecision})
+// Decision declares the decision kind.
+func Decision() *engine.Kind {
+	return &engine.Kind{
+		Spec: engine.Spec{Name: "decision", Doc: "evaluates its cases in order, the first true one wins. Routes: each case's next, default (required).",
+			Fields: []engine.Field{{Name: "default", Doc: "Where the decision goes when no case is true (required).",
+				Schema: engine.Ref("nodeRef"), Required: true, Missing: "where it goes when no case is true"}},
+			Example: "classify:\n  decision:\n    - when: error.class == \"permanent\"\n      next: escalate\n  default: bump",
+		},
+		Value: engine.Field{Doc: "The cases, in order: {when, next}.",
+			Schema: engine.SchemaJSON(`{"type": "array", "items": {"type": "object", "additionalProperties": false, "required": ["when", "next"], "properties": {"when": {"description": "The case's condition.", "$ref": "#/$defs/condition"}, "next": {"description": "Where the case goes.", "$ref": "#/$defs/nodeRef"}}}}`)},
+		Shape:    engine.ShapeDecision,
+		Describe: describeDecision,
+		Compile:  compileDecision,
+	}
+}
+
+// DecidesRoute: a decision's routes are chosen by its cases.
+func (d *decision) DecidesRoute() bool { return true }
+
+// describeDecision reads a decision event (also a retry policy's decision after an attempt).
+func describeDecision(e *engine.Event) (engine.Line, bool) {
+	if e.Event != "decision" {
+		return engine.Line{}, false
+	}
+	return engine.Line{Text: "→ " + e.Next, Note: "(case " + e.Case + ")"}, true
 }
 
 func compileDecision(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys map[string]*yaml.Node) engine.Step {
@@ -43,11 +66,7 @@ func compileDecision(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys m
 			d.cases = append(d.cases, decisionCase{when: when, next: next})
 		}
 	}
-	if keys["default"] == nil {
-		c.Errorf(spec, "decision node %s needs a default: route", n.Name)
-	} else {
-		d.def = c.Edge(n, "default", keys["default"])
-	}
+	d.def = c.Edge(n, "default", keys["default"])
 	return d
 }
 

@@ -1,9 +1,5 @@
-// Package nodes holds archflow's node kinds, one file each. Each kind declares its keys and
-// compiles its own section of a node; it registers itself with the engine when this package is
-// imported. Channel types live in nodes/channel and auth types in nodes/auth.
+// Package nodes holds archflow's node kinds, one file each. A kind declares its keys once (an
+// engine.Kind: docs, schema, routes), compiles its own section of a node, and answers what lint,
+// graph, coverage and the text printer ask through the engine's trait interfaces. Builtins lists
+// every built-in component; channel types live in nodes/channel and auth types in nodes/auth.
 package nodes
-
-import (
-	_ "github.com/archflow/archflow/nodes/auth"    // auth types register themselves
-	_ "github.com/archflow/archflow/nodes/channel" // channel types register themselves
-)

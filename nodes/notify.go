@@ -20,8 +20,37 @@ type notify struct {
 	name      string
 }
 
-func init() {
-	engine.RegisterKind(&engine.Kind{Name: "notify", Keys: []string{"next", "on_failure"}, Compile: compileNotify})
+// Notify declares the notify kind.
+func Notify() *engine.Kind {
+	return &engine.Kind{
+		Spec: engine.Spec{Name: "notify", Doc: "renders subject and body (or payload, for webhooks) and delivers them to a channel. A failed delivery takes on_failure; with none the instance ends with outcome error. Routes: next, on_failure.",
+			Fields: []engine.Field{
+				nextField("The node after a delivery."),
+				{Name: "on_failure", Doc: "Where a failed delivery goes.", Schema: engine.Ref("nodeRef")},
+			},
+			Example: "escalate:\n  notify:\n    channel: deadletter\n    subject: \"Retry exhausted for {{ request_id }}\"\n  next: failed",
+		},
+		Value: engine.Field{Doc: "The message: channel, and subject, body or payload.",
+			Schema: engine.SchemaJSON(`{"type": "object", "additionalProperties": false, "required": ["channel"], "anyOf": [{"required": ["subject"]}, {"required": ["body"]}, {"required": ["payload"]}], "properties": {"channel": {"description": "The name of a channel of the channels: section.", "$ref": "#/$defs/name"}, "subject": {"description": "The subject, a template.", "$ref": "#/$defs/template"}, "body": {"description": "The body, a template.", "$ref": "#/$defs/template"}, "payload": {"description": "For webhooks: the JSON sent, its strings templates."}}}`)},
+		Shape:    engine.ShapeMessage,
+		Describe: describeNotify,
+		Compile:  compileNotify,
+	}
+}
+
+// NotifiesChannel is the channel the node delivers to.
+func (s *notify) NotifiesChannel() *engine.ChannelRef { return s.channel }
+
+func describeNotify(e *engine.Event) (engine.Line, bool) {
+	if e.Event != "notify" {
+		return engine.Line{}, false
+	}
+	l := engine.Line{Text: fmt.Sprintf("notify %s: %s", e.Channel, e.Subject)}
+	if e.Outcome == "failure" {
+		l.Text += " — delivery failed: " + e.Message
+		l.Tone = engine.ToneBad
+	}
+	return l, true
 }
 
 func compileNotify(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys map[string]*yaml.Node) engine.Step {
@@ -88,12 +117,7 @@ func (s *notify) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, e
 		return nil, err
 	}
 	ev := &engine.Event{Node: s.name, Kind: "notify", Event: "notify", Channel: nt.Channel, Subject: nt.Subject}
-	if in.Capturing() {
-		in.AddNotification(nt)
-		in.Emit(ev)
-		return s.next, nil
-	}
-	err = s.channel.Channel.Deliver(ctx, in, nt)
+	err = in.Channel(s.channel).Deliver(ctx, in, nt)
 	if err != nil && ctx.Err() != nil {
 		in.AddNotification(withError(in, nt, err))
 		return nil, ctx.Err()

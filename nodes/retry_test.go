@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/nodes"
 )
 
 const retryDir = "../testdata/retry/"
@@ -260,7 +261,7 @@ func TestIdempotencyKeySameOnEveryAttempt(t *testing.T) {
 }
 
 func TestRetryCompileErrors(t *testing.T) {
-	_, err := engine.LoadFile(retryDir + "invalid.yaml")
+	_, err := nodes.Builtins().LoadFile(retryDir + "invalid.yaml")
 	if err == nil {
 		t.Fatal("invalid.yaml loaded without errors")
 	}
@@ -316,7 +317,7 @@ func (c cancellingClock) Sleep(ctx context.Context, d time.Duration) error {
 
 func TestRetryWaitInterrupted(t *testing.T) {
 	a := newAPI(t, unavailable)
-	f, err := engine.LoadFile(retryDir + "defaults.yaml")
+	f, err := nodes.Builtins().LoadFile(retryDir + "defaults.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

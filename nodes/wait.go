@@ -21,8 +21,30 @@ type wait struct {
 	next  *engine.Edge
 }
 
-func init() {
-	engine.RegisterKind(&engine.Kind{Name: "wait", Keys: []string{"next"}, Compile: compileWait})
+// Wait declares the wait kind.
+func Wait() *engine.Kind {
+	return &engine.Kind{
+		Spec: engine.Spec{Name: "wait", Doc: "pauses the instance (on a virtual clock, at once). Routes: next.",
+			Fields:  []engine.Field{nextField("The node after the wait.")},
+			Example: "backoff:\n  wait: \"{{ [30, 60, 120][retry_count - 1] }}\"\n  next: call",
+		},
+		Value: engine.Field{Doc: "Seconds (fractions allowed), a Go duration string (90s, 1m30s), a template giving either, or {for | until, max, trim}.",
+			Schema: engine.SchemaJSON(`{"anyOf": [{"type": "number"}, {"type": "string"}, {"type": "object", "additionalProperties": false, "oneOf": [{"required": ["for"]}, {"required": ["until"]}], "properties": {"for": {"description": "How long: seconds, a duration or a template giving either.", "type": ["number", "string"]}, "until": {"description": "Until when: a datetime (RFC 3339) or a template giving one.", "type": "string"}, "max": {"description": "The longest wait (default 72h, as Architect); longer is an error unless trim: true.", "$ref": "#/$defs/duration"}, "trim": {"description": "Cut a longer wait to max instead of failing.", "type": "boolean"}}}]}`)},
+		Shape:    engine.ShapeWait,
+		Describe: describeWait,
+		Compile:  compileWait,
+	}
+}
+
+// WaitsOnClock: a wait node waits.
+func (w *wait) WaitsOnClock() bool { return true }
+
+// describeWait reads a wait event (also a retry policy's wait between attempts).
+func describeWait(e *engine.Event) (engine.Line, bool) {
+	if e.Event != "wait" || e.Seconds == nil {
+		return engine.Line{}, false
+	}
+	return engine.Line{Text: "wait " + engine.FormatSeconds(*e.Seconds)}, true
 }
 
 func compileWait(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys map[string]*yaml.Node) engine.Step {

@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
@@ -27,8 +26,11 @@ import (
 	"github.com/archflow/archflow/engine"
 )
 
+// FlowFile is flow.schema.json: the flow schema of archflow's built-in components, for editors
+// (flow files name it in their yaml-language-server line). A test keeps it equal to GenerateFlow.
+//
 //go:embed flow.schema.json
-var flowJSON []byte
+var FlowFile []byte
 
 //go:embed test.schema.json
 var testJSON []byte
@@ -42,21 +44,19 @@ const (
 // Kinds lists the schema kinds, the default first.
 var Kinds = []string{KindFlow, KindTest}
 
-// Flow returns the flow file schema as JSON.
-func Flow() []byte { return bytes.Clone(flowJSON) }
-
 // Test returns the test file schema as JSON.
 func Test() []byte { return bytes.Clone(testJSON) }
 
-// Get returns the schema of a kind ("flow" or "test").
-func Get(kind string) ([]byte, bool) {
+// Get returns the schema of a kind ("flow" or "test"); the flow schema describes the
+// components of reg.
+func Get(reg *engine.Registry, kind string) ([]byte, error) {
 	switch kind {
 	case KindFlow:
-		return Flow(), true
+		return GenerateFlow(reg)
 	case KindTest:
-		return Test(), true
+		return Test(), nil
 	}
-	return nil, false
+	return nil, fmt.Errorf("unknown schema %q: give %s", kind, strings.Join(Kinds, " or "))
 }
 
 // KindOf guesses the kind of a file from its name: *.test.yaml and *.test.yml are tests.
@@ -75,48 +75,43 @@ type compiled struct {
 	sch *jsonschema.Schema
 }
 
-var (
-	once     sync.Once
-	schemas  map[string]*compiled
-	setupErr error
-)
+// Validator checks YAML documents against the schemas of one registry's components. Building
+// one compiles the schemas (milliseconds): only the commands that check files pay for it.
+type Validator struct {
+	schemas map[string]*compiled
+}
 
-func load() (map[string]*compiled, error) {
-	once.Do(func() {
-		schemas = map[string]*compiled{}
-		for _, k := range Kinds {
-			data, _ := Get(k)
-			raw, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-			if err != nil {
-				setupErr = fmt.Errorf("schema %s: %w", k, err)
-				return
-			}
-			url := raw.(map[string]any)["$id"].(string)
-			c := jsonschema.NewCompiler()
-			if err := c.AddResource(url, raw); err != nil {
-				setupErr = fmt.Errorf("schema %s: %w", k, err)
-				return
-			}
-			sch, err := c.Compile(url)
-			if err != nil {
-				setupErr = fmt.Errorf("schema %s: %w", k, err)
-				return
-			}
-			schemas[k] = &compiled{url: url, raw: raw, sch: sch}
+// NewValidator compiles the flow schema of reg and the test schema.
+func NewValidator(reg *engine.Registry) (*Validator, error) {
+	v := &Validator{schemas: map[string]*compiled{}}
+	for _, k := range Kinds {
+		data, err := Get(reg, k)
+		if err != nil {
+			return nil, err
 		}
-	})
-	return schemas, setupErr
+		raw, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("schema %s: %w", k, err)
+		}
+		url := raw.(map[string]any)["$id"].(string)
+		c := jsonschema.NewCompiler()
+		if err := c.AddResource(url, raw); err != nil {
+			return nil, fmt.Errorf("schema %s: %w", k, err)
+		}
+		sch, err := c.Compile(url)
+		if err != nil {
+			return nil, fmt.Errorf("schema %s: %w", k, err)
+		}
+		v.schemas[k] = &compiled{url: url, raw: raw, sch: sch}
+	}
+	return v, nil
 }
 
 // ValidateYAML checks one YAML document against the schema of kind ("flow" or "test"). Every
 // violation is returned, sorted, as an engine.Error at the file:line:col of the YAML node it is
 // about; a YAML syntax error is returned alone. An empty list means the document conforms.
-func ValidateYAML(kind, file string, data []byte) engine.ErrorList {
-	all, err := load()
-	if err != nil {
-		return engine.ErrorList{{Pos: engine.Pos{File: file}, Severity: engine.SevError, Msg: err.Error()}}
-	}
-	c := all[kind]
+func (v *Validator) ValidateYAML(kind, file string, data []byte) engine.ErrorList {
+	c := v.schemas[kind]
 	if c == nil {
 		return engine.ErrorList{{Pos: engine.Pos{File: file}, Severity: engine.SevError, Msg: fmt.Sprintf("unknown schema %q (one of %s)", kind, strings.Join(Kinds, ", "))}}
 	}
@@ -125,9 +120,9 @@ func ValidateYAML(kind, file string, data []byte) engine.ErrorList {
 		return errs
 	}
 	d := &document{file: file, index: map[string]*place{}}
-	v := d.convert(root, nil, nil) // a duplicate key is an error, and the rest is still checked
+	doc := d.convert(root, nil, nil) // a duplicate key is an error, and the rest is still checked
 	x := &explainer{doc: d, schema: c, errs: d.errs}
-	if verr := c.sch.Validate(v); verr != nil {
+	if verr := c.sch.Validate(doc); verr != nil {
 		ve, ok := verr.(*jsonschema.ValidationError)
 		if !ok {
 			x.add(engine.PosOf(file, root), "%v", verr)

@@ -13,14 +13,14 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/archflow/archflow/engine"
-	_ "github.com/archflow/archflow/nodes" // node kinds, channel and auth types, for the compiler
+	"github.com/archflow/archflow/nodes"
 	"github.com/archflow/archflow/schema"
 )
 
 func TestSchemasAreJSON(t *testing.T) {
 	for _, k := range schema.Kinds {
-		data, ok := schema.Get(k)
-		if !ok {
+		data, err := schema.Get(nodes.Builtins(), k)
+		if err != nil {
 			t.Fatalf("no %s schema", k)
 		}
 		var v map[string]any
@@ -32,7 +32,7 @@ func TestSchemasAreJSON(t *testing.T) {
 		}
 	}
 	// an empty document of each kind compiles the schemas and fails on required keys only
-	if errs := schema.ValidateYAML(schema.KindFlow, "x.yaml", []byte("flow: x\n")); len(errs) == 0 {
+	if errs := validateYAML(t, schema.KindFlow, "x.yaml", []byte("flow: x\n")); len(errs) == 0 {
 		t.Error("a flow with no nodes passed")
 	}
 }
@@ -40,7 +40,7 @@ func TestSchemasAreJSON(t *testing.T) {
 // everyDescribed checks that each property of the schema has a description: editors show them.
 func TestEveryPropertyDescribed(t *testing.T) {
 	for _, k := range schema.Kinds {
-		data, _ := schema.Get(k)
+		data, _ := schema.Get(nodes.Builtins(), k)
 		var v any
 		if err := json.Unmarshal(data, &v); err != nil {
 			t.Fatal(err)
@@ -106,12 +106,12 @@ func TestFilesConform(t *testing.T) {
 			continue
 		}
 		if fixture && kind == schema.KindFlow {
-			if _, err := engine.Load(p, data); err != nil {
+			if _, err := nodes.Builtins().Load(p, data); err != nil {
 				continue // the compiler rejects it: a deliberately broken fixture
 			}
 		}
 		checked++
-		for _, e := range schema.ValidateYAML(kind, p, data) {
+		for _, e := range validateYAML(t, kind, p, data) {
 			t.Errorf("%v", e)
 		}
 	}
@@ -257,8 +257,8 @@ func TestAgreesWithCompiler(t *testing.T) {
 				}
 				src = strings.Replace(src, tc.from, tc.to, 1)
 			}
-			_, cerr := engine.Load("t.yaml", []byte(src))
-			errs := schema.ValidateYAML(schema.KindFlow, "t.yaml", []byte(src))
+			_, cerr := nodes.Builtins().Load("t.yaml", []byte(src))
+			errs := validateYAML(t, schema.KindFlow, "t.yaml", []byte(src))
 			if tc.line == 0 {
 				if cerr != nil {
 					t.Errorf("compiler: %v", cerr)
@@ -353,7 +353,7 @@ func TestTestSchema(t *testing.T) {
 				}
 				src = strings.Replace(src, tc.from, tc.to, 1)
 			}
-			errs := schema.ValidateYAML(schema.KindTest, "t.test.yaml", []byte(src))
+			errs := validateYAML(t, schema.KindTest, "t.test.yaml", []byte(src))
 			if tc.line == 0 {
 				for _, e := range errs {
 					t.Errorf("schema: %v", e)
@@ -371,26 +371,26 @@ func TestTestSchema(t *testing.T) {
 }
 
 func TestValidateYAMLErrors(t *testing.T) {
-	errs := schema.ValidateYAML(schema.KindFlow, "f.yaml", []byte("flow: [\n"))
+	errs := validateYAML(t, schema.KindFlow, "f.yaml", []byte("flow: [\n"))
 	if len(errs) != 1 || errs[0].Pos.File != "f.yaml" || !strings.Contains(errs[0].Msg, "invalid YAML") {
 		t.Errorf("syntax error: got %v", errs)
 	}
-	errs = schema.ValidateYAML("nope", "f.yaml", []byte("flow: x\n"))
+	errs = validateYAML(t, "nope", "f.yaml", []byte("flow: x\n"))
 	if len(errs) != 1 || !strings.Contains(errs[0].Msg, `unknown schema "nope"`) {
 		t.Errorf("unknown kind: got %v", errs)
 	}
-	errs = schema.ValidateYAML(schema.KindFlow, "f.yaml", []byte("flow: x\nflow: y\nstart: a\nnodes: {a: {end: success}}\n"))
+	errs = validateYAML(t, schema.KindFlow, "f.yaml", []byte("flow: x\nflow: y\nstart: a\nnodes: {a: {end: success}}\n"))
 	if len(errs) != 1 || errs[0].Error() != `f.yaml:2:1: error: duplicate key "flow"` {
 		t.Errorf("duplicate key: got %v", errs)
 	}
 	// the rest of a file with a duplicate key is still checked, errors in line order
-	errs = schema.ValidateYAML(schema.KindFlow, "f.yaml", []byte("flow: x\nflow: y\nstart: a\nnodes: {a: {ned: success}}\n"))
+	errs = validateYAML(t, schema.KindFlow, "f.yaml", []byte("flow: x\nflow: y\nstart: a\nnodes: {a: {ned: success}}\n"))
 	if len(errs) != 2 || errs[0].Pos.Line != 2 || !strings.Contains(errs[1].Msg, `needs one of "assign"`) {
 		t.Errorf("duplicate key and more: got %v", errs)
 	}
 	// anchors and aliases are followed
 	src := "flow: x\nstart: a\nnodes:\n  a: &e {end: success}\n  b: *e\n"
-	if errs := schema.ValidateYAML(schema.KindFlow, "f.yaml", []byte(src)); len(errs) != 0 {
+	if errs := validateYAML(t, schema.KindFlow, "f.yaml", []byte(src)); len(errs) != 0 {
 		t.Errorf("aliases: got %v", errs)
 	}
 }
@@ -408,7 +408,7 @@ func TestKindOf(t *testing.T) {
 // ones registered. It catches a key renamed or dropped in the compiler but not in the schema.
 func TestSchemaKeysKnownToCompiler(t *testing.T) {
 	var raw map[string]any
-	if err := json.Unmarshal(schema.Flow(), &raw); err != nil {
+	if err := json.Unmarshal(schema.FlowFile, &raw); err != nil {
 		t.Fatal(err)
 	}
 	defs := raw["$defs"].(map[string]any)
@@ -439,7 +439,7 @@ func TestSchemaKeysKnownToCompiler(t *testing.T) {
 		{"notify", props(defs["notifyNode"].(map[string]any)["properties"].(map[string]any)["notify"]), "flow: t\nchannels: {c: {type: log}}\nstart: a\nnodes:\n  z: {end: success}\n  a: {notify: {channel: c, body: x, KEY: x}, next: z}\n"},
 		{"wait", props(defs["waitNode"].(map[string]any)["properties"].(map[string]any)["wait"].(map[string]any)["anyOf"].([]any)[2]), head + "  a: {wait: {for: 1, KEY: x}, next: z}\n"},
 	}
-	for _, kind := range engine.KindNames() {
+	for _, kind := range nodes.Builtins().KindNames() {
 		def := map[string]string{"assign": "assignNode", "data_action": "dataActionNode", "decision": "decisionNode", "wait": "waitNode", "notify": "notifyNode", "end": "endNode"}[kind]
 		if def == "" {
 			t.Errorf("node kind %s is registered but not in the schema", kind)
@@ -463,7 +463,7 @@ func TestSchemaKeysKnownToCompiler(t *testing.T) {
 			snippet string
 		}{name + " channel", props(defs[def]), "flow: t\nchannels: {c: {type: " + name + ", KEY: x}}\nstart: z\nnodes: {z: {end: success}}\n"})
 	}
-	for name, def := range map[string]string{"oauth2_client_credentials": "authOAuth2", "bearer": "authBearer", "basic": "authBasic", "api_key": "authAPIKey"} {
+	for name, def := range map[string]string{"oauth2_client_credentials": "authOauth2ClientCredentials", "bearer": "authBearer", "basic": "authBasic", "api_key": "authApiKey"} {
 		checks = append(checks, struct {
 			where   string
 			keys    []string
@@ -479,7 +479,7 @@ func TestSchemaKeysKnownToCompiler(t *testing.T) {
 				continue
 			}
 			src := strings.Replace(c.snippet, "KEY", k, 1)
-			_, err := engine.Load("t.yaml", []byte(src))
+			_, err := nodes.Builtins().Load("t.yaml", []byte(src))
 			if err != nil && strings.Contains(err.Error(), fmt.Sprintf("unknown key %q", k)) {
 				t.Errorf("%s: the schema allows %q, the compiler does not:\n%s", c.where, k, err)
 			}
@@ -490,7 +490,7 @@ func TestSchemaKeysKnownToCompiler(t *testing.T) {
 		{"flow: t\nchannels: {c: {type: zzz}}\nstart: z\nnodes: {z: {end: success}}\n", "channel"},
 		{"flow: t\nauth: {c: {type: zzz}}\nstart: z\nnodes: {z: {end: success}}\n", "auth"},
 	} {
-		_, err := engine.Load("t.yaml", []byte(tc.snippet))
+		_, err := nodes.Builtins().Load("t.yaml", []byte(tc.snippet))
 		if err == nil {
 			t.Fatalf("type zzz accepted")
 		}
@@ -507,4 +507,14 @@ func TestSchemaKeysKnownToCompiler(t *testing.T) {
 			t.Errorf("%s types: the compiler knows %v, the schema %v", tc.def, got, want)
 		}
 	}
+}
+
+// validateYAML checks a document against the schemas of archflow's built-in components.
+func validateYAML(t *testing.T, kind, file string, data []byte) engine.ErrorList {
+	t.Helper()
+	v, err := schema.NewValidator(nodes.Builtins())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.ValidateYAML(kind, file, data)
 }

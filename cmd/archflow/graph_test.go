@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/nodes"
 	"github.com/archflow/archflow/schema"
 )
 
@@ -29,7 +30,7 @@ func updating() bool {
 // runCmd runs one command with args and returns its stdout, stderr and error.
 func runGraphCmd(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
-	cmd := newGraphCmd()
+	cmd := newGraphCmd(nodes.Builtins())
 	var out, errb bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&errb)
@@ -85,7 +86,7 @@ func TestGraphGolden(t *testing.T) {
 // Every route of the compiled flow is drawn once, with its label.
 func TestGraphDrawsEveryEdge(t *testing.T) {
 	flow := filepath.Join("..", "..", "flows", "self-healing.yaml")
-	f, err := engine.LoadFile(flow)
+	f, err := nodes.Builtins().LoadFile(flow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func TestGraphDrawsEveryEdge(t *testing.T) {
 		}
 	}
 	for _, n := range f.Nodes {
-		if !strings.Contains(out, n.Name+"<br/>"+n.Kind) {
+		if !strings.Contains(out, n.Name+"<br/>"+n.Kind.Name) {
 			t.Errorf("mermaid: node %s has no label with its kind", n.Name)
 		}
 	}
@@ -189,11 +190,11 @@ func TestSchemaCmd(t *testing.T) {
 		args []string
 		want []byte
 	}{
-		{[]string{}, schema.Flow()},
-		{[]string{"flow"}, schema.Flow()},
+		{[]string{}, schema.FlowFile},
+		{[]string{"flow"}, schema.FlowFile},
 		{[]string{"test"}, schema.Test()},
 	} {
-		cmd := newSchemaCmd()
+		cmd := newSchemaCmd(nodes.Builtins())
 		var out bytes.Buffer
 		cmd.SetOut(&out)
 		cmd.SetArgs(tc.args)
@@ -204,14 +205,14 @@ func TestSchemaCmd(t *testing.T) {
 			t.Errorf("%v: output is not the schema", tc.args)
 		}
 	}
-	cmd := newSchemaCmd()
+	cmd := newSchemaCmd(nodes.Builtins())
 	cmd.SetOut(&bytes.Buffer{})
 	cmd.SetErr(&bytes.Buffer{})
 	cmd.SetArgs([]string{"nope"})
 	if err := cmd.Execute(); exitCode(err) != exitInvalid {
 		t.Errorf("unknown schema: got %v", err)
 	}
-	if !strings.Contains(newSchemaCmd().Example, "archflow schema") || !strings.Contains(newGraphCmd().Example, "archflow graph") {
+	if !strings.Contains(newSchemaCmd(nodes.Builtins()).Example, "archflow schema") || !strings.Contains(newGraphCmd(nodes.Builtins()).Example, "archflow graph") {
 		t.Error("--help shows no example")
 	}
 }

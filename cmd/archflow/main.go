@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/archflow/archflow/engine"
-	_ "github.com/archflow/archflow/nodes" // node kinds, channel and auth types register themselves
+	"github.com/archflow/archflow/nodes"
 )
 
 // Exit codes of SPEC §8.
@@ -34,7 +34,8 @@ func exitWith(code int, format string, args ...any) error {
 	return &exitError{code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-func newRootCmd() *cobra.Command {
+// newRootCmd builds the command tree; every command compiles flows with reg.
+func newRootCmd(reg *engine.Registry) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "archflow",
 		Short: "Run, validate and test Architect-style YAML flows",
@@ -48,9 +49,7 @@ backoff that honours Retry-After, and escalate permanent ones with a correlation
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newValidateCmd())
-	root.AddCommand(newTestCmd())
-	root.AddCommand(newSchemaCmd(), newGraphCmd())
+	root.AddCommand(newRunCmd(reg), newValidateCmd(reg), newTestCmd(reg), newSchemaCmd(reg), newGraphCmd(reg))
 	return root
 }
 
@@ -60,7 +59,7 @@ func main() {
 
 // execute runs the command line and returns the exit code.
 func execute(args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd()
+	root := newRootCmd(nodes.Builtins())
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

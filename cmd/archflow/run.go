@@ -31,7 +31,7 @@ type runFlags struct {
 	mock        string
 }
 
-func newRunCmd() *cobra.Command {
+func newRunCmd(reg *engine.Registry) *cobra.Command {
 	var rf runFlags
 	cmd := &cobra.Command{
 		Use:   "run FLOW",
@@ -47,7 +47,7 @@ Exit codes: 0 every instance ended success; 1 some ended otherwise (error includ
   archflow run flows/self-healing.yaml --inputs orders.jsonl --concurrency 8 --output json --trace trace.jsonl`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runFlow(cmd, args[0], &rf)
+			return runFlow(cmd, reg, args[0], &rf)
 		},
 	}
 	f := cmd.Flags()
@@ -63,11 +63,7 @@ Exit codes: 0 every instance ended success; 1 some ended otherwise (error includ
 	return cmd
 }
 
-// mockTransport builds a fresh scripted transport per instance from --mock; set by the
-// scripted-HTTP package's command wiring.
-var mockTransport func(path string, flow *engine.Flow) (func() engine.Transport, error)
-
-func runFlow(cmd *cobra.Command, path string, rf *runFlags) error {
+func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if rf.output != "text" && rf.output != "json" {
 		return exitWith(exitInvalid, "--output must be text or json, not %q", rf.output)
@@ -78,7 +74,7 @@ func runFlow(cmd *cobra.Command, path string, rf *runFlags) error {
 	if rf.concurrency < 1 {
 		return exitWith(exitInvalid, "--concurrency must be at least 1")
 	}
-	flow, err := engine.LoadFile(path)
+	flow, err := reg.LoadFile(path)
 	if err != nil {
 		return err
 	}
@@ -97,16 +93,14 @@ func runFlow(cmd *cobra.Command, path string, rf *runFlags) error {
 		return err
 	}
 
-	opts := &engine.Options{Env: lookup, MaxSteps: rf.maxSteps}
+	httpTransport := engine.NewHTTPTransport() // one for every instance: connections are reused
+	opts := &engine.Options{Env: lookup, MaxSteps: rf.maxSteps, Transport: httpTransport, Stderr: engine.SyncWriter(stderr)}
 	if rf.clock == "virtual" {
 		opts.Clock = func() engine.Clock { return engine.NewVirtualClock(time.Now().UTC()) }
 	}
 	var newTransport func() engine.Transport
 	if rf.mock != "" {
-		if mockTransport == nil {
-			return exitWith(exitInvalid, "--mock is not available in this build")
-		}
-		if newTransport, err = mockTransport(rf.mock, flow); err != nil {
+		if newTransport, err = mockTransports(rf.mock, flow, httpTransport); err != nil {
 			if l, ok := engine.AsList(err); ok {
 				return l
 			}
@@ -127,7 +121,7 @@ func runFlow(cmd *cobra.Command, path string, rf *runFlags) error {
 	color := useColor(stdout)
 	single := len(batch) == 1
 	if single && rf.output == "text" {
-		tracers = append(tracers, newTextTracer(stdout, color))
+		tracers = append(tracers, newTextTracer(stdout, color, reg))
 	}
 	if len(tracers) > 0 {
 		opts.Tracer = tracers

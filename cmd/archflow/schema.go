@@ -1,14 +1,13 @@
 package main
 
 import (
-	"strings"
-
 	"github.com/spf13/cobra"
 
+	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/schema"
 )
 
-func newSchemaCmd() *cobra.Command {
+func newSchemaCmd(reg *engine.Registry) *cobra.Command {
 	return &cobra.Command{
 		Use:   "schema [flow|test]",
 		Short: "Print the JSON Schema of flow files (default) or test files",
@@ -29,11 +28,11 @@ Exit codes: 0 printed; 2 an unknown schema name.`,
 			if len(args) == 1 {
 				kind = args[0]
 			}
-			data, ok := schema.Get(kind)
-			if !ok {
-				return exitWith(exitInvalid, "unknown schema %q: give %s", kind, strings.Join(schema.Kinds, " or "))
+			data, err := schema.Get(reg, kind)
+			if err != nil {
+				return exitWith(exitInvalid, "%v", err)
 			}
-			_, err := cmd.OutOrStdout().Write(data)
+			_, err = cmd.OutOrStdout().Write(data)
 			return err
 		},
 	}

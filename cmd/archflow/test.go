@@ -16,14 +16,6 @@ import (
 	"github.com/archflow/archflow/engine/tester"
 )
 
-// validate checks test files with the same strict decoder that archflow test uses.
-func init() {
-	validateTestFile = func(path string) engine.ErrorList {
-		_, errs := tester.NewLoader().Load(path)
-		return errs
-	}
-}
-
 type testFlags struct {
 	run          string
 	tags         []string
@@ -37,7 +29,7 @@ type testFlags struct {
 	verbose      bool
 }
 
-func newTestCmd() *cobra.Command {
+func newTestCmd(reg *engine.Registry) *cobra.Command {
 	var tf testFlags
 	cmd := &cobra.Command{
 		Use:   "test [PATH...]",
@@ -54,7 +46,7 @@ Exit codes: 0 all cases passed; 1 a case failed or coverage is below --coverage-
   archflow test --run 'Retry-After' --output github
   archflow test flows/self-healing.test.yaml --update   # rewrite golden traces`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runTests(cmd, args, &tf)
+			return runTests(cmd, reg, args, &tf)
 		},
 	}
 	f := cmd.Flags()
@@ -71,7 +63,7 @@ Exit codes: 0 all cases passed; 1 a case failed or coverage is below --coverage-
 	return cmd
 }
 
-func runTests(cmd *cobra.Command, paths []string, tf *testFlags) error {
+func runTests(cmd *cobra.Command, reg *engine.Registry, paths []string, tf *testFlags) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	switch tf.output {
 	case "text", "json", "github":
@@ -101,7 +93,7 @@ func runTests(cmd *cobra.Command, paths []string, tf *testFlags) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep := tester.RunPaths(ctx, paths, opts)
+	rep := tester.RunPaths(ctx, reg, paths, opts)
 
 	switch tf.output {
 	case "json":

@@ -44,14 +44,15 @@ func (p palette) cyan(s string) string { return p.wrap("36", s) }
 
 // textTracer prints a single instance step by step, as a person reads it.
 type textTracer struct {
+	reg     *engine.Registry
 	mu      sync.Mutex
 	w       io.Writer
 	c       palette
 	started time.Time
 }
 
-func newTextTracer(w io.Writer, color bool) *textTracer {
-	return &textTracer{w: w, c: palette{on: color}}
+func newTextTracer(w io.Writer, color bool, reg *engine.Registry) *textTracer {
+	return &textTracer{reg: reg, w: w, c: palette{on: color}}
 }
 
 func (t *textTracer) Event(e *engine.Event) {
@@ -65,71 +66,39 @@ func (t *textTracer) Event(e *engine.Event) {
 	}
 	at := c.dim(fmt.Sprintf("%8s", "+"+fmtDur(e.Time.Sub(t.started))))
 	node := fmt.Sprintf("%-12s", e.Node)
-	switch e.Event {
-	case "assign":
-		fmt.Fprintf(t.w, "%s  %s %s\n", at, node, fmtVars(e.Set))
-	case "request":
-		fmt.Fprintf(t.w, "%s  %s %s %s %s\n", at, node, c.cyan(e.Method), e.URL, c.dim(fmt.Sprintf("(%s, attempt %d)", e.Action, e.Attempt)))
-	case "response":
-		status := "no response"
-		if e.Status != nil {
-			status = fmt.Sprint(*e.Status)
-		}
-		line := fmt.Sprintf("← %s", status)
-		switch {
-		case e.Outcome == "success":
-			line = c.green(line + " success")
-		case e.Error != nil:
-			line = c.yellow(fmt.Sprintf("%s %s %s: %s", line, e.Error.Class, e.Error.Kind, e.Error.Message))
-		}
-		fmt.Fprintf(t.w, "%s  %s %s\n", at, node, line)
-	case "decision":
-		fmt.Fprintf(t.w, "%s  %s → %s %s\n", at, node, e.Next, c.dim("(case "+e.Case+")"))
-	case "wait":
-		fmt.Fprintf(t.w, "%s  %s wait %s\n", at, node, fmtSeconds(*e.Seconds))
-	case "notify":
-		msg := fmt.Sprintf("notify %s: %s", e.Channel, e.Subject)
-		if e.Outcome == "failure" {
-			msg = c.red(msg + " — delivery failed: " + e.Message)
-		}
-		fmt.Fprintf(t.w, "%s  %s %s\n", at, node, msg)
-	case "error":
+	if e.Event == "error" && e.Error != nil {
 		fmt.Fprintf(t.w, "%s  %s %s\n", at, node, c.red("✖ "+e.Error.Message))
+		return
 	}
+	// Every other event reads as the kind of its node says (its Describe).
+	k := t.reg.Kind(e.Kind)
+	if k == nil || k.Describe == nil {
+		return
+	}
+	l, ok := k.Describe(e)
+	if !ok {
+		return
+	}
+	text := l.Text
+	switch l.Tone {
+	case engine.ToneGood:
+		text = c.green(text)
+	case engine.ToneWarn:
+		text = c.yellow(text)
+	case engine.ToneBad:
+		text = c.red(text)
+	}
+	if l.Note != "" {
+		text += " " + c.dim(l.Note)
+	}
+	fmt.Fprintf(t.w, "%s  %s %s\n", at, node, text)
 }
 
 func fmtInputs(m map[string]any) string {
 	if len(m) == 0 {
 		return ""
 	}
-	return fmtVars(m)
-}
-
-func fmtVars(m map[string]any) string {
-	keys := slices.Sorted(maps.Keys(m))
-	var parts []string
-	for _, k := range keys {
-		parts = append(parts, k+"="+fmtValue(m[k]))
-	}
-	return strings.Join(parts, " ")
-}
-
-func fmtValue(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "NOT_SET"
-	case string:
-		return fmt.Sprintf("%q", x)
-	case time.Time:
-		return x.Format(time.RFC3339)
-	case time.Duration:
-		return x.String()
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
+	return engine.FormatVars(m)
 }
 
 func fmtDur(d time.Duration) string {
@@ -137,10 +106,6 @@ func fmtDur(d time.Duration) string {
 		return "0s"
 	}
 	return d.Truncate(time.Second).String()
-}
-
-func fmtSeconds(s float64) string {
-	return time.Duration(s * float64(time.Second)).String()
 }
 
 func printResult(w io.Writer, r *engine.Result, output string, single, color bool) {
@@ -169,7 +134,7 @@ func printResult(w io.Writer, r *engine.Result, output string, single, color boo
 	}
 	var waits []string
 	for _, s := range r.Waits {
-		waits = append(waits, fmtSeconds(s))
+		waits = append(waits, engine.FormatSeconds(s))
 	}
 	summary := fmt.Sprintf("%d steps", len(r.Path))
 	if len(calls) > 0 {
@@ -194,7 +159,7 @@ func printResult(w io.Writer, r *engine.Result, output string, single, color boo
 		fmt.Fprintf(w, "  error: %s %s at %s: %s\n", r.Error.Class, r.Error.Kind, r.Error.Node, r.Error.Message)
 	}
 	if len(r.Outputs) > 0 {
-		fmt.Fprintf(w, "  outputs: %s\n", fmtVars(r.Outputs))
+		fmt.Fprintf(w, "  outputs: %s\n", engine.FormatVars(r.Outputs))
 	}
 	for _, n := range r.Notifications {
 		msg := fmt.Sprintf("  notification to %s: %s", n.Channel, n.Subject)

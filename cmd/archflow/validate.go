@@ -13,12 +13,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/tester"
+	"github.com/archflow/archflow/schema"
 )
 
-// validateTestFile checks a *.test.yaml file; set by the test runner's wiring.
-var validateTestFile func(path string) engine.ErrorList
-
-func newValidateCmd() *cobra.Command {
+func newValidateCmd(reg *engine.Registry) *cobra.Command {
 	var strict bool
 	var output string
 	cmd := &cobra.Command{
@@ -41,9 +40,10 @@ Exit codes: 0 clean (warnings allowed); 2 errors, or warnings under --strict.`,
 			if err != nil {
 				return err
 			}
+			v := &validator{reg: reg}
 			var all engine.ErrorList
 			for _, f := range files {
-				all = append(all, validateFile(f)...)
+				all = append(all, v.file(f)...)
 			}
 			all = all.Sort()
 			writeDiagnostics(cmd.OutOrStdout(), cmd.ErrOrStderr(), all, output)
@@ -62,14 +62,20 @@ Exit codes: 0 clean (warnings allowed); 2 errors, or warnings under --strict.`,
 	return cmd
 }
 
-func validateFile(path string) engine.ErrorList {
+// validator checks files: test files with the test runner's strict decoder, flow files with
+// the compiler and then, when it finds no error, against the JSON Schema editors use, so that
+// any place where the two disagree surfaces here rather than in someone's editor.
+type validator struct {
+	reg     *engine.Registry
+	schemas *schema.Validator
+}
+
+func (v *validator) file(path string) engine.ErrorList {
 	if isTestFile(path) {
-		if validateTestFile == nil {
-			return nil
-		}
-		return validateTestFile(path)
+		_, errs := tester.NewLoader(v.reg).Load(path)
+		return errs
 	}
-	f, err := engine.LoadFile(path)
+	f, err := v.reg.LoadFile(path)
 	if err != nil {
 		if l, ok := engine.AsList(err); ok {
 			if f != nil {
@@ -79,7 +85,20 @@ func validateFile(path string) engine.ErrorList {
 		}
 		return engine.ErrorList{{Pos: engine.Pos{File: path}, Severity: engine.SevError, Msg: err.Error()}}
 	}
-	return f.Diagnostics
+	return append(f.Diagnostics, v.schema(path)...)
+}
+
+func (v *validator) schema(path string) engine.ErrorList {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil // the compiler has read it already; a file gone since is not a schema error
+	}
+	if v.schemas == nil {
+		if v.schemas, err = schema.NewValidator(v.reg); err != nil {
+			return engine.ErrorList{{Pos: engine.Pos{File: path}, Severity: engine.SevError, Msg: err.Error()}}
+		}
+	}
+	return v.schemas.ValidateYAML(schema.KindFlow, path, data)
 }
 
 func isTestFile(path string) bool {

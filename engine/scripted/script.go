@@ -35,7 +35,10 @@ const (
 // AuthPrefix names the token requests of an auth entry: auth types send them through the
 // instance's Transport with Request.Action = "auth.<name>", and a script may answer them under
 // that name. Unscripted token requests get a valid fake token.
-const AuthPrefix = "auth."
+const AuthPrefix = engine.AuthPrefix
+
+// NotifyPrefix names notification deliveries (webhooks): notify.<channel>.
+const NotifyPrefix = engine.NotifyPrefix
 
 // Response is one scripted answer. Times says how many consecutive calls it answers.
 type Response struct {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/scripted"
-	_ "github.com/archflow/archflow/nodes"
+	"github.com/archflow/archflow/nodes"
 )
 
 func parse(t *testing.T, src string) (*scripted.Script, engine.ErrorList) {
@@ -209,7 +209,7 @@ func TestMockGivesEachInstanceAFreshCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flow, err := engine.LoadFile("../../flows/self-healing.yaml")
+	flow, err := nodes.Builtins().LoadFile("../../flows/self-healing.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestMockGivesEachInstanceAFreshCopy(t *testing.T) {
 			t.Fatal(err)
 		}
 		clock := func() engine.Clock { return engine.NewVirtualClock(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)) }
-		r := flow.Run(context.Background(), in, &engine.Options{Clock: clock, Transport: m.Transport(), Capture: true})
+		r := flow.Run(context.Background(), in, &engine.Options{Clock: clock, Transport: m.Transport(), Channels: engine.Capture{}})
 		if r.Outcome != "success" || r.Calls["push_order"] != 2 || len(r.Waits) != 1 || r.Waits[0] != 30 {
 			t.Fatalf("instance %d: outcome %s calls %v waits %v", i+1, r.Outcome, r.Calls, r.Waits)
 		}
@@ -240,13 +240,13 @@ func TestExhaustedMockEndsTheInstanceWithError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flow, err := engine.LoadFile("../../flows/self-healing.yaml")
+	flow, err := nodes.Builtins().LoadFile("../../flows/self-healing.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	in, _ := flow.Inputs(map[string]any{"order_id": "A-1"})
 	clock := func() engine.Clock { return engine.NewVirtualClock(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)) }
-	r := flow.Run(context.Background(), in, &engine.Options{Clock: clock, Transport: m.Transport(), Capture: true})
+	r := flow.Run(context.Background(), in, &engine.Options{Clock: clock, Transport: m.Transport(), Channels: engine.Capture{}})
 	if r.Outcome != engine.OutcomeError || r.Error == nil || !strings.Contains(r.Error.Message, "no scripted response left for call 2 to push_order") {
 		t.Fatalf("outcome %s error %+v path %v", r.Outcome, r.Error, r.Path)
 	}
@@ -270,11 +270,11 @@ func TestLoadMockErrors(t *testing.T) {
 	}
 }
 
-func TestTokenClientAnswersFromTheScript(t *testing.T) {
+func TestTokenRequestsAnsweredFromTheScript(t *testing.T) {
 	tr := scripted.NewTransport(mustParse(t, `
 auth.erp: [{status: 401, body: {error: invalid_client}}]
 `))
-	c := tr.TokenClient("erp")
+	c := engine.HTTPClient(tr, "auth.erp", "", time.Second)
 	resp, err := c.Post("http://idp.invalid/token", "application/x-www-form-urlencoded", strings.NewReader("grant_type=client_credentials"))
 	if err != nil {
 		t.Fatal(err)
@@ -283,10 +283,7 @@ auth.erp: [{status: 401, body: {error: invalid_client}}]
 	if resp.StatusCode != 401 {
 		t.Fatalf("status = %d, want the scripted 401", resp.StatusCode)
 	}
-	if c2 := tr.TokenClient("erp"); c2 != c {
-		t.Fatal("one client per auth entry, so the token cache is per case")
-	}
-	resp, err = tr.TokenClient("other").Get("http://idp.invalid/token")
+	resp, err = engine.HTTPClient(tr, "auth.other", "", time.Second).Get("http://idp.invalid/token")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -45,6 +44,9 @@ type Transport struct {
 	// Passthrough sends requests that no sequence matches to it (a case's passthrough: true);
 	// nil makes them fail.
 	Passthrough engine.Transport
+	// Deliveries sends notification deliveries (notify.<channel> requests, webhooks) that no
+	// sequence matches: `run --mock` delivers for real; nil makes them fail like any request.
+	Deliveries engine.Transport
 
 	mu        sync.Mutex
 	used      [][]int // per sequence, per response: how many calls it answered
@@ -52,8 +54,6 @@ type Transport struct {
 	calls     []Call
 	perAction map[string]int
 	missing   []Problem
-
-	tokenClients map[string]*http.Client
 }
 
 // NewTransport starts a fresh set of cursors over s.
@@ -76,13 +76,14 @@ func (t *Transport) Do(ctx context.Context, req *engine.Request) (*engine.Respon
 	}
 	t.mu.Lock()
 	isToken := strings.HasPrefix(req.Action, AuthPrefix)
+	isDelivery := strings.HasPrefix(req.Action, NotifyPrefix) && t.Deliveries != nil
 	t.calls = append(t.calls, Call{Action: req.Action, Node: req.Node, Attempt: req.Attempt, Method: req.Method, URL: req.URL,
 		Header: req.Header.Clone(), Body: bytes.Clone(req.Body)})
 	t.perAction[req.Action]++
 	n := t.perAction[req.Action]
 	resp, seq := t.pick(req)
 	what := describeCall(req, n)
-	unanswered := resp == nil && !(seq == nil && (isToken || t.Passthrough != nil))
+	unanswered := resp == nil && !(seq == nil && (isToken || isDelivery || t.Passthrough != nil))
 	if unanswered {
 		if seq == nil {
 			t.missing = append(t.missing, Problem{Pos: t.script.Pos, Msg: fmt.Sprintf("no scripted response for %s: the script has no entry for it", what)})
@@ -97,7 +98,9 @@ func (t *Transport) Do(ctx context.Context, req *engine.Request) (*engine.Respon
 		return answer(resp, req)
 	case unanswered:
 		return nil, &engine.TransportError{Kind: "script", Err: fmt.Errorf("%w left for %s", ErrNoResponse, what)}
-	case isToken:
+	case isDelivery:
+		return t.Deliveries.Do(ctx, req)
+	case isToken && (t.Passthrough == nil || t.scripts(req.Action)):
 		return fakeToken(req), nil
 	}
 	return t.Passthrough.Do(ctx, req)
@@ -233,27 +236,6 @@ func (t *Transport) Unused() []Problem {
 	return out
 }
 
-// TokenClient gives the oauth2 auth types (nodes/auth.TokenClients) an HTTP client whose token
-// requests this script answers: from an `auth.<name>` entry when the script has one, else with
-// a valid fake token. With passthrough and no such entry, nil sends them to the real endpoint.
-// One client per auth entry and transport, so that each case has its own token cache.
-func (t *Transport) TokenClient(auth string) *http.Client {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if c := t.tokenClients[auth]; c != nil {
-		return c
-	}
-	if t.Passthrough != nil && !t.scripts(AuthPrefix+auth) {
-		return nil
-	}
-	if t.tokenClients == nil {
-		t.tokenClients = map[string]*http.Client{}
-	}
-	c := &http.Client{Transport: tokenTripper{t: t, action: AuthPrefix + auth}}
-	t.tokenClients[auth] = c
-	return c
-}
-
 func (t *Transport) scripts(action string) bool {
 	for _, seq := range t.script.Sequences {
 		if seq.Match.Action == action {
@@ -261,29 +243,4 @@ func (t *Transport) scripts(action string) bool {
 		}
 	}
 	return false
-}
-
-// tokenTripper turns a token request into a scripted call named auth.<name>.
-type tokenTripper struct {
-	t      *Transport
-	action string
-}
-
-func (tt tokenTripper) RoundTrip(r *http.Request) (*http.Response, error) {
-	var body []byte
-	if r.Body != nil {
-		b, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		body = b
-	}
-	resp, err := tt.t.Do(r.Context(), &engine.Request{Action: tt.action, Method: r.Method, URL: r.URL.String(), Header: r.Header.Clone(), Body: body})
-	if err != nil {
-		return nil, err
-	}
-	return &http.Response{StatusCode: resp.Status, Status: fmt.Sprintf("%d %s", resp.Status, http.StatusText(resp.Status)),
-		Header: resp.Header, Body: io.NopCloser(bytes.NewReader(resp.Body)), ContentLength: int64(len(resp.Body)),
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Request: r}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine/tester"
+	"github.com/archflow/archflow/nodes"
 )
 
 // BenchmarkVirtualSecondsPerWallSecond runs a suite of 1,000 cases of the seed flow in which the
@@ -35,7 +36,7 @@ func BenchmarkVirtualSecondsPerWallSecond(b *testing.B) {
 	if err := os.WriteFile(path, []byte(src.String()), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	f, errs := tester.NewLoader().Load(path)
+	f, errs := tester.NewLoader(nodes.Builtins()).Load(path)
 	if f == nil {
 		b.Fatal(errs)
 	}

@@ -108,7 +108,7 @@ func coverage(files []*FileResult) []*Coverage {
 		}
 		for _, e := range fl.Edges {
 			c.Edges.Total++
-			decision := e.From.Kind == "decision"
+			decision := engine.Decides(e.From)
 			if decision {
 				c.Cases.Total++
 			}
@@ -134,10 +134,11 @@ func coverage(files []*FileResult) []*Coverage {
 			}
 		}
 		for _, n := range fl.Nodes {
-			if n.Kind != "data_action" {
+			caller, ok := n.Step.(engine.Caller)
+			if !ok {
 				continue
 			}
-			for _, o := range actionOutcomes {
+			for _, o := range caller.Outcomes() {
 				c.Outcomes.Total++
 				if a.outcomes[n.Name+"\x00"+o] {
 					c.Outcomes.Covered++

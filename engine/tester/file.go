@@ -112,6 +112,7 @@ func Discover(paths []string) ([]string, engine.ErrorList) {
 
 // Loader reads test files and the flows they test, compiling each flow once.
 type Loader struct {
+	reg   *engine.Registry
 	flows map[string]*flowEntry
 }
 
@@ -120,8 +121,8 @@ type flowEntry struct {
 	errs engine.ErrorList
 }
 
-// NewLoader returns a loader with an empty flow cache.
-func NewLoader() *Loader { return &Loader{flows: map[string]*flowEntry{}} }
+// NewLoader returns a loader with an empty flow cache that compiles flows with reg.
+func NewLoader(reg *engine.Registry) *Loader { return &Loader{reg: reg, flows: map[string]*flowEntry{}} }
 
 func (l *Loader) flow(path string) (*engine.Flow, engine.ErrorList) {
 	key := path
@@ -131,7 +132,7 @@ func (l *Loader) flow(path string) (*engine.Flow, engine.ErrorList) {
 	if e := l.flows[key]; e != nil {
 		return e.flow, e.errs
 	}
-	f, err := engine.LoadFile(path)
+	f, err := l.reg.LoadFile(path)
 	e := &flowEntry{flow: f}
 	if err != nil {
 		if list, ok := engine.AsList(err); ok {

@@ -133,14 +133,14 @@ func (o *Options) selected(c *Case) bool {
 }
 
 // RunPaths discovers, loads and runs the test files under paths.
-func RunPaths(ctx context.Context, paths []string, opts *Options) *Report {
+func RunPaths(ctx context.Context, reg *engine.Registry, paths []string, opts *Options) *Report {
 	started := time.Now()
 	files, errs := Discover(paths)
 	var results []*FileResult
 	for _, e := range errs {
 		results = append(results, &FileResult{Path: e.Pos.File, Invalid: engine.ErrorList{e}})
 	}
-	l := NewLoader()
+	l := NewLoader(reg)
 	for _, p := range files {
 		f, errs := l.Load(p)
 		if f == nil {
@@ -251,7 +251,7 @@ func runCase(ctx context.Context, cr *CaseResult, opts *Options) {
 		Clock:     func() engine.Clock { return engine.NewVirtualClock(clockStart) },
 		Transport: tr,
 		Env:       lookup,
-		Capture:   true,
+		Channels: engine.Capture{},
 		UUID:      uuids(),
 		Seed:      1,
 	}

@@ -18,7 +18,7 @@ import (
 	"testing"
 
 	"github.com/archflow/archflow/engine/tester"
-	_ "github.com/archflow/archflow/nodes"
+	"github.com/archflow/archflow/nodes"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -62,7 +62,7 @@ func files(t *testing.T, sub string) []string {
 // The runner's own test files under testdata/tester/pass must pass, and the seed flow's.
 func TestPassingFiles(t *testing.T) {
 	for _, root := range []string{filepath.Join(dir, "pass"), "../../flows"} {
-		rep := tester.RunPaths(context.Background(), []string{root}, &tester.Options{Coverage: true})
+		rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{root}, &tester.Options{Coverage: true})
 		n := rep.Counts()
 		if n.Failed+n.Errors+n.Invalid > 0 || n.Passed == 0 {
 			out, errs := text(rep)
@@ -76,7 +76,7 @@ func TestPassingFiles(t *testing.T) {
 func TestFailingFilesGolden(t *testing.T) {
 	for _, p := range files(t, "fail") {
 		t.Run(filepath.Base(p), func(t *testing.T) {
-			rep := tester.RunPaths(context.Background(), []string{p}, &tester.Options{Parallel: 4})
+			rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{p}, &tester.Options{Parallel: 4})
 			n := rep.Counts()
 			if n.Failed+n.Errors == 0 || n.Passed > 0 {
 				t.Errorf("counts %+v: every case of a fail/ file must fail", n)
@@ -94,7 +94,7 @@ func TestFailingFilesGolden(t *testing.T) {
 func TestInvalidFilesGolden(t *testing.T) {
 	for _, p := range files(t, "invalid") {
 		t.Run(filepath.Base(p), func(t *testing.T) {
-			rep := tester.RunPaths(context.Background(), []string{p}, nil)
+			rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{p}, nil)
 			n := rep.Counts()
 			if n.Invalid != 1 || n.Passed+n.Failed+n.Errors != 0 {
 				t.Errorf("counts %+v: want one invalid file and nothing run", n)
@@ -112,11 +112,11 @@ func TestInvalidFilesGolden(t *testing.T) {
 
 func TestRunAndTagSelectCases(t *testing.T) {
 	p := filepath.Join(dir, "pass", "seed.test.yaml")
-	rep := tester.RunPaths(context.Background(), []string{p}, &tester.Options{Tags: []string{"smoke"}})
+	rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{p}, &tester.Options{Tags: []string{"smoke"}})
 	if n := rep.Counts(); n.Passed != 1 || len(rep.Files[0].Cases) != 1 || rep.Files[0].Cases[0].Case.Name != "tagged case" {
 		t.Fatalf("--tag smoke ran %+v", n)
 	}
-	rep = tester.RunPaths(context.Background(), []string{p}, &tester.Options{Run: regexp.MustCompile(`env`)})
+	rep = tester.RunPaths(context.Background(), nodes.Builtins(), []string{p}, &tester.Options{Run: regexp.MustCompile(`env`)})
 	if cs := rep.Files[0].Cases; len(cs) != 1 || cs[0].Case.Name != "a case's env overrides the file's" {
 		t.Fatalf("--run env ran %d cases", len(cs))
 	}
@@ -144,7 +144,7 @@ func TestDiscoverSkipsTestdata(t *testing.T) {
 
 // The seed's test file covers every node, edge, decision case and data-action outcome.
 func TestSeedCoverageIsComplete(t *testing.T) {
-	rep := tester.RunPaths(context.Background(), []string{"../../flows/self-healing.test.yaml"}, &tester.Options{Coverage: true})
+	rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{"../../flows/self-healing.test.yaml"}, &tester.Options{Coverage: true})
 	if len(rep.Coverage) != 1 {
 		t.Fatalf("coverage of %d flows", len(rep.Coverage))
 	}
@@ -153,7 +153,7 @@ func TestSeedCoverageIsComplete(t *testing.T) {
 		t.Fatalf("coverage %+v, missing %v", c, c.Missing)
 	}
 	// one case alone leaves edges uncovered, and says which
-	rep = tester.RunPaths(context.Background(), []string{"../../flows/self-healing.test.yaml"},
+	rep = tester.RunPaths(context.Background(), nodes.Builtins(), []string{"../../flows/self-healing.test.yaml"},
 		&tester.Options{Coverage: true, Run: regexp.MustCompile(`^401 escalates`)})
 	c = rep.Coverage[0]
 	if c.Edges.Covered != 4 || !slices.Contains(c.Missing, "edge call -> done (next)") || !slices.Contains(c.Missing, "data action call: timeout") || !slices.Contains(c.Missing, "edge * -> escalate (on_error)") {
@@ -181,22 +181,22 @@ func TestSnapshotUpdate(t *testing.T) {
 		}
 	}
 	write(200)
-	rep := tester.RunPaths(context.Background(), []string{testFile}, nil)
+	rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{testFile}, nil)
 	if cr := rep.Files[0].Cases[0]; cr.Status != tester.Fail || !strings.Contains(cr.Failures[0].Msg, "no golden trace") {
 		t.Fatalf("without a golden file: %v %v", cr.Status, cr.Failures)
 	}
-	rep = tester.RunPaths(context.Background(), []string{testFile}, &tester.Options{Update: true})
+	rep = tester.RunPaths(context.Background(), nodes.Builtins(), []string{testFile}, &tester.Options{Update: true})
 	if rep.Files[0].Cases[0].Status != tester.Pass {
 		t.Fatalf("update: %v", rep.Files[0].Cases[0].Failures)
 	}
 	if _, err := os.Stat(filepath.Join(tmp, "snapshots", "s", "snap-shot.trace.jsonl")); err != nil {
 		t.Fatal(err)
 	}
-	if rep := tester.RunPaths(context.Background(), []string{testFile}, nil); rep.Files[0].Cases[0].Status != tester.Pass {
+	if rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{testFile}, nil); rep.Files[0].Cases[0].Status != tester.Pass {
 		t.Fatalf("against its own golden file: %v", rep.Files[0].Cases[0].Failures)
 	}
 	write(201)
-	rep = tester.RunPaths(context.Background(), []string{testFile}, nil)
+	rep = tester.RunPaths(context.Background(), nodes.Builtins(), []string{testFile}, nil)
 	cr := rep.Files[0].Cases[0]
 	if cr.Status != tester.Fail || !strings.Contains(cr.Failures[0].String(), `s.test.yaml:3: snapshot: trace differs from`) ||
 		!strings.Contains(cr.Failures[0].Msg, `"status":201`) {
@@ -206,7 +206,7 @@ func TestSnapshotUpdate(t *testing.T) {
 
 // GitHub annotations carry file and line as properties and escape newlines.
 func TestGitHubOutput(t *testing.T) {
-	rep := tester.RunPaths(context.Background(), []string{filepath.Join(dir, "fail", "expectations.test.yaml"), filepath.Join(dir, "invalid", "no-flow.test.yaml")}, nil)
+	rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{filepath.Join(dir, "fail", "expectations.test.yaml"), filepath.Join(dir, "invalid", "no-flow.test.yaml")}, nil)
 	var out bytes.Buffer
 	rep.WriteGitHub(&out, 0)
 	s := out.String()
@@ -224,7 +224,7 @@ func TestGitHubOutput(t *testing.T) {
 // The JUnit report has one testsuite per file and one testcase per case, and failure messages
 // start with the expectation's file:line.
 func TestJUnitShape(t *testing.T) {
-	rep := tester.RunPaths(context.Background(), []string{filepath.Join(dir, "fail"), filepath.Join(dir, "pass", "seed.test.yaml"), filepath.Join(dir, "invalid", "no-flow.test.yaml")}, nil)
+	rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{filepath.Join(dir, "fail"), filepath.Join(dir, "pass", "seed.test.yaml"), filepath.Join(dir, "invalid", "no-flow.test.yaml")}, nil)
 	var buf bytes.Buffer
 	if err := rep.WriteJUnit(&buf); err != nil {
 		t.Fatal(err)
@@ -285,7 +285,7 @@ func TestJUnitValidatesAgainstTheAntSchema(t *testing.T) {
 	if _, err := os.Stat(xsd); err != nil {
 		t.Fatalf("the schema must be beside the repository at %s: %v", xsd, err)
 	}
-	rep := tester.RunPaths(context.Background(), []string{dir + "/pass", dir + "/fail", dir + "/invalid", "../../flows"}, nil)
+	rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{dir + "/pass", dir + "/fail", dir + "/invalid", "../../flows"}, nil)
 	path := filepath.Join(t.TempDir(), "report.xml")
 	f, err := os.Create(path)
 	if err != nil {
@@ -320,7 +320,7 @@ func TestPassthrough(t *testing.T) {
 		"  - name: no passthrough\n    inputs: {order_id: P-2}\n    expect: {outcome: success}\n"
 	path := filepath.Join(tmp, "p.test.yaml")
 	os.WriteFile(path, []byte(src), 0o644)
-	rep := tester.RunPaths(context.Background(), []string{path}, &tester.Options{Parallel: 1})
+	rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{path}, &tester.Options{Parallel: 1})
 	cs := rep.Files[0].Cases
 	if cs[0].Status != tester.Pass {
 		t.Errorf("passthrough case: %v", cs[0].Failures)
@@ -353,7 +353,7 @@ func TestParallelCasesAreIsolated(t *testing.T) {
 	}
 	path := filepath.Join(tmp, "par.test.yaml")
 	os.WriteFile(path, []byte(src.String()), 0o644)
-	rep := tester.RunPaths(context.Background(), []string{path}, &tester.Options{Parallel: 16})
+	rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{path}, &tester.Options{Parallel: 16})
 	if n := rep.Counts(); n.Passed != 200 {
 		out, errs := text(rep)
 		t.Fatalf("%+v\n%s%s", n, out, errs)

@@ -17,8 +17,19 @@ type apiKey struct {
 	value  setting
 }
 
-func init() {
-	engine.RegisterAuth(&engine.AuthType{Name: "api_key", Keys: []string{"header", "query", "value"}, Compile: compileAPIKey})
+// APIKey declares the api_key auth type.
+func APIKey() *engine.AuthType {
+	return &engine.AuthType{
+		Spec: engine.Spec{Name: "api_key", Doc: "An API key sent in a header or a query parameter.",
+			Fields: []engine.Field{
+				{Name: "header", Doc: "The header that carries the key (give header or query).", Schema: engine.SchemaJSON(`{"type": "string"}`)},
+				{Name: "query", Doc: "The query parameter that carries the key (give header or query).", Schema: engine.SchemaJSON(`{"type": "string"}`)},
+				{Name: "value", Doc: "The key, e.g. \"{{ secret('API_KEY') }}\".", Schema: engine.Ref("template"), Required: true},
+			},
+			Constraints: engine.SchemaJSON(`{"oneOf": [{"required": ["header"]}, {"required": ["query"]}]}`),
+		},
+		Compile: compileAPIKey,
+	}
 }
 
 func compileAPIKey(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Auth {

@@ -15,8 +15,17 @@ type basic struct {
 	password setting
 }
 
-func init() {
-	engine.RegisterAuth(&engine.AuthType{Name: "basic", Keys: []string{"username", "password"}, Compile: compileBasic})
+// Basic declares the basic auth type.
+func Basic() *engine.AuthType {
+	return &engine.AuthType{
+		Spec: engine.Spec{Name: "basic", Doc: "HTTP basic authentication.",
+			Fields: []engine.Field{
+				{Name: "username", Doc: "The user name, a template.", Schema: engine.Ref("template"), Required: true},
+				{Name: "password", Doc: "The password, e.g. \"{{ secret('API_PASSWORD') }}\".", Schema: engine.Ref("template"), Required: true},
+			},
+		},
+		Compile: compileBasic,
+	}
 }
 
 func compileBasic(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Auth {

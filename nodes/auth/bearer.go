@@ -13,8 +13,16 @@ type bearer struct {
 	token setting
 }
 
-func init() {
-	engine.RegisterAuth(&engine.AuthType{Name: "bearer", Keys: []string{"token"}, Compile: compileBearer})
+// Bearer declares the bearer auth type.
+func Bearer() *engine.AuthType {
+	return &engine.AuthType{
+		Spec: engine.Spec{Name: "bearer", Doc: "A fixed bearer token sent as Authorization: Bearer <token>.",
+			Fields: []engine.Field{
+				{Name: "token", Doc: "The token, e.g. \"{{ secret('API_TOKEN') }}\".", Schema: engine.Ref("template"), Required: true},
+			},
+		},
+		Compile: compileBearer,
+	}
 }
 
 func compileBearer(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Auth {

@@ -1,6 +1,7 @@
 // Package auth holds archflow's auth types, one file each: bearer, basic, api_key and
-// oauth2_client_credentials. Each registers itself with the engine; a data action names an
-// entry of the flow's auth: section and the engine calls Apply before every request it sends.
+// oauth2_client_credentials. Each declares its settings once (an engine.AuthType); Types lists
+// them for a registry. A data action or webhook names an entry of the flow's auth: section and
+// Apply runs before every request it sends.
 //
 // Settings are templates rendered per instance (so env() and secret() resolve in the instance's
 // environment), and every credential value is registered with the instance's redactor before it
@@ -9,6 +10,7 @@ package auth
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/archflow/archflow/engine"
 	"gopkg.in/yaml.v3"
@@ -20,11 +22,10 @@ type setting struct {
 	tpl  *engine.Template
 }
 
-// required compiles the setting key of keys, reporting its absence at the entry.
+// required compiles the setting key of keys (its absence is reported from the declaration).
 func required(c *engine.Compiler, entry string, keys map[string]*yaml.Node, at *yaml.Node, key string) setting {
 	n := keys[key]
 	if n == nil {
-		c.Errorf(at, "auth %s needs %s:", entry, key)
 		return setting{name: key}
 	}
 	return setting{name: key, tpl: c.Template(n)}
@@ -60,4 +61,10 @@ func (s setting) render(in *engine.Instance, entry string, secret bool) (string,
 		return "", fmt.Errorf("auth %s: %s is empty", entry, s.name)
 	}
 	return v, nil
+}
+
+// Types returns the built-in auth types. now is the wall clock that OAuth token expiry is
+// measured by (time.Now; tests pass their own).
+func Types(now func() time.Time) []*engine.AuthType {
+	return []*engine.AuthType{ClientCredentials(now), Bearer(), Basic(), APIKey()}
 }

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
-	_ "github.com/archflow/archflow/nodes"
+	"github.com/archflow/archflow/nodes"
 )
 
 // Every trace and result these tests produce is written under outDir; when the tests are done,
@@ -84,7 +84,7 @@ var clockStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func load(t *testing.T, path string) *engine.Flow {
 	t.Helper()
-	f, err := engine.LoadFile(path)
+	f, err := nodes.Builtins().LoadFile(path)
 	if err != nil {
 		t.Fatalf("load %s: %v", path, err)
 	}
@@ -113,11 +113,11 @@ func runOne(t *testing.T, f *engine.Flow, env map[string]string, inputs map[stri
 	var trace bytes.Buffer
 	tr := engine.NewJSONLTracer(&trace)
 	res := f.Run(context.Background(), in, &engine.Options{
-		Clock:   func() engine.Clock { return engine.NewVirtualClock(clockStart) },
-		Env:     lookup,
-		Capture: true,
-		Seed:    1,
-		Tracer:  tr,
+		Clock:    func() engine.Clock { return engine.NewVirtualClock(clockStart) },
+		Env:      lookup,
+		Channels: engine.Capture{},
+		Seed:     1,
+		Tracer:   tr,
 	})
 	tr.Flush()
 	out, err := json.Marshal(res)

@@ -26,20 +26,6 @@ const (
 	TokenTimeout = 30 * time.Second
 )
 
-// TokenClients is implemented by a Transport that answers token requests itself, as the test
-// runner's scripted transport does (SPEC §6: a fake token unless the case scripts auth.<name>).
-// TokenClient returns the HTTP client that reaches the token endpoint of the named auth entry,
-// or nil to use the network. Tokens are cached per client, so each scripted client has its own.
-type TokenClients interface {
-	TokenClient(auth string) *http.Client
-}
-
-// tokenHTTPClient reaches real token endpoints: plain net/http, no retries of its own.
-var tokenHTTPClient = &http.Client{Timeout: TokenTimeout}
-
-// wallNow is the wall clock that token expiry is measured by (tests replace it).
-var wallNow = time.Now
-
 // authStyles say how the client authenticates to the token endpoint: HTTP Basic (the default),
 // client_id/client_secret form parameters, or auto (Basic, then parameters after a refusal:
 // two token requests when the client is refused).
@@ -60,25 +46,44 @@ type clientCredentials struct {
 	params       []setting
 	style        oauth2.AuthStyle
 
+	now func() time.Time // the wall clock token expiry is measured by
+
 	mu     sync.Mutex
 	caches map[cacheKey]*tokenCache // the one state instances share
 }
 
 // cacheKey tells apart token caches of one entry whose settings render differently (test cases
-// with their own env:) or whose token requests go through different clients.
+// with their own env:) or whose token requests go through different transports (each test
+// case's scripted transport answers its own token requests).
 type cacheKey struct {
-	client *http.Client
-	config [sha256.Size]byte
+	transport engine.Transport
+	config    [sha256.Size]byte
 }
 
-func init() {
-	engine.RegisterAuth(&engine.AuthType{Name: "oauth2_client_credentials",
-		Keys: []string{"token_url", "client_id", "client_secret", "scopes", "params", "auth_style"}, Compile: compileClientCredentials})
+// ClientCredentials declares the oauth2_client_credentials auth type; token expiry is measured
+// by now, the wall clock.
+func ClientCredentials(now func() time.Time) *engine.AuthType {
+	return &engine.AuthType{
+		Spec: engine.Spec{Name: "oauth2_client_credentials", Doc: "OAuth 2 client credentials: one cached token per entry, refreshed before expiry; on a 401 a new token and one re-send.",
+			Fields: []engine.Field{
+				{Name: "token_url", Doc: "The token endpoint, a template.", Schema: engine.Ref("template"), Required: true},
+				{Name: "client_id", Doc: "The client id, a template.", Schema: engine.Ref("template"), Required: true},
+				{Name: "client_secret", Doc: "The client secret, e.g. \"{{ secret('ERP_CLIENT_SECRET') }}\".", Schema: engine.Ref("template"), Required: true},
+				{Name: "scopes", Doc: "Scopes asked for, e.g. [read, write].", Schema: engine.SchemaJSON(`{"type": "array", "items": {"$ref": "#/$defs/template"}}`)},
+				{Name: "params", Doc: "Extra form parameters of the token request (an audience, a resource): name to template.", Schema: engine.Ref("headers")},
+				{Name: "auth_style", Doc: "How the client credentials reach the token endpoint: header (default: HTTP basic), params (form fields) or auto (try the header, then the form).", Schema: engine.SchemaJSON(`{"enum": ["auto", "header", "params"]}`)},
+			},
+		},
+		Compile: func(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Auth {
+			return compileClientCredentials(c, name, keys, at, now)
+		},
+	}
 }
 
-func compileClientCredentials(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Auth {
+func compileClientCredentials(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node, now func() time.Time) engine.Auth {
 	a := &clientCredentials{
 		name:         name,
+		now:          now,
 		tokenURL:     required(c, name, keys, at, "token_url"),
 		clientID:     required(c, name, keys, at, "client_id"),
 		clientSecret: credential(c, name, keys, at, "client_secret"),
@@ -122,7 +127,9 @@ func (a *clientCredentials) Apply(ctx context.Context, in *engine.Instance, req 
 	if refresh {
 		stale = strings.TrimSpace(strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer"))
 	}
-	octx := context.WithValue(ctx, oauth2.HTTPClient, key.client)
+	// The token request goes through the instance's transport like every other request.
+	client := engine.HTTPClient(key.transport, engine.AuthPrefix+a.name, "", TokenTimeout)
+	octx := context.WithValue(ctx, oauth2.HTTPClient, client)
 	tok, err := cache.get(octx, stale, func(ctx context.Context) (*oauth2.Token, error) {
 		tok, err := cfg.Token(ctx)
 		if err != nil {
@@ -174,12 +181,7 @@ func (a *clientCredentials) config(in *engine.Instance) (*clientcredentials.Conf
 		cfg.EndpointParams[p.name] = []string{v}
 		fmt.Fprintf(h, " param %q=%q", p.name, v)
 	}
-	key := cacheKey{client: tokenHTTPClient}
-	if tc, ok := in.Transport().(TokenClients); ok {
-		if cl := tc.TokenClient(a.name); cl != nil {
-			key.client = cl
-		}
-	}
+	key := cacheKey{transport: in.Transport()}
 	copy(key.config[:], h.Sum(nil))
 	return cfg, key, nil
 }
@@ -189,7 +191,7 @@ func (a *clientCredentials) cache(key cacheKey) *tokenCache {
 	defer a.mu.Unlock()
 	c := a.caches[key]
 	if c == nil {
-		c = &tokenCache{lock: make(chan struct{}, 1)}
+		c = &tokenCache{lock: make(chan struct{}, 1), now: a.now}
 		a.caches[key] = c
 	}
 	return c
@@ -204,7 +206,10 @@ func (a *clientCredentials) tokenError(ctx context.Context, err error) error {
 	info := &engine.ErrorInfo{Class: engine.Permanent, Kind: engine.KindAuth}
 	var re *oauth2.RetrieveError
 	var ne net.Error
+	var te *engine.TransportError
 	switch {
+	case errors.As(err, &te) && !te.Transient:
+		info.Message = fmt.Sprintf("auth %s: no token: %v", a.name, err)
 	case errors.As(err, &re) && re.Response != nil:
 		// error.status stays 0: it is the API's status, and the API was not asked
 		code := re.Response.StatusCode
@@ -220,7 +225,7 @@ func (a *clientCredentials) tokenError(ctx context.Context, err error) error {
 				info.Message += ": " + re.ErrorDescription
 			}
 		}
-	case errors.As(err, &ne):
+	case errors.As(err, &te), errors.As(err, &ne):
 		info.Class = engine.Transient
 		info.Message = fmt.Sprintf("auth %s: token endpoint unreachable: %v", a.name, err)
 	default:
@@ -233,6 +238,7 @@ func (a *clientCredentials) tokenError(ctx context.Context, err error) error {
 // stops waiting for another instance's token request.
 type tokenCache struct {
 	lock    chan struct{}
+	now     func() time.Time
 	tok     *oauth2.Token
 	fetched time.Time
 }
@@ -254,7 +260,7 @@ func (c *tokenCache) get(ctx context.Context, stale string, fetch func(context.C
 	if err != nil {
 		return nil, err
 	}
-	c.tok, c.fetched = tok, wallNow()
+	c.tok, c.fetched = tok, c.now()
 	return tok, nil
 }
 
@@ -268,5 +274,5 @@ func (c *tokenCache) fresh() bool {
 	if life := c.tok.Expiry.Sub(c.fetched); life < 2*RefreshBefore {
 		margin = life / 2
 	}
-	return wallNow().Add(margin).Before(c.tok.Expiry)
+	return c.now().Add(margin).Before(c.tok.Expiry)
 }

@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/nodes"
 	"github.com/archflow/archflow/nodes/auth"
 )
 
@@ -249,11 +251,14 @@ func TestOAuthOneTokenForConcurrentInstances(t *testing.T) {
 func TestOAuthTokenRefreshedBeforeExpiry(t *testing.T) {
 	s := newOAuthServer(t)
 	s.expiresIn = 3600
-	f := load(t, oauthDir+"oauth.yaml")
 	now := time.Now()
 	offset := time.Duration(0)
-	restore := auth.SetWallClock(func() time.Time { return now.Add(offset) })
-	defer restore()
+	reg := nodes.Builtins()
+	reg.AddAuth(auth.ClientCredentials(func() time.Time { return now.Add(offset) })) // the wall clock, injected
+	f, err := reg.LoadFile(oauthDir + "oauth.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	runOne(t, f, s.env(), nil)
 	offset = 3500 * time.Second // 100s left: still good
@@ -287,19 +292,25 @@ func TestOAuthSeparateCachePerClientConfig(t *testing.T) {
 	}
 }
 
-// scriptedTokens is a transport that answers the token endpoint itself, as the test runner does.
+// scriptedTokens is a transport that answers the token endpoint itself, as the test runner
+// does, and sends every other request on.
 type scriptedTokens struct {
 	engine.Transport
-	client *http.Client
+	asked *int
 }
 
-func (s scriptedTokens) TokenClient(string) *http.Client { return s.client }
+func (s scriptedTokens) Do(ctx context.Context, req *engine.Request) (*engine.Response, error) {
+	if req.Action != engine.AuthPrefix+"erp" {
+		return s.Transport.Do(ctx, req)
+	}
+	*s.asked++
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	return &engine.Response{Status: 200, Header: h, Body: []byte(`{"access_token":"fake-token-for-tests","token_type":"Bearer","expires_in":3600}`)}, nil
+}
 
-type roundTrip func(*http.Request) (*http.Response, error)
-
-func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-func TestOAuthTokenClientsHook(t *testing.T) {
+// Token requests go through the instance's transport, the one HTTP seam, as auth.<entry>.
+func TestOAuthTokenRequestsGoThroughTheTransport(t *testing.T) {
 	s := newOAuthServer(t)
 	s.api = func(_ *oauthServer, _ int, tok string) int {
 		if tok == "fake-token-for-tests" {
@@ -308,20 +319,13 @@ func TestOAuthTokenClientsHook(t *testing.T) {
 		return 401
 	}
 	asked := 0
-	fake := &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
-		asked++
-		rec := httptest.NewRecorder()
-		rec.Header().Set("Content-Type", "application/json")
-		rec.WriteString(`{"access_token":"fake-token-for-tests","token_type":"Bearer","expires_in":3600}`)
-		return rec.Result(), nil
-	})}
 	f := load(t, oauthDir+"oauth.yaml")
 	env := s.env()
 	res := f.Run(t.Context(), map[string]any{"order_id": "A-1"}, &engine.Options{
 		Clock:     func() engine.Clock { return engine.NewVirtualClock(clockStart) },
 		Env:       func(n string) (string, bool) { v, ok := env[n]; return v, ok },
-		Capture:   true,
-		Transport: scriptedTokens{Transport: engine.NewHTTPTransport(), client: fake},
+		Channels:  engine.Capture{},
+		Transport: scriptedTokens{Transport: engine.NewHTTPTransport(), asked: &asked},
 	})
 	tokens, api := s.counts()
 	if res.Outcome != "success" || asked != 1 || tokens != 0 || api != 1 {

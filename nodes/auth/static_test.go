@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/nodes"
 )
 
 func TestStaticCredentials(t *testing.T) {
@@ -81,20 +81,20 @@ func TestStaticCredentialMissingBeforeStart(t *testing.T) {
 }
 
 func TestAuthCompileErrors(t *testing.T) {
-	_, err := engine.LoadFile(oauthDir + "invalid.yaml")
+	_, err := nodes.Builtins().LoadFile(oauthDir + "invalid.yaml")
 	if err == nil {
 		t.Fatal("invalid.yaml loaded without errors")
 	}
 	got := err.Error()
 	for _, w := range []string{
-		"invalid.yaml:3:6: error: auth a needs token_url:",
+		"invalid.yaml:3:6: error: oauth2_client_credentials auth a needs token_url:",
 		`invalid.yaml:4:31: error: unknown key "tokn" (did you mean "token"?)`,
 		"invalid.yaml:5:44: error: auth c takes header: or query:, not both",
 		"invalid.yaml:6:6: error: auth d needs header: (a header name) or query: (a query parameter name)",
 		"invalid.yaml:7:115: error: scopes expects a list, like [read, write]",
 		`invalid.yaml:7:133: error: unknown auth_style "cookie" (one of auto, header, params)`,
 		`invalid.yaml:8:13: error: unknown auth type "kerberos" (one of api_key, basic, bearer, oauth2_client_credentials)`,
-		"invalid.yaml:9:6: error: auth g needs password:",
+		"invalid.yaml:9:6: error: basic auth g needs password:",
 		`invalid.yaml:10:30: error: auth h: "Bad Header" is not a valid header name`,
 		`invalid.yaml:12:43: error: undefined auth "missing"`,
 	} {
@@ -108,7 +108,7 @@ func TestAuthCompileErrors(t *testing.T) {
 }
 
 func TestCredentialInFlowFileWarned(t *testing.T) {
-	f, _ := engine.LoadFile(oauthDir + "invalid.yaml")
+	f, _ := nodes.Builtins().LoadFile(oauthDir + "invalid.yaml")
 	var got []string
 	for _, w := range f.Diagnostics.Warnings() {
 		if w.Rule == "secret-in-flow" {
@@ -132,7 +132,7 @@ func TestCredentialInFlowFileWarned(t *testing.T) {
 		}
 	}
 	// a credential from secret() or env() is not warned of
-	g, err := engine.LoadFile(oauthDir + "static.yaml")
+	g, err := nodes.Builtins().LoadFile(oauthDir + "static.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/nodes"
 )
 
 // flowWith wraps a channels: section (starting on line 4) in a flow that notifies "c".
@@ -52,11 +52,11 @@ func TestChannelCompileErrors(t *testing.T) {
 				`bad.yaml:5:71: error: timeout 500ms is out of range: 1s..1m0s`,
 			}},
 		{"webhook without url", "channels:\n  c: {type: webhook, headers: {X-A: \"{{ nope }}\"}}\n",
-			[]string{"bad.yaml:5:6: error: webhook channel c needs a url", `bad.yaml:5:41: error: in expression " nope ": unknown variable "nope"`}},
+			[]string{"bad.yaml:5:6: error: webhook channel c needs url:", `bad.yaml:5:41: error: in expression " nope ": unknown variable "nope"`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := engine.Load("bad.yaml", []byte(flowWith(tc.channels)))
+			_, err := nodes.Builtins().Load("bad.yaml", []byte(flowWith(tc.channels)))
 			if err == nil {
 				t.Fatal("loaded without error")
 			}
@@ -81,7 +81,7 @@ func TestChannelCompileOK(t *testing.T) {
 		fifty = append(fifty, fmt.Sprintf("u%d@example.com", i))
 	}
 	src := flowWith("channels:\n  c: {type: email, smtp: \"{{ env('SMTP', '127.0.0.1:25') }}\", from: a@example.com, to: [" + strings.Join(fifty, ", ") + "], starttls: false}\n")
-	if _, err := engine.Load("ok.yaml", []byte(src)); err != nil {
+	if _, err := nodes.Builtins().Load("ok.yaml", []byte(src)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -46,19 +46,32 @@ type emailChannel struct {
 	timeout  time.Duration
 }
 
-var emailKeys = []string{"smtp", "from", "to", "cc", "username", "password", "starttls", "tls", "tls_ca_file", "tls_insecure_skip_verify", "timeout"}
-
-func init() {
-	engine.RegisterChannel(&engine.ChannelType{Name: "email", Keys: emailKeys, Compile: compileEmail})
+// Email declares the email channel type.
+func Email() *engine.ChannelType {
+	return &engine.ChannelType{
+		Spec: engine.Spec{Name: "email", Doc: "Email over SMTP, with STARTTLS and AUTH when configured.",
+			Fields: []engine.Field{
+				{Name: "smtp", Doc: "The SMTP server as host:port, a template.", Schema: engine.Ref("template"), Required: true},
+				{Name: "from", Doc: "The sender address.", Schema: engine.Ref("template"), Required: true},
+				{Name: "to", Doc: "Recipient addresses.", Schema: engine.Ref("recipients"), Required: true},
+				{Name: "cc", Doc: "Copy addresses.", Schema: engine.Ref("recipients")},
+				{Name: "username", Doc: "The SMTP AUTH user name.", Schema: engine.Ref("template")},
+				{Name: "password", Doc: "The SMTP AUTH password, e.g. \"{{ secret('SMTP_PASSWORD') }}\".", Schema: engine.Ref("template")},
+				{Name: "starttls", Doc: "STARTTLS: auto (default: when the server offers it), true (always; fail without it) or false (never).", Schema: engine.SchemaJSON(`{"anyOf": [{"type": "boolean"}, {"const": "auto"}]}`)},
+				{Name: "tls", Doc: "TLS from the first byte (SMTPS, port 465) instead of STARTTLS.", Schema: engine.SchemaJSON(`{"type": "boolean"}`)},
+				{Name: "tls_ca_file", Doc: "A PEM file of CA certificates to trust, a template.", Schema: engine.Ref("template")},
+				{Name: "tls_insecure_skip_verify", Doc: "Accept any server certificate (for test servers only).", Schema: engine.SchemaJSON(`{"type": "boolean"}`)},
+				{Name: "timeout", Doc: "How long a delivery may take (default 30s).", Schema: engine.Ref("duration")},
+			},
+			Constraints: engine.SchemaJSON(`{"dependentRequired": {"password": ["username"]}}`),
+			Defs:        map[string]engine.Schema{"recipients": engine.SchemaJSON(`{"description": "One address or a list of addresses (up to 50 recipients in all, as Architect).", "anyOf": [{"type": "string"}, {"type": "array", "minItems": 1, "maxItems": 50, "items": {"type": "string"}}]}`)},
+		},
+		Compile: compileEmail,
+	}
 }
 
 func compileEmail(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Channel {
 	e := &emailChannel{name: name, starttls: "auto", timeout: DefaultEmailTimeout}
-	for _, k := range []string{"smtp", "from", "to"} {
-		if keys[k] == nil {
-			c.Errorf(at, "email channel %s needs %s", name, k)
-		}
-	}
 	if n := keys["smtp"]; n != nil {
 		e.smtp = c.Template(n)
 		if e.smtp != nil && e.smtp.IsLiteral() {

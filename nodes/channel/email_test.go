@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/nodes"
 )
 
 // parsed is a received message as a mail reader shows it.
@@ -274,7 +275,7 @@ func TestEmailCapturedNotSent(t *testing.T) {
 	api := erp(t)
 	box := startSMTP(t, mailOpts{})
 	res := run(t, context.Background(), "escalation-email.yaml", map[string]string{"ERP_URL": api.URL, "SMTP_ADDR": box.Addr},
-		map[string]any{"order_id": "A-3"}, &engine.Options{Capture: true})
+		map[string]any{"order_id": "A-3"}, &engine.Options{Channels: engine.Capture{}})
 	if res.Outcome != "escalated" || len(res.Notifications) != 1 || res.Notifications[0].Error != "" {
 		t.Fatalf("outcome %q notifications %s", res.Outcome, asJSON(res.Notifications))
 	}
@@ -306,7 +307,7 @@ nodes:
     next: sent
   sent: {end: success}
 `
-	f, err := engine.Load("smtps.yaml", []byte(src))
+	f, err := nodes.Builtins().Load("smtps.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}

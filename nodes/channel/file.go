@@ -15,19 +15,27 @@ import (
 // fileChannel appends one JSON line per notification and fsyncs, so that a dead letter
 // survives a crash. Writers of one path share a lock: instances run concurrently.
 type fileChannel struct {
-	path *engine.Template
+	path  *engine.Template
+	locks *sync.Map // absolute path -> *sync.Mutex, shared by the file channels of one registry
 }
 
-var fileLocks sync.Map // absolute path -> *sync.Mutex
-
-func init() {
-	engine.RegisterChannel(&engine.ChannelType{Name: "file", Keys: []string{"path"}, Compile: func(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Channel {
-		if keys["path"] == nil {
-			c.Errorf(at, "file channel %s needs a path", name)
-			return nil
-		}
-		return &fileChannel{path: c.Template(keys["path"])}
-	}})
+// File declares the file channel type. Its channels share one lock per path, so that the
+// instances of every flow compiled with one registry append whole lines.
+func File() *engine.ChannelType {
+	locks := &sync.Map{}
+	return &engine.ChannelType{
+		Spec: engine.Spec{Name: "file", Doc: "Appends one JSON line per notification and fsyncs: a dead-letter sink.",
+			Fields: []engine.Field{
+				{Name: "path", Doc: "The file appended to, a template.", Schema: engine.Ref("template"), Required: true},
+			},
+		},
+		Compile: func(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Channel {
+			if keys["path"] == nil {
+				return nil
+			}
+			return &fileChannel{path: c.Template(keys["path"]), locks: locks}
+		},
+	}
 }
 
 // line is the dead-letter record.
@@ -61,7 +69,7 @@ func (f *fileChannel) Deliver(ctx context.Context, in *engine.Instance, n *engin
 	if err != nil {
 		return err
 	}
-	mu, _ := fileLocks.LoadOrStore(abs, &sync.Mutex{})
+	mu, _ := f.locks.LoadOrStore(abs, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
 	return appendLine(abs, b)

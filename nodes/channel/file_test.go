@@ -10,14 +10,14 @@ import (
 	"testing"
 
 	"github.com/archflow/archflow/engine"
-	"github.com/archflow/archflow/nodes/channel"
+	"github.com/archflow/archflow/nodes"
 )
 
 // 1,000 instances of the seed flow escalate at once to one dead-letter file: 1,000 intact
 // JSON lines, one per instance, each with its own correlation id and outputs.
 func TestDeadLetterConcurrentInstances(t *testing.T) {
 	const n = 1000
-	f, err := engine.LoadFile(filepath.Join("..", "..", "flows", "self-healing.yaml"))
+	f, err := nodes.Builtins().LoadFile(filepath.Join("..", "..", "flows", "self-healing.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestDeadLetterConcurrentInstances(t *testing.T) {
 
 // A dead-letter file that cannot be written: the instance ends error with the notification.
 func TestDeadLetterUnwritable(t *testing.T) {
-	f, err := engine.LoadFile(filepath.Join("..", "..", "flows", "self-healing.yaml"))
+	f, err := nodes.Builtins().LoadFile(filepath.Join("..", "..", "flows", "self-healing.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,9 +108,6 @@ func TestDeadLetterUnwritable(t *testing.T) {
 // The log channel writes one block per notification to stderr.
 func TestLogChannel(t *testing.T) {
 	var buf bytes.Buffer
-	saved := channel.Stderr
-	channel.Stderr = &buf
-	defer func() { channel.Stderr = saved }()
 	src := `flow: log-it
 variables:
   order_id: {type: string, input: true}
@@ -123,12 +120,12 @@ nodes:
     next: done
   done: {end: success}
 `
-	f, err := engine.Load("log-it.yaml", []byte(src))
+	f, err := nodes.Builtins().Load("log-it.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
 	in, _ := f.Inputs(map[string]any{"order_id": "A-7"})
-	res := f.Run(context.Background(), in, &engine.Options{Clock: func() engine.Clock { return engine.NewVirtualClock(clockStart) }})
+	res := f.Run(context.Background(), in, &engine.Options{Clock: func() engine.Clock { return engine.NewVirtualClock(clockStart) }, Stderr: &buf})
 	if res.Outcome != "success" {
 		t.Fatalf("outcome %q", res.Outcome)
 	}

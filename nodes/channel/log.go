@@ -4,25 +4,22 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"sync"
 
 	"github.com/archflow/archflow/engine"
 	"gopkg.in/yaml.v3"
 )
 
-// Stderr is where the log channel writes; tests may swap it.
-var Stderr io.Writer = os.Stderr
-
-var logMu sync.Mutex
-
 type logChannel struct{}
 
-func init() {
-	engine.RegisterChannel(&engine.ChannelType{Name: "log", Compile: func(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Channel {
-		return logChannel{}
-	}})
+// Log declares the log channel type: it writes to the instance's stderr (engine.Options.Stderr).
+func Log() *engine.ChannelType {
+	return &engine.ChannelType{
+		Spec: engine.Spec{Name: "log", Doc: "Writes notifications to stderr."},
+		Compile: func(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Channel {
+			return logChannel{}
+		},
+	}
 }
 
 // Deliver writes one block per notification: a header line, then the body (and payload)
@@ -42,8 +39,7 @@ func (logChannel) Deliver(ctx context.Context, in *engine.Instance, n *engine.No
 			b.WriteString("    " + l + "\n")
 		}
 	}
-	logMu.Lock()
-	defer logMu.Unlock()
-	_, err := io.WriteString(Stderr, b.String())
+	// One write per block: an *os.File serialises whole writes, a SyncWriter does the same.
+	_, err := io.WriteString(in.Stderr(), b.String())
 	return err
 }

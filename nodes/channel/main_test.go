@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
-	_ "github.com/archflow/archflow/nodes" // node kinds and channel types
+	"github.com/archflow/archflow/nodes"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
@@ -47,7 +47,7 @@ func run(t *testing.T, ctx context.Context, file string, env map[string]string, 
 
 func load(t *testing.T, file string) *engine.Flow {
 	t.Helper()
-	f, err := engine.LoadFile(filepath.Join("..", "..", "testdata", "notify", file))
+	f, err := nodes.Builtins().LoadFile(filepath.Join("..", "..", "testdata", "notify", file))
 	if err != nil {
 		t.Fatalf("load %s:\n%v", file, err)
 	}

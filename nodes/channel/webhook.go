@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
-	"github.com/go-resty/resty/v2"
 	"gopkg.in/yaml.v3"
 )
 
@@ -21,7 +19,8 @@ import (
 const (
 	DefaultWebhookTimeout = 10 * time.Second
 	MaxWebhookTimeout     = 60 * time.Second
-	webhookErrorBody      = 200 // bytes of a failed response's body quoted in the error
+	webhookErrorBody      = 200     // bytes of a failed response's body quoted in the error
+	webhookMaxBody        = 1 << 16 // bytes of an answer read; chat services answer briefly
 )
 
 // webhookChannel POSTs JSON: the notify's payload, or {"text": subject + "\n" + body}, which
@@ -33,18 +32,29 @@ type webhookChannel struct {
 	authName string
 	auth     engine.Auth
 	timeout  time.Duration
-	client   *resty.Client
 }
 
-func init() {
-	engine.RegisterChannel(&engine.ChannelType{Name: "webhook", Keys: []string{"url", "headers", "auth", "timeout"}, Compile: compileWebhook})
+// Webhook declares the webhook channel type.
+func Webhook() *engine.ChannelType {
+	return &engine.ChannelType{
+		Spec: engine.Spec{Name: "webhook", Doc: "A webhook: POSTs JSON, the notify node's rendered payload or by default {\"text\": subject + \"\\n\" + body}, which Slack and Teams accept.",
+			Fields: []engine.Field{
+				{Name: "url", Doc: "The webhook URL, a template.", Schema: engine.Ref("template"), Required: true},
+				{Name: "headers", Doc: "Request headers: name to template.", Schema: engine.Ref("headers")},
+				{Name: "auth", Doc: "The name of an entry of the auth: section.", Schema: engine.Ref("name")},
+				{Name: "timeout", Doc: "How long a delivery may take (default 10s).", Schema: engine.Ref("duration")},
+			},
+		},
+		Compile: compileWebhook,
+	}
 }
 
 func compileWebhook(c *engine.Compiler, name string, keys map[string]*yaml.Node, at *yaml.Node) engine.Channel {
 	w := &webhookChannel{name: name, timeout: DefaultWebhookTimeout}
-	if n := keys["url"]; n == nil {
-		c.Errorf(at, "webhook channel %s needs a url", name)
-	} else if w.url = c.Template(n); w.url != nil {
+	if n := keys["url"]; n != nil {
+		w.url = c.Template(n)
+	}
+	if n := keys["url"]; n != nil && w.url != nil {
 		c.Track(w.url.Exprs()...)
 		if w.url.IsLiteral() {
 			if _, err := webhookURL(n.Value); err != nil {
@@ -78,8 +88,6 @@ func compileWebhook(c *engine.Compiler, name string, keys map[string]*yaml.Node,
 			}
 		}
 	}
-	// resty's own retries stay off: a failed delivery is the flow's to handle (on_failure).
-	w.client = resty.New().SetRetryCount(0).SetDoNotParseResponse(true).SetLogger(quietLogger{})
 	return w
 }
 
@@ -118,7 +126,7 @@ func (w *webhookChannel) Deliver(ctx context.Context, in *engine.Instance, n *en
 	if err != nil {
 		return fmt.Errorf("webhook %s: payload is not JSON: %v", where, err)
 	}
-	req := &engine.Request{Node: n.Node, Attempt: 1, Method: http.MethodPost, URL: raw, Header: http.Header{}, Body: body, Timeout: w.timeout}
+	req := &engine.Request{Action: engine.NotifyPrefix + w.name, Node: n.Node, Attempt: 1, Method: http.MethodPost, URL: raw, Header: http.Header{}, Body: body, Timeout: w.timeout}
 	req.Header.Set("Content-Type", "application/json")
 	for _, h := range w.headers {
 		v, err := h.Value.Render(in)
@@ -132,7 +140,7 @@ func (w *webhookChannel) Deliver(ctx context.Context, in *engine.Instance, n *en
 			return w.authError(where, err)
 		}
 	}
-	status, text, err := w.post(ctx, req)
+	status, text, err := w.post(ctx, in, req)
 	if err == nil && status == http.StatusUnauthorized && w.auth != nil {
 		// one fresh token and one re-send, as data actions do
 		refreshed, aerr := w.auth.Apply(ctx, in, req, true)
@@ -140,7 +148,7 @@ func (w *webhookChannel) Deliver(ctx context.Context, in *engine.Instance, n *en
 			return w.authError(where, aerr)
 		}
 		if refreshed {
-			status, text, err = w.post(ctx, req)
+			status, text, err = w.post(ctx, in, req)
 		}
 	}
 	if err != nil {
@@ -179,31 +187,27 @@ func payload(n *engine.Notification) any {
 	return map[string]string{"text": text}
 }
 
-// post sends one request and returns the status and the start of the body.
-func (w *webhookChannel) post(ctx context.Context, req *engine.Request) (int, string, error) {
-	cctx, cancel := context.WithTimeout(ctx, req.Timeout)
-	defer cancel()
-	r := w.client.R().SetContext(cctx).SetBody(req.Body)
-	for k, vs := range req.Header {
-		for _, v := range vs {
-			r.Header.Add(k, v)
-		}
-	}
-	resp, err := r.Execute(req.Method, req.URL)
+// post sends one request through the instance's transport (the one HTTP seam) and returns the
+// status and the start of the body.
+func (w *webhookChannel) post(ctx context.Context, in *engine.Instance, req *engine.Request) (int, string, error) {
+	sent := *req
+	sent.Header = req.Header.Clone() // a re-send after a 401 starts from the original headers
+	sent.MaxBody = webhookMaxBody
+	resp, err := in.Transport().Do(ctx, &sent)
 	if err != nil {
-		if ctx.Err() == nil && cctx.Err() == context.DeadlineExceeded {
+		var te *engine.TransportError
+		switch {
+		case ctx.Err() != nil:
+			return 0, "", ctx.Err()
+		case errors.As(err, &te) && te.Kind == engine.KindTimeout:
 			return 0, "", fmt.Errorf("no response within %s", req.Timeout)
+		case errors.As(err, &te) && te.Kind == "too_large" && resp != nil:
+			// the answer is what matters, not its size
+		default:
+			return 0, "", err
 		}
-		var ue *url.Error
-		if errors.As(err, &ue) { // drop `Post "url":`, which would show the path
-			err = unwrapOp(ue.Err)
-		}
-		return 0, "", err
 	}
-	raw := resp.RawBody()
-	defer raw.Close()
-	b, _ := io.ReadAll(io.LimitReader(raw, webhookErrorBody+1))
-	io.Copy(io.Discard, io.LimitReader(raw, 1<<20)) // let the connection be reused
+	b := resp.Body
 	cut := len(b) > webhookErrorBody
 	if cut {
 		b = b[:webhookErrorBody]
@@ -212,11 +216,5 @@ func (w *webhookChannel) post(ctx context.Context, req *engine.Request) (int, st
 	if cut {
 		text += "…"
 	}
-	return resp.StatusCode(), text, nil
+	return resp.Status, text, nil
 }
-
-type quietLogger struct{}
-
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Warnf(string, ...any)  {}
-func (quietLogger) Debugf(string, ...any) {}

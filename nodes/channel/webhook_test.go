@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/nodes"
 )
 
 // hook records what a webhook receiver got and answers with a status chosen per request.
@@ -268,7 +269,7 @@ nodes:
     next: done
   done: {end: success}
 `
-	f, err := engine.Load("chat-bearer.yaml", []byte(src))
+	f, err := nodes.Builtins().Load("chat-bearer.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
