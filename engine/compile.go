@@ -31,8 +31,8 @@ type Flow struct {
 	Registry *Registry
 	// httpTransport is the real HTTP transport of instances run without one of their own.
 	httpTransport func() Transport
-	scope    *scope
-	exprs    []*Expr // every expression, for lint rules
+	scope         *scope
+	exprs         []*Expr // every expression, for lint rules
 }
 
 // Variable is a declared, typed, instance-scoped variable.

@@ -122,7 +122,9 @@ type flowEntry struct {
 }
 
 // NewLoader returns a loader with an empty flow cache that compiles flows with reg.
-func NewLoader(reg *engine.Registry) *Loader { return &Loader{reg: reg, flows: map[string]*flowEntry{}} }
+func NewLoader(reg *engine.Registry) *Loader {
+	return &Loader{reg: reg, flows: map[string]*flowEntry{}}
+}
 
 func (l *Loader) flow(path string) (*engine.Flow, engine.ErrorList) {
 	key := path

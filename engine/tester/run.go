@@ -251,7 +251,7 @@ func runCase(ctx context.Context, cr *CaseResult, opts *Options) {
 		Clock:     func() engine.Clock { return engine.NewVirtualClock(clockStart) },
 		Transport: tr,
 		Env:       lookup,
-		Channels: engine.Capture{},
+		Channels:  engine.Capture{},
 		UUID:      uuids(),
 		Seed:      1,
 	}
