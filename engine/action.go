@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"net/http"
 	"strings"
 	"time"
 
@@ -177,60 +176,4 @@ func (c *Compiler) ActionRef(n *yaml.Node) *Action {
 		c.errs.Add(PosOf(c.file, n), "undefined action %q%s", name, didYouMean(name, sortedKeys(c.flow.Actions)))
 	}
 	return a
-}
-
-// ---- classification ----
-
-// DefaultTransientStatuses are the statuses worth retrying: the server may answer differently later.
-var DefaultTransientStatuses = []int{
-	http.StatusRequestTimeout,      // 408
-	http.StatusTooEarly,            // 425
-	http.StatusTooManyRequests,     // 429
-	http.StatusInternalServerError, // 500
-	http.StatusBadGateway,          // 502
-	http.StatusServiceUnavailable,  // 503
-	http.StatusGatewayTimeout,      // 504
-}
-
-// Failure kinds and classes, as `error.kind` and `error.class` show them.
-const (
-	KindHTTP     = "http"
-	KindBusiness = "business"
-	KindTimeout  = "timeout"
-	KindNetwork  = "network"
-	KindAuth     = "auth"
-	KindRuntime  = "runtime"
-
-	Transient = "transient"
-	Permanent = "permanent"
-)
-
-// ClassifyStatus says whether a non-2xx status is worth retrying.
-func ClassifyStatus(status int, transient []int) string {
-	if transient == nil {
-		transient = DefaultTransientStatuses
-	}
-	for _, s := range transient {
-		if s == status {
-			return Transient
-		}
-	}
-	return Permanent
-}
-
-// ClassifyFailure is the class of a failure of the given kind: timeouts and transient network
-// errors are transient; a business failure (2xx failing success) and auth failures are permanent.
-func ClassifyFailure(kind string, status int, transientNet bool, transient []int) string {
-	switch kind {
-	case KindTimeout:
-		return Transient
-	case KindNetwork:
-		if transientNet {
-			return Transient
-		}
-		return Permanent
-	case KindHTTP:
-		return ClassifyStatus(status, transient)
-	}
-	return Permanent
 }

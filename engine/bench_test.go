@@ -8,6 +8,7 @@ import (
 	"github.com/expr-lang/expr"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/nodes"
 )
 
@@ -28,7 +29,7 @@ func BenchmarkNodeSteps(b *testing.B) {
 		b.Fatal(err)
 	}
 	in, _ := f.Inputs(map[string]any{"order_id": "B-1"})
-	opts := &engine.Options{Transport: fakeERP{}, Clock: func() engine.Clock { return engine.NewVirtualClock(t0) },
+	opts := &engine.Options{Transport: fakeERP{}, Clock: func() clock.Clock { return clock.NewVirtualClock(t0) },
 		Env: func(k string) (string, bool) { return "/dev/null", k == "DEAD_LETTER" }, Channels: engine.Capture{}}
 	steps := 0
 	b.ReportAllocs()

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/clock"
+	"github.com/archflow/archflow/engine/failure"
 )
 
 // These tests follow SPEC §3 "Data action outcome": transient failures are worth retrying,
@@ -20,28 +22,28 @@ func TestClassifyStatus(t *testing.T) {
 		status int
 		want   string
 	}{
-		{408, engine.Transient}, // Request Timeout
-		{425, engine.Transient}, // Too Early
-		{429, engine.Transient}, // Too Many Requests
-		{500, engine.Transient}, // Internal Server Error
-		{502, engine.Transient}, // Bad Gateway
-		{503, engine.Transient}, // Service Unavailable
-		{504, engine.Transient}, // Gateway Timeout
-		{400, engine.Permanent}, // Bad Request
-		{401, engine.Permanent}, // Unauthorized
-		{403, engine.Permanent}, // Forbidden
-		{404, engine.Permanent}, // Not Found
-		{409, engine.Permanent}, // Conflict
-		{410, engine.Permanent}, // Gone
-		{422, engine.Permanent}, // Unprocessable Entity
-		{501, engine.Permanent}, // Not Implemented
-		{505, engine.Permanent}, // HTTP Version Not Supported
-		{511, engine.Permanent}, // Network Authentication Required
-		{302, engine.Permanent}, // a redirect that was not followed
+		{408, failure.Transient}, // Request Timeout
+		{425, failure.Transient}, // Too Early
+		{429, failure.Transient}, // Too Many Requests
+		{500, failure.Transient}, // Internal Server Error
+		{502, failure.Transient}, // Bad Gateway
+		{503, failure.Transient}, // Service Unavailable
+		{504, failure.Transient}, // Gateway Timeout
+		{400, failure.Permanent}, // Bad Request
+		{401, failure.Permanent}, // Unauthorized
+		{403, failure.Permanent}, // Forbidden
+		{404, failure.Permanent}, // Not Found
+		{409, failure.Permanent}, // Conflict
+		{410, failure.Permanent}, // Gone
+		{422, failure.Permanent}, // Unprocessable Entity
+		{501, failure.Permanent}, // Not Implemented
+		{505, failure.Permanent}, // HTTP Version Not Supported
+		{511, failure.Permanent}, // Network Authentication Required
+		{302, failure.Permanent}, // a redirect that was not followed
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
-			if got := engine.ClassifyStatus(tc.status, nil); got != tc.want {
+			if got := failure.ClassifyStatus(tc.status, nil); got != tc.want {
 				t.Errorf("ClassifyStatus(%d) = %s, want %s", tc.status, got, tc.want)
 			}
 		})
@@ -56,18 +58,18 @@ func TestClassifyStatusCustomList(t *testing.T) {
 		status int
 		want   string
 	}{
-		{409, engine.Transient},
-		{503, engine.Transient},
-		{429, engine.Permanent},
-		{500, engine.Permanent},
-		{404, engine.Permanent},
+		{409, failure.Transient},
+		{503, failure.Transient},
+		{429, failure.Permanent},
+		{500, failure.Permanent},
+		{404, failure.Permanent},
 	}
 	for _, tc := range cases {
-		if got := engine.ClassifyStatus(tc.status, custom); got != tc.want {
+		if got := failure.ClassifyStatus(tc.status, custom); got != tc.want {
 			t.Errorf("ClassifyStatus(%d, %v) = %s, want %s", tc.status, custom, got, tc.want)
 		}
 	}
-	if got := engine.ClassifyStatus(503, []int{}); got != engine.Permanent {
+	if got := failure.ClassifyStatus(503, []int{}); got != failure.Permanent {
 		t.Errorf("an empty transient_statuses list makes 503 %s, want permanent", got)
 	}
 }
@@ -81,21 +83,21 @@ func TestClassifyFailure(t *testing.T) {
 		transient    []int
 		want         string
 	}{
-		{"timeout", engine.KindTimeout, 0, false, nil, engine.Transient},
-		{"timeout with a custom list", engine.KindTimeout, 0, false, []int{409}, engine.Transient},
-		{"connection refused or reset", engine.KindNetwork, 0, true, nil, engine.Transient},
-		{"unknown host or TLS", engine.KindNetwork, 0, false, nil, engine.Permanent},
-		{"http 503", engine.KindHTTP, 503, false, nil, engine.Transient},
-		{"http 404", engine.KindHTTP, 404, false, nil, engine.Permanent},
-		{"http 409 listed transient", engine.KindHTTP, 409, false, []int{409}, engine.Transient},
-		{"http 503 not listed", engine.KindHTTP, 503, false, []int{409}, engine.Permanent},
-		{"business (200 with success:false)", engine.KindBusiness, 200, false, nil, engine.Permanent},
-		{"business even if the status were listed", engine.KindBusiness, 200, false, []int{200}, engine.Permanent},
-		{"auth", engine.KindAuth, 401, false, nil, engine.Permanent},
+		{"timeout", failure.KindTimeout, 0, false, nil, failure.Transient},
+		{"timeout with a custom list", failure.KindTimeout, 0, false, []int{409}, failure.Transient},
+		{"connection refused or reset", failure.KindNetwork, 0, true, nil, failure.Transient},
+		{"unknown host or TLS", failure.KindNetwork, 0, false, nil, failure.Permanent},
+		{"http 503", failure.KindHTTP, 503, false, nil, failure.Transient},
+		{"http 404", failure.KindHTTP, 404, false, nil, failure.Permanent},
+		{"http 409 listed transient", failure.KindHTTP, 409, false, []int{409}, failure.Transient},
+		{"http 503 not listed", failure.KindHTTP, 503, false, []int{409}, failure.Permanent},
+		{"business (200 with success:false)", failure.KindBusiness, 200, false, nil, failure.Permanent},
+		{"business even if the status were listed", failure.KindBusiness, 200, false, []int{200}, failure.Permanent},
+		{"auth", failure.KindAuth, 401, false, nil, failure.Permanent},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := engine.ClassifyFailure(tc.kind, tc.status, tc.transientNet, tc.transient); got != tc.want {
+			if got := failure.ClassifyFailure(tc.kind, tc.status, tc.transientNet, tc.transient); got != tc.want {
 				t.Errorf("ClassifyFailure(%s, %d, %v, %v) = %s, want %s", tc.kind, tc.status, tc.transientNet, tc.transient, got, tc.want)
 			}
 		})
@@ -211,8 +213,8 @@ func TestTransportFailuresAreClassified(t *testing.T) {
 		kind  string
 		path  string // node after call
 	}{
-		{"timeout", &engine.TransportError{Kind: engine.KindTimeout, Transient: true, Err: errors.New("no response within the timeout")}, "transient", "timeout", "record"},
-		{"connection reset", &engine.TransportError{Kind: engine.KindNetwork, Transient: true, Err: errors.New("connection reset by peer")}, "transient", "network", "record"},
+		{"timeout", &engine.TransportError{Kind: failure.KindTimeout, Transient: true, Err: errors.New("no response within the timeout")}, "transient", "timeout", "record"},
+		{"connection reset", &engine.TransportError{Kind: failure.KindNetwork, Transient: true, Err: errors.New("connection reset by peer")}, "transient", "network", "record"},
 		{"unknown host", &engine.TransportError{Kind: "dns", Err: errors.New("unknown host erp.invalid")}, "permanent", "network", "record"},
 		{"certificate", &engine.TransportError{Kind: "tls", Err: errors.New("x509: certificate signed by unknown authority")}, "permanent", "network", "record"},
 	}
@@ -220,7 +222,7 @@ func TestTransportFailuresAreClassified(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := specLoad(t, classifyFlow("http://127.0.0.1:1/orders", ""))
 			res := f.Run(context.Background(), nil, &engine.Options{
-				Clock:     func() engine.Clock { return engine.NewVirtualClock(specStart) },
+				Clock:     func() clock.Clock { return clock.NewVirtualClock(specStart) },
 				Transport: failingTransport{tc.err},
 			})
 			if res.Outcome != "failure" || len(res.Path) < 2 || res.Path[1] != tc.path {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/nodes"
 )
 
@@ -96,7 +97,7 @@ func runFlow(t *testing.T, path, url string, inputs map[string]any) run {
 	var mu sync.Mutex
 	var events []engine.Event
 	res := f.Run(context.Background(), in, &engine.Options{
-		Clock:  func() engine.Clock { return engine.NewVirtualClock(t0) },
+		Clock:  func() clock.Clock { return clock.NewVirtualClock(t0) },
 		Env:    func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 		Tracer: engine.TraceFunc(func(e *engine.Event) { mu.Lock(); events = append(events, *e); mu.Unlock() }),
 	})
@@ -274,11 +275,11 @@ func TestMaxStepsGuard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := f.Run(context.Background(), nil, &engine.Options{Clock: func() engine.Clock { return engine.NewVirtualClock(t0) }, MaxSteps: 50})
+	res := f.Run(context.Background(), nil, &engine.Options{Clock: func() clock.Clock { return clock.NewVirtualClock(t0) }, MaxSteps: 50})
 	if res.Outcome != "error" || len(res.Path) != 50 || res.Error == nil || !strings.Contains(res.Error.Message, "more than 50") {
 		t.Fatalf("outcome %s after %d steps, error %+v", res.Outcome, len(res.Path), res.Error)
 	}
-	res = f.Run(context.Background(), nil, &engine.Options{Clock: func() engine.Clock { return engine.NewVirtualClock(t0) }})
+	res = f.Run(context.Background(), nil, &engine.Options{Clock: func() clock.Clock { return clock.NewVirtualClock(t0) }})
 	if len(res.Path) != engine.DefaultMaxSteps {
 		t.Errorf("default guard stopped after %d steps, want %d", len(res.Path), engine.DefaultMaxSteps)
 	}
@@ -325,7 +326,7 @@ func TestInstancesDoNotShareState(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			in, _ := f.Inputs(map[string]any{"order_id": "P-" + string(rune('a'+i))})
-			results[i] = f.Run(context.Background(), in, &engine.Options{Env: env, Clock: func() engine.Clock { return engine.NewVirtualClock(t0) }})
+			results[i] = f.Run(context.Background(), in, &engine.Options{Env: env, Clock: func() clock.Clock { return clock.NewVirtualClock(t0) }})
 		}()
 	}
 	wg.Wait()
@@ -354,7 +355,7 @@ func TestTraceIsJSONLinesWithRequiredFields(t *testing.T) {
 	var buf bytes.Buffer
 	tr := engine.NewJSONLTracer(&buf)
 	in, _ := f.Inputs(map[string]any{"order_id": "J-1"})
-	f.Run(context.Background(), in, &engine.Options{Tracer: tr, Clock: func() engine.Clock { return engine.NewVirtualClock(t0) },
+	f.Run(context.Background(), in, &engine.Options{Tracer: tr, Clock: func() clock.Clock { return clock.NewVirtualClock(t0) },
 		Env: func(k string) (string, bool) { return a.srv.URL, k == "ERP_URL" }})
 	tr.Flush()
 	sc := bufio.NewScanner(&buf)

@@ -1,9 +1,11 @@
 package engine
 
+import "github.com/archflow/archflow/engine/failure"
+
 // EndWithError ends the instance with outcome error and info as the result's error, without
 // going to on_error: for failures the contract ends on, such as an undelivered notification
 // with no on_failure (which on_error would re-enter). The node returns a nil edge after it.
-func (in *Instance) EndWithError(info *ErrorInfo) {
+func (in *Instance) EndWithError(info *failure.ErrorInfo) {
 	cp := *info
 	cp.Message = in.redactor.String(cp.Message)
 	if cp.Node == "" && in.node != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/clock"
 )
 
 // These tests follow SPEC §1 Rules and §9: every error names file:line:col of the offending YAML
@@ -292,7 +293,7 @@ nodes:
 `)
 	for _, max := range []int{1, 7, 100} {
 		res := f.Run(context.Background(), nil, &engine.Options{
-			Clock:    func() engine.Clock { return engine.NewVirtualClock(specStart) },
+			Clock:    func() clock.Clock { return clock.NewVirtualClock(specStart) },
 			MaxSteps: max,
 		})
 		if res.Outcome != "error" {

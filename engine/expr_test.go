@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/nodes"
 )
 
@@ -55,7 +56,7 @@ func specRun(t *testing.T, f *engine.Flow, inputs map[string]any) *engine.Result
 		t.Fatalf("inputs rejected: %v", err)
 	}
 	return f.Run(context.Background(), in, &engine.Options{
-		Clock:    func() engine.Clock { return engine.NewVirtualClock(specStart) },
+		Clock:    func() clock.Clock { return clock.NewVirtualClock(specStart) },
 		Channels: engine.Capture{},
 		MaxSteps: 200,
 	})

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/archflow/archflow/engine/clock"
+	"github.com/archflow/archflow/engine/failure"
 	"github.com/expr-lang/expr/vm"
 	"github.com/google/uuid"
 )
@@ -27,7 +29,7 @@ const (
 // Options are the seams and limits of a run. The zero value runs on the real clock and real HTTP.
 type Options struct {
 	// Clock makes the instance's clock; nil gives the real clock. Each instance gets its own.
-	Clock func() Clock
+	Clock func() clock.Clock
 	// Transport sends every request (data actions, token requests, webhooks); nil gives real
 	// HTTP, one transport per Flow so that its instances share connections and OAuth tokens.
 	Transport Transport
@@ -49,34 +51,21 @@ type Options struct {
 	Seed uint64
 }
 
-// ErrorInfo describes a failure: the `error` value of expressions and the result's error.
-type ErrorInfo struct {
-	Class   string `json:"class"`
-	Kind    string `json:"kind"`
-	Message string `json:"message"`
-	Status  int    `json:"status,omitempty"`
-	Node    string `json:"node,omitempty"`
-}
-
-func (e *ErrorInfo) value() map[string]any {
-	return map[string]any{"class": e.Class, "kind": e.Kind, "message": e.Message, "status": e.Status, "node": e.Node}
-}
-
 // Result is what an instance did.
 type Result struct {
-	Instance      string          `json:"instance"`
-	Flow          string          `json:"flow"`
-	Outcome       string          `json:"outcome"`
-	Outputs       map[string]any  `json:"outputs"`
-	Variables     map[string]any  `json:"variables"`
-	Path          []string        `json:"path"`
-	Calls         map[string]int  `json:"calls"`
-	Waits         []float64       `json:"waits"`
-	Started       time.Time       `json:"started"`
-	Ended         time.Time       `json:"ended"`
-	StoppedAt     string          `json:"stopped_at,omitempty"`
-	Error         *ErrorInfo      `json:"error,omitempty"`
-	Notifications []*Notification `json:"notifications,omitempty"`
+	Instance      string             `json:"instance"`
+	Flow          string             `json:"flow"`
+	Outcome       string             `json:"outcome"`
+	Outputs       map[string]any     `json:"outputs"`
+	Variables     map[string]any     `json:"variables"`
+	Path          []string           `json:"path"`
+	Calls         map[string]int     `json:"calls"`
+	Waits         []float64          `json:"waits"`
+	Started       time.Time          `json:"started"`
+	Ended         time.Time          `json:"ended"`
+	StoppedAt     string             `json:"stopped_at,omitempty"`
+	Error         *failure.ErrorInfo `json:"error,omitempty"`
+	Notifications []*Notification    `json:"notifications,omitempty"`
 	// Edges are the routes taken, in order, for coverage.
 	Edges []*Edge `json:"-"`
 }
@@ -88,7 +77,7 @@ type Instance struct {
 	ctx       context.Context
 	env       map[string]any
 	vm        vm.VM
-	clock     Clock
+	clock     clock.Clock
 	transport Transport
 	redactor  Redactor
 	rand      *rand.Rand
@@ -195,7 +184,7 @@ func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Opt
 	if opts.Clock != nil {
 		in.clock = opts.Clock()
 	} else {
-		in.clock = RealClock{}
+		in.clock = clock.RealClock{}
 	}
 	in.transport = opts.Transport
 	if in.transport == nil {
@@ -296,7 +285,7 @@ func (in *Instance) run() {
 		}
 		steps++
 		if steps > max {
-			in.fail(&ErrorInfo{Class: Permanent, Kind: KindRuntime, Node: node.Name,
+			in.fail(&failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindRuntime, Node: node.Name,
 				Message: fmt.Sprintf("more than %d node executions: stopped (raise --max-steps if the flow really needs more)", max)})
 			return
 		}
@@ -312,8 +301,8 @@ func (in *Instance) run() {
 			return
 		}
 		if err != nil {
-			info := &ErrorInfo{Class: Permanent, Kind: KindRuntime, Node: node.Name, Message: in.redactor.String(err.Error())}
-			var ie *ErrorInfo
+			info := &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindRuntime, Node: node.Name, Message: in.redactor.String(err.Error())}
+			var ie *failure.ErrorInfo
 			if errors.As(err, &ie) {
 				cp := *ie
 				cp.Message = in.redactor.String(cp.Message)
@@ -331,7 +320,7 @@ func (in *Instance) run() {
 				return
 			}
 			handling = true
-			in.env["error"] = info.value()
+			in.env["error"] = info.Value()
 			in.res.Error = info
 			e := &Edge{From: node, To: f.OnError, Label: "on_error"}
 			in.res.Edges = append(in.res.Edges, e)
@@ -359,7 +348,7 @@ func (in *Instance) interrupt() {
 	in.finishResult()
 }
 
-func (in *Instance) fail(info *ErrorInfo) {
+func (in *Instance) fail(info *failure.ErrorInfo) {
 	in.outcome = OutcomeError
 	in.res.Error = info
 	in.finish()
@@ -401,7 +390,7 @@ func (in *Instance) Flow() *Flow { return in.flow }
 func (in *Instance) ID() string { return in.id }
 
 // Clock is the instance's clock.
-func (in *Instance) Clock() Clock { return in.clock }
+func (in *Instance) Clock() clock.Clock { return in.clock }
 
 // Transport is the instance's transport.
 func (in *Instance) Transport() Transport { return in.transport }
@@ -448,12 +437,12 @@ func (in *Instance) Set(v *Variable, val any) error {
 func (in *Instance) SetScope(name string, val any) { in.env[name] = val }
 
 // SetError sets `error` (nil clears it).
-func (in *Instance) SetError(e *ErrorInfo) {
+func (in *Instance) SetError(e *failure.ErrorInfo) {
 	if e == nil {
 		in.env["error"] = nil
 		return
 	}
-	in.env["error"] = e.value()
+	in.env["error"] = e.Value()
 }
 
 // SetRetries sets retries.<node>.
@@ -512,6 +501,3 @@ func (in *Instance) Emit(e *Event) {
 
 // Tracing reports whether events are wanted, so that callers can skip building them.
 func (in *Instance) Tracing() bool { return in.opts.Tracer != nil }
-
-// Error lets a node kind return an ErrorInfo as the runtime error it routes to on_error.
-func (e *ErrorInfo) Error() string { return e.Message }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/archflow/archflow/engine/failure"
 )
 
 // Event is one trace step. Fields beyond the first six are set by the events that need them.
@@ -21,29 +23,29 @@ type Event struct {
 	Kind     string    `json:"kind,omitempty"`
 	Event    string    `json:"event"`
 
-	Flow    string            `json:"flow,omitempty"`
-	Inputs  map[string]any    `json:"inputs,omitempty"`
-	From    string            `json:"from,omitempty"`
-	Via     string            `json:"via,omitempty"`
-	Set     map[string]any    `json:"set,omitempty"`
-	Action  string            `json:"action,omitempty"`
-	Attempt int               `json:"attempt,omitempty"`
-	Method  string            `json:"method,omitempty"`
-	URL     string            `json:"url,omitempty"`
-	Status  *int              `json:"status,omitempty"`
-	Headers map[string]string `json:"headers,omitempty"`
-	Body    any               `json:"body,omitempty"`
-	Elapsed *float64          `json:"elapsed,omitempty"`
-	Outcome string            `json:"outcome,omitempty"`
-	Class   string            `json:"class,omitempty"`
-	Case    string            `json:"case,omitempty"`
-	Next    string            `json:"next,omitempty"`
-	Seconds *float64          `json:"seconds,omitempty"`
-	Until   *time.Time        `json:"until,omitempty"`
-	Channel string            `json:"channel,omitempty"`
-	Subject string            `json:"subject,omitempty"`
-	Error   *ErrorInfo        `json:"error,omitempty"`
-	Message string            `json:"message,omitempty"`
+	Flow    string             `json:"flow,omitempty"`
+	Inputs  map[string]any     `json:"inputs,omitempty"`
+	From    string             `json:"from,omitempty"`
+	Via     string             `json:"via,omitempty"`
+	Set     map[string]any     `json:"set,omitempty"`
+	Action  string             `json:"action,omitempty"`
+	Attempt int                `json:"attempt,omitempty"`
+	Method  string             `json:"method,omitempty"`
+	URL     string             `json:"url,omitempty"`
+	Status  *int               `json:"status,omitempty"`
+	Headers map[string]string  `json:"headers,omitempty"`
+	Body    any                `json:"body,omitempty"`
+	Elapsed *float64           `json:"elapsed,omitempty"`
+	Outcome string             `json:"outcome,omitempty"`
+	Class   string             `json:"class,omitempty"`
+	Case    string             `json:"case,omitempty"`
+	Next    string             `json:"next,omitempty"`
+	Seconds *float64           `json:"seconds,omitempty"`
+	Until   *time.Time         `json:"until,omitempty"`
+	Channel string             `json:"channel,omitempty"`
+	Subject string             `json:"subject,omitempty"`
+	Error   *failure.ErrorInfo `json:"error,omitempty"`
+	Message string             `json:"message,omitempty"`
 }
 
 // Tracer receives every event of every instance. It must be safe for concurrent use.

@@ -3,17 +3,12 @@ package engine
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"strings"
-	"syscall"
 	"time"
 
+	"github.com/archflow/archflow/engine/failure"
 	"github.com/go-resty/resty/v2"
 )
 
@@ -100,7 +95,7 @@ func (t *HTTPTransport) Do(ctx context.Context, req *Request) (*Response, error)
 	start := time.Now()
 	resp, err := r.Execute(req.Method, req.URL)
 	if err != nil {
-		return nil, classifyNetError(ctx, cctx, err)
+		return nil, netError(ctx, cctx, err)
 	}
 	raw := resp.RawBody()
 	defer raw.Close()
@@ -110,61 +105,13 @@ func (t *HTTPTransport) Do(ctx context.Context, req *Request) (*Response, error)
 	}
 	body, err := io.ReadAll(io.LimitReader(raw, limit+1))
 	if err != nil {
-		return nil, classifyNetError(ctx, cctx, err)
+		return nil, netError(ctx, cctx, err)
 	}
 	out := &Response{Status: resp.StatusCode(), Header: resp.Header(), Body: body, Elapsed: time.Since(start)}
 	if int64(len(body)) > limit {
 		return out, &TransportError{Kind: "too_large", Err: fmt.Errorf("response body larger than %d bytes", limit)}
 	}
 	return out, nil
-}
-
-// classifyNetError tells transient transport failures (timeouts, refused, reset or closed
-// connections) from permanent ones (unknown host, TLS, a malformed URL).
-func classifyNetError(parent, ctx context.Context, err error) error {
-	if parent.Err() != nil {
-		return parent.Err() // cancelled by the user: not a failure of the call
-	}
-	var dns *net.DNSError
-	var certErr *tls.CertificateVerificationError
-	var unknownAuth x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
-	var recErr tls.RecordHeaderError
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded), isTimeout(err):
-		return &TransportError{Kind: KindTimeout, Transient: true, Err: errors.New("no response within the timeout")}
-	case errors.As(err, &dns):
-		if dns.IsNotFound {
-			return &TransportError{Kind: "dns", Err: fmt.Errorf("unknown host %s", dns.Name)}
-		}
-		return &TransportError{Kind: "dns", Transient: dns.IsTemporary || dns.IsTimeout, Err: err}
-	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &recErr),
-		strings.Contains(err.Error(), "tls: "), strings.Contains(err.Error(), "x509: "):
-		return &TransportError{Kind: "tls", Err: err}
-	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		strings.Contains(err.Error(), "connection reset"), strings.Contains(err.Error(), "server closed"):
-		return &TransportError{Kind: KindNetwork, Transient: true, Err: cleanNetError(err)}
-	}
-	return &TransportError{Kind: KindNetwork, Err: cleanNetError(err)}
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// cleanNetError drops the "Post \"url\":" prefix that net/http adds; the trace has the URL.
-func cleanNetError(err error) error {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) {
-		if inner := ue.Unwrap(); inner != nil {
-			if strings.HasPrefix(err.Error(), "Get ") || strings.HasPrefix(err.Error(), "Post ") || strings.Contains(err.Error(), "\": ") {
-				return inner
-			}
-		}
-	}
-	return err
 }
 
 type quietLogger struct{}
@@ -205,4 +152,14 @@ func (rt roundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: resp.Status, Status: fmt.Sprintf("%d %s", resp.Status, http.StatusText(resp.Status)),
 		Header: resp.Header, Body: io.NopCloser(bytes.NewReader(resp.Body)), ContentLength: int64(len(resp.Body)),
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Request: r}, nil
+}
+
+// netError is a failed exchange as a TransportError, or the parent's error when the user
+// cancelled (not a failure of the call).
+func netError(parent, ctx context.Context, err error) error {
+	if parent.Err() != nil {
+		return parent.Err()
+	}
+	kind, transient, cleaned := failure.OfNetwork(ctx, err)
+	return &TransportError{Kind: kind, Transient: transient, Err: cleaned}
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/clock"
+	"github.com/archflow/archflow/engine/failure"
 	"github.com/archflow/archflow/nodes"
 )
 
@@ -95,7 +97,7 @@ func runFlow(t *testing.T, path string, env map[string]string, inputs map[string
 	var mu sync.Mutex
 	ids := 0
 	opts := &engine.Options{
-		Clock: func() engine.Clock { return engine.NewVirtualClock(clockStart) },
+		Clock: func() clock.Clock { return clock.NewVirtualClock(clockStart) },
 		Env: func(name string) (string, bool) {
 			v, ok := env[name]
 			return v, ok
@@ -159,5 +161,5 @@ func (s *scriptedTimeout) Do(ctx context.Context, req *engine.Request) (*engine.
 	s.mu.Lock()
 	s.calls++
 	s.mu.Unlock()
-	return nil, &engine.TransportError{Kind: engine.KindTimeout, Transient: true, Err: errors.New("no response within the timeout"), Virtual: req.Timeout}
+	return nil, &engine.TransportError{Kind: failure.KindTimeout, Transient: true, Err: errors.New("no response within the timeout"), Virtual: req.Timeout}
 }

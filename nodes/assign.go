@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/failure"
 	"gopkg.in/yaml.v3"
 )
 
@@ -105,7 +106,7 @@ func (s *assign) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, e
 			return nil, err
 		}
 		if err := in.Set(a.v, val); err != nil {
-			return nil, &engine.ErrorInfo{Class: engine.Permanent, Kind: engine.KindRuntime, Message: pos + ": " + err.Error()}
+			return nil, &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindRuntime, Message: pos + ": " + err.Error()}
 		}
 		if set != nil {
 			set[a.v.Name] = in.Get(a.v.Name)

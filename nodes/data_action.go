@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/failure"
 	"gopkg.in/yaml.v3"
 )
 
@@ -105,7 +106,7 @@ func compileDataAction(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys
 // attempt is the outcome of one request.
 type attempt struct {
 	outcome    string // success, failure, timeout
-	err        *engine.ErrorInfo
+	err        *failure.ErrorInfo
 	retryAfter int // seconds, from Retry-After
 }
 
@@ -179,7 +180,7 @@ func (d *dataAction) attempt(ctx context.Context, in *engine.Instance, n int, id
 				return attempt{}, terr
 			}
 			if terr == nil && resp.Status == http.StatusUnauthorized {
-				return d.finish(in, req, resp, &engine.ErrorInfo{Class: engine.Permanent, Kind: engine.KindAuth, Status: 401, Node: d.name,
+				return d.finish(in, req, resp, &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindAuth, Status: 401, Node: d.name,
 					Message: "401 Unauthorized even with a fresh token"})
 			}
 		}
@@ -188,33 +189,33 @@ func (d *dataAction) attempt(ctx context.Context, in *engine.Instance, n int, id
 }
 
 // authFailure is a failure to get credentials: permanent, unless the auth type says otherwise
-// (a token endpoint answering 503 may answer later) by returning an *engine.ErrorInfo.
-func authFailure(node string, err error) *engine.ErrorInfo {
-	var ie *engine.ErrorInfo
+// (a token endpoint answering 503 may answer later) by returning an *failure.ErrorInfo.
+func authFailure(node string, err error) *failure.ErrorInfo {
+	var ie *failure.ErrorInfo
 	if errors.As(err, &ie) {
 		cp := *ie
-		cp.Kind, cp.Node = engine.KindAuth, node
+		cp.Kind, cp.Node = failure.KindAuth, node
 		if cp.Class == "" {
-			cp.Class = engine.Permanent
+			cp.Class = failure.Permanent
 		}
 		return &cp
 	}
-	return &engine.ErrorInfo{Class: engine.Permanent, Kind: engine.KindAuth, Node: node, Message: err.Error()}
+	return &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindAuth, Node: node, Message: err.Error()}
 }
 
-func transportFailure(node string, err error) *engine.ErrorInfo {
+func transportFailure(node string, err error) *failure.ErrorInfo {
 	if err == nil {
 		return nil
 	}
 	var te *engine.TransportError
-	info := &engine.ErrorInfo{Class: engine.Permanent, Kind: engine.KindNetwork, Node: node, Message: err.Error()}
+	info := &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindNetwork, Node: node, Message: err.Error()}
 	if errors.As(err, &te) {
 		switch te.Kind {
-		case engine.KindTimeout:
-			info.Kind, info.Class = engine.KindTimeout, engine.Transient
+		case failure.KindTimeout:
+			info.Kind, info.Class = failure.KindTimeout, failure.Transient
 		default:
 			if te.Transient {
-				info.Class = engine.Transient
+				info.Class = failure.Transient
 			}
 		}
 	}
@@ -309,7 +310,7 @@ func (d *dataAction) send(ctx context.Context, in *engine.Instance, req *engine.
 
 // finish maps a response (or its absence) into scope, decides success, classifies failures and
 // evaluates the outputs map, which runs after every attempt so no value survives from an earlier one.
-func (d *dataAction) finish(in *engine.Instance, req *engine.Request, resp *engine.Response, failure *engine.ErrorInfo) (attempt, error) {
+func (d *dataAction) finish(in *engine.Instance, req *engine.Request, resp *engine.Response, failed *failure.ErrorInfo) (attempt, error) {
 	act := d.action
 	status, text := 0, ""
 	headers := map[string]string{}
@@ -334,11 +335,11 @@ func (d *dataAction) finish(in *engine.Instance, req *engine.Request, resp *engi
 	in.SetScope("elapsed", elapsed)
 	in.SetError(nil)
 
-	a := attempt{outcome: "success", err: failure}
-	if failure != nil && resp != nil && failure.Kind == engine.KindNetwork && strings.Contains(failure.Message, "larger than") {
-		failure.Status = status
+	a := attempt{outcome: "success", err: failed}
+	if failed != nil && resp != nil && failed.Kind == failure.KindNetwork && strings.Contains(failed.Message, "larger than") {
+		failed.Status = status
 	}
-	if failure == nil {
+	if failed == nil {
 		ok := status >= 200 && status <= 299
 		if act.Success != nil {
 			var err error
@@ -349,17 +350,17 @@ func (d *dataAction) finish(in *engine.Instance, req *engine.Request, resp *engi
 		}
 		if !ok {
 			if status >= 200 && status <= 299 {
-				a.err = &engine.ErrorInfo{Class: engine.Permanent, Kind: engine.KindBusiness, Status: status, Node: d.name,
+				a.err = &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindBusiness, Status: status, Node: d.name,
 					Message: fmt.Sprintf("%d response failed the success condition", status)}
 			} else {
-				a.err = &engine.ErrorInfo{Class: engine.ClassifyStatus(status, act.TransientStatuses), Kind: engine.KindHTTP, Status: status, Node: d.name,
+				a.err = &failure.ErrorInfo{Class: failure.ClassifyStatus(status, act.TransientStatuses), Kind: failure.KindHTTP, Status: status, Node: d.name,
 					Message: fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))}
 			}
 		}
 	}
 	if a.err != nil {
 		a.outcome = "failure"
-		if a.err.Kind == engine.KindTimeout {
+		if a.err.Kind == failure.KindTimeout {
 			a.outcome = "timeout"
 		}
 		in.SetError(a.err)
@@ -369,7 +370,7 @@ func (d *dataAction) finish(in *engine.Instance, req *engine.Request, resp *engi
 				return attempt{}, err
 			}
 			switch v {
-			case engine.Transient, engine.Permanent:
+			case failure.Transient, failure.Permanent:
 				a.err.Class = v.(string)
 				in.SetError(a.err)
 			default:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/failure"
 	"gopkg.in/yaml.v3"
 )
 
@@ -128,7 +129,7 @@ func (s *notify) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, e
 		ev.Message = nt.Error
 		in.Emit(ev)
 		in.AddNotification(nt)
-		info := &engine.ErrorInfo{Class: engine.Permanent, Kind: "notify", Node: s.name,
+		info := &failure.ErrorInfo{Class: failure.Permanent, Kind: "notify", Node: s.name,
 			Message: fmt.Sprintf("delivery to channel %s failed: %s", nt.Channel, nt.Error)}
 		if s.onFailure != nil {
 			in.SetError(info)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/failure"
 	"gopkg.in/yaml.v3"
 )
 
@@ -22,7 +23,7 @@ const (
 	DefaultRetryAfterMax   = 15 * time.Minute
 	DefaultRetryAfterMode  = raOverride
 	DefaultJitter          = jitterNone
-	defaultRetryOnSelector = engine.Transient
+	defaultRetryOnSelector = failure.Transient
 )
 
 // Jitter kinds.
@@ -45,8 +46,8 @@ var (
 	retryAfterKeys  = []string{"mode", "max"}
 	jitterKinds     = []string{jitterNone, jitterFull, jitterEqual}
 	retryAfterModes = []string{raOverride, raFloor, raIgnore}
-	retryClasses    = []string{engine.Transient, engine.Permanent}
-	retryKinds      = []string{engine.KindHTTP, engine.KindBusiness, engine.KindTimeout, engine.KindNetwork, engine.KindAuth}
+	retryClasses    = []string{failure.Transient, failure.Permanent}
+	retryKinds      = []string{failure.KindHTTP, failure.KindBusiness, failure.KindTimeout, failure.KindNetwork, failure.KindAuth}
 )
 
 // retryPolicy is a data_action node's retry: shorthand: which failures to retry, how long to
@@ -70,7 +71,7 @@ type retryMatch struct {
 	status      string // three characters, digits or x
 }
 
-func (m retryMatch) matches(e *engine.ErrorInfo) bool {
+func (m retryMatch) matches(e *failure.ErrorInfo) bool {
 	switch {
 	case m.class != "":
 		return e.Class == m.class
@@ -266,7 +267,7 @@ func (p *retryPolicy) compileBackoff(c *engine.Compiler, n *yaml.Node) {
 }
 
 // shouldRetry reports whether a failure is one the policy retries.
-func (p *retryPolicy) shouldRetry(e *engine.ErrorInfo) bool {
+func (p *retryPolicy) shouldRetry(e *failure.ErrorInfo) bool {
 	if e == nil {
 		return false
 	}

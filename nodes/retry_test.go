@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/nodes"
 )
 
@@ -305,7 +306,7 @@ func TestRetryDefaults(t *testing.T) {
 
 // cancellingClock is a virtual clock whose first wait is interrupted, as SIGINT would do.
 type cancellingClock struct {
-	*engine.VirtualClock
+	*clock.VirtualClock
 	cancel func()
 }
 
@@ -324,7 +325,7 @@ func TestRetryWaitInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	res := f.Run(ctx, nil, &engine.Options{
-		Clock: func() engine.Clock { return cancellingClock{engine.NewVirtualClock(clockStart), cancel} },
+		Clock: func() clock.Clock { return cancellingClock{clock.NewVirtualClock(clockStart), cancel} },
 		Env:   func(string) (string, bool) { return a.URL, true },
 	})
 	if res.Outcome != engine.OutcomeInterrupted || res.StoppedAt != "call" || len(a.requests()) != 1 {

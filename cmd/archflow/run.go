@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/clock"
 )
 
 type runFlags struct {
@@ -96,7 +97,7 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 	httpTransport := engine.NewHTTPTransport() // one for every instance: connections are reused
 	opts := &engine.Options{Env: lookup, MaxSteps: rf.maxSteps, Transport: httpTransport, Stderr: engine.SyncWriter(stderr)}
 	if rf.clock == "virtual" {
-		opts.Clock = func() engine.Clock { return engine.NewVirtualClock(time.Now().UTC()) }
+		opts.Clock = func() clock.Clock { return clock.NewVirtualClock(time.Now().UTC()) }
 	}
 	var newTransport func() engine.Transport
 	if rf.mock != "" {

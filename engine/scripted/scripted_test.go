@@ -13,6 +13,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/clock"
+	"github.com/archflow/archflow/engine/failure"
 	"github.com/archflow/archflow/engine/scripted"
 	"github.com/archflow/archflow/nodes"
 )
@@ -127,10 +129,10 @@ push_order:
 		transient bool
 		virtual   time.Duration
 	}{
-		{engine.KindTimeout, true, 10 * time.Second},
-		{engine.KindNetwork, true, 0},
+		{failure.KindTimeout, true, 10 * time.Second},
+		{failure.KindNetwork, true, 0},
 		{"dns", false, 0},
-		{engine.KindTimeout, true, 10 * time.Second}, // a delay at the timeout is a timeout
+		{failure.KindTimeout, true, 10 * time.Second}, // a delay at the timeout is a timeout
 	}
 	for i, c := range cases {
 		_, err := tr.Do(context.Background(), req("push_order", "POST", "http://erp.example/orders"))
@@ -221,7 +223,7 @@ func TestMockGivesEachInstanceAFreshCopy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		clock := func() engine.Clock { return engine.NewVirtualClock(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)) }
+		clock := func() clock.Clock { return clock.NewVirtualClock(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)) }
 		r := flow.Run(context.Background(), in, &engine.Options{Clock: clock, Transport: m.Transport(), Channels: engine.Capture{}})
 		if r.Outcome != "success" || r.Calls["push_order"] != 2 || len(r.Waits) != 1 || r.Waits[0] != 30 {
 			t.Fatalf("instance %d: outcome %s calls %v waits %v", i+1, r.Outcome, r.Calls, r.Waits)
@@ -245,7 +247,7 @@ func TestExhaustedMockEndsTheInstanceWithError(t *testing.T) {
 		t.Fatal(err)
 	}
 	in, _ := flow.Inputs(map[string]any{"order_id": "A-1"})
-	clock := func() engine.Clock { return engine.NewVirtualClock(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)) }
+	clock := func() clock.Clock { return clock.NewVirtualClock(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)) }
 	r := flow.Run(context.Background(), in, &engine.Options{Clock: clock, Transport: m.Transport(), Channels: engine.Capture{}})
 	if r.Outcome != engine.OutcomeError || r.Error == nil || !strings.Contains(r.Error.Message, "no scripted response left for call 2 to push_order") {
 		t.Fatalf("outcome %s error %+v path %v", r.Outcome, r.Error, r.Path)

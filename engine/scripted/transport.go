@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/failure"
 )
 
 // Call is a request the transport saw, kept for `requests` expectations.
@@ -152,17 +153,17 @@ func answer(r *Response, req *engine.Request) (*engine.Response, error) {
 	}
 	switch r.Error {
 	case ErrTimeout:
-		return nil, &engine.TransportError{Kind: engine.KindTimeout, Transient: true, Virtual: timeout,
+		return nil, &engine.TransportError{Kind: failure.KindTimeout, Transient: true, Virtual: timeout,
 			Err: fmt.Errorf("no response within %s (scripted timeout)", timeout)}
 	case ErrConnectionReset:
-		return nil, &engine.TransportError{Kind: engine.KindNetwork, Transient: true, Virtual: r.Delay,
+		return nil, &engine.TransportError{Kind: failure.KindNetwork, Transient: true, Virtual: r.Delay,
 			Err: errors.New("connection reset by peer (scripted)")}
 	case ErrDNS:
 		return nil, &engine.TransportError{Kind: "dns", Transient: false, Virtual: r.Delay,
 			Err: fmt.Errorf("unknown host %s (scripted)", host)}
 	}
 	if r.Delay >= timeout {
-		return nil, &engine.TransportError{Kind: engine.KindTimeout, Transient: true, Virtual: timeout,
+		return nil, &engine.TransportError{Kind: failure.KindTimeout, Transient: true, Virtual: timeout,
 			Err: fmt.Errorf("no response within %s (scripted delay of %s)", timeout, r.Delay)}
 	}
 	resp := &engine.Response{Status: r.Status, Header: r.Header.Clone(), Body: bytes.Clone(r.Body), Elapsed: r.Delay, Virtual: r.Delay}

@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/failure"
 	"github.com/archflow/archflow/engine/scripted"
 )
 
@@ -699,7 +700,7 @@ func decodeError(d *scripted.Decoder, n *yaml.Node) func(o *observed) []miss {
 	}
 }
 
-func showError(e *engine.ErrorInfo) string {
+func showError(e *failure.ErrorInfo) string {
 	s := fmt.Sprintf("{class: %s, kind: %s", e.Class, e.Kind)
 	if e.Status != 0 {
 		s += fmt.Sprintf(", status: %d", e.Status)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/engine/scripted"
 )
 
@@ -248,7 +249,7 @@ func runCase(ctx context.Context, cr *CaseResult, opts *Options) {
 	}
 	clockStart := c.Start
 	o := &engine.Options{
-		Clock:     func() engine.Clock { return engine.NewVirtualClock(clockStart) },
+		Clock:     func() clock.Clock { return clock.NewVirtualClock(clockStart) },
 		Transport: tr,
 		Env:       lookup,
 		Channels:  engine.Capture{},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/nodes"
 )
 
@@ -113,7 +114,7 @@ func runOne(t *testing.T, f *engine.Flow, env map[string]string, inputs map[stri
 	var trace bytes.Buffer
 	tr := engine.NewJSONLTracer(&trace)
 	res := f.Run(context.Background(), in, &engine.Options{
-		Clock:    func() engine.Clock { return engine.NewVirtualClock(clockStart) },
+		Clock:    func() clock.Clock { return clock.NewVirtualClock(clockStart) },
 		Env:      lookup,
 		Channels: engine.Capture{},
 		Seed:     1,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/failure"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 	"gopkg.in/yaml.v3"
@@ -203,7 +204,7 @@ func (a *clientCredentials) tokenError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	info := &engine.ErrorInfo{Class: engine.Permanent, Kind: engine.KindAuth}
+	info := &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindAuth}
 	var re *oauth2.RetrieveError
 	var ne net.Error
 	var te *engine.TransportError
@@ -213,8 +214,8 @@ func (a *clientCredentials) tokenError(ctx context.Context, err error) error {
 	case errors.As(err, &re) && re.Response != nil:
 		// error.status stays 0: it is the API's status, and the API was not asked
 		code := re.Response.StatusCode
-		if code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500 {
-			info.Class = engine.Transient
+		if failure.ClassifyStatus(code, nil) == failure.Transient {
+			info.Class = failure.Transient
 			info.Message = fmt.Sprintf("auth %s: token endpoint answered HTTP %d", a.name, code)
 		} else {
 			info.Message = fmt.Sprintf("auth %s: token endpoint refused the client: HTTP %d", a.name, code)
@@ -226,7 +227,7 @@ func (a *clientCredentials) tokenError(ctx context.Context, err error) error {
 			}
 		}
 	case errors.As(err, &te), errors.As(err, &ne):
-		info.Class = engine.Transient
+		info.Class = failure.Transient
 		info.Message = fmt.Sprintf("auth %s: token endpoint unreachable: %v", a.name, err)
 	default:
 		info.Message = fmt.Sprintf("auth %s: no token: %v", a.name, err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/nodes"
 	"github.com/archflow/archflow/nodes/auth"
 )
@@ -322,7 +323,7 @@ func TestOAuthTokenRequestsGoThroughTheTransport(t *testing.T) {
 	f := load(t, oauthDir+"oauth.yaml")
 	env := s.env()
 	res := f.Run(t.Context(), map[string]any{"order_id": "A-1"}, &engine.Options{
-		Clock:     func() engine.Clock { return engine.NewVirtualClock(clockStart) },
+		Clock:     func() clock.Clock { return clock.NewVirtualClock(clockStart) },
 		Env:       func(n string) (string, bool) { v, ok := env[n]; return v, ok },
 		Channels:  engine.Capture{},
 		Transport: scriptedTokens{Transport: engine.NewHTTPTransport(), asked: &asked},

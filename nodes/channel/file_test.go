@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/nodes"
 )
 
@@ -24,7 +25,7 @@ func TestDeadLetterConcurrentInstances(t *testing.T) {
 	deadLetter := filepath.Join(t.TempDir(), "dead-letter.jsonl")
 	opts := &engine.Options{
 		Transport: down503{},
-		Clock:     func() engine.Clock { return engine.NewVirtualClock(clockStart) },
+		Clock:     func() clock.Clock { return clock.NewVirtualClock(clockStart) },
 		Env: func(name string) (string, bool) {
 			if name == "DEAD_LETTER" {
 				return deadLetter, true
@@ -95,7 +96,7 @@ func TestDeadLetterUnwritable(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "no-such-dir", "dead-letter.jsonl")
 	in, _ := f.Inputs(map[string]any{"order_id": "A-1"})
 	res := f.Run(context.Background(), in, &engine.Options{Transport: down503{},
-		Clock: func() engine.Clock { return engine.NewVirtualClock(clockStart) },
+		Clock: func() clock.Clock { return clock.NewVirtualClock(clockStart) },
 		Env:   func(name string) (string, bool) { return missing, name == "DEAD_LETTER" }})
 	if res.Outcome != engine.OutcomeError || len(res.Notifications) != 1 || !strings.Contains(res.Notifications[0].Error, "no such file or directory") {
 		t.Fatalf("outcome %q notifications %s", res.Outcome, asJSON(res.Notifications))
@@ -125,7 +126,7 @@ nodes:
 		t.Fatal(err)
 	}
 	in, _ := f.Inputs(map[string]any{"order_id": "A-7"})
-	res := f.Run(context.Background(), in, &engine.Options{Clock: func() engine.Clock { return engine.NewVirtualClock(clockStart) }, Stderr: &buf})
+	res := f.Run(context.Background(), in, &engine.Options{Clock: func() clock.Clock { return clock.NewVirtualClock(clockStart) }, Stderr: &buf})
 	if res.Outcome != "success" {
 		t.Fatalf("outcome %q", res.Outcome)
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/nodes"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -36,7 +37,7 @@ func run(t *testing.T, ctx context.Context, file string, env map[string]string, 
 	if opts == nil {
 		opts = &engine.Options{}
 	}
-	opts.Clock = func() engine.Clock { return engine.NewVirtualClock(clockStart) }
+	opts.Clock = func() clock.Clock { return clock.NewVirtualClock(clockStart) }
 	opts.Env = func(name string) (string, bool) { v, ok := env[name]; return v, ok }
 	in, err := f.Inputs(inputs)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/failure"
 	"gopkg.in/yaml.v3"
 )
 
@@ -199,7 +200,7 @@ func (w *webhookChannel) post(ctx context.Context, in *engine.Instance, req *eng
 		switch {
 		case ctx.Err() != nil:
 			return 0, "", ctx.Err()
-		case errors.As(err, &te) && te.Kind == engine.KindTimeout:
+		case errors.As(err, &te) && te.Kind == failure.KindTimeout:
 			return 0, "", fmt.Errorf("no response within %s", req.Timeout)
 		case errors.As(err, &te) && te.Kind == "too_large" && resp != nil:
 			// the answer is what matters, not its size

@@ -1,4 +1,6 @@
-package engine
+// Package clock owns instance time: the real clock, and the virtual clock whose waits complete at
+// once and move its time forward, so that a 2-minute backoff costs no wall time.
+package clock
 
 import (
 	"context"
