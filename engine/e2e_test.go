@@ -18,6 +18,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/clock"
+	"github.com/archflow/archflow/engine/trace"
 	"github.com/archflow/archflow/nodes"
 )
 
@@ -78,7 +79,7 @@ var t0 = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 type run struct {
 	res   *engine.Result
-	trace []engine.Event
+	trace []trace.Event
 	dead  string // dead-letter file path
 }
 
@@ -95,11 +96,11 @@ func runFlow(t *testing.T, path, url string, inputs map[string]any) run {
 	dead := filepath.Join(t.TempDir(), "dead-letter.jsonl")
 	env := map[string]string{"ERP_URL": url, "DEAD_LETTER": dead}
 	var mu sync.Mutex
-	var events []engine.Event
+	var events []trace.Event
 	res := f.Run(context.Background(), in, &engine.Options{
 		Clock:  func() clock.Clock { return clock.NewVirtualClock(t0) },
 		Env:    func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-		Tracer: engine.TraceFunc(func(e *engine.Event) { mu.Lock(); events = append(events, *e); mu.Unlock() }),
+		Tracer: trace.TraceFunc(func(e *trace.Event) { mu.Lock(); events = append(events, *e); mu.Unlock() }),
 	})
 	return run{res: res, trace: events, dead: dead}
 }
@@ -169,7 +170,7 @@ func TestSelfHealingFlowAgainstRealHTTP(t *testing.T) {
 				}
 			}
 			if tc.errKind != "" {
-				var last *engine.Event
+				var last *trace.Event
 				for i := range r.trace {
 					if r.trace[i].Event == "response" {
 						last = &r.trace[i]
@@ -294,7 +295,7 @@ func TestCancellationInterruptsAWait(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	// the real clock: the wait of one hour is cut short by the cancellation, as Ctrl-C does
-	res := f.Run(ctx, nil, &engine.Options{Tracer: engine.TraceFunc(func(e *engine.Event) {
+	res := f.Run(ctx, nil, &engine.Options{Tracer: trace.TraceFunc(func(e *trace.Event) {
 		if e.Event == "wait" {
 			cancel()
 		}
@@ -353,7 +354,7 @@ func TestTraceIsJSONLinesWithRequiredFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	tr := engine.NewJSONLTracer(&buf)
+	tr := trace.NewJSONLTracer(&buf)
 	in, _ := f.Inputs(map[string]any{"order_id": "J-1"})
 	f.Run(context.Background(), in, &engine.Options{Tracer: tr, Clock: func() clock.Clock { return clock.NewVirtualClock(t0) },
 		Env: func(k string) (string, bool) { return a.srv.URL, k == "ERP_URL" }})

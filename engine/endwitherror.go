@@ -1,6 +1,9 @@
 package engine
 
-import "github.com/archflow/archflow/engine/failure"
+import (
+	"github.com/archflow/archflow/engine/failure"
+	"github.com/archflow/archflow/engine/trace"
+)
 
 // EndWithError ends the instance with outcome error and info as the result's error, without
 // going to on_error: for failures the contract ends on, such as an undelivered notification
@@ -11,7 +14,7 @@ func (in *Instance) EndWithError(info *failure.ErrorInfo) {
 	if cp.Node == "" && in.node != nil {
 		cp.Node = in.node.Name
 	}
-	ev := &Event{Node: cp.Node, Event: "error", Error: &cp}
+	ev := &trace.Event{Node: cp.Node, Event: "error", Error: &cp}
 	if in.node != nil {
 		ev.Kind = in.node.Kind.Name
 	}

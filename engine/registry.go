@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/archflow/archflow/engine/trace"
 	"gopkg.in/yaml.v3"
 )
 
@@ -90,7 +91,7 @@ type Kind struct {
 	SelfRetryKey string
 	// Describe says how one of its trace events reads in text output; false leaves the event
 	// out (enter and end events, which the summary covers).
-	Describe func(e *Event) (Line, bool)
+	Describe func(e *trace.Event) (trace.Line, bool)
 	// Compile compiles a node of this kind. value is the kind key's value; keys holds the node's
 	// other keys, already checked against Fields.
 	Compile func(c *Compiler, n *Node, value *yaml.Node, keys map[string]*yaml.Node) Step

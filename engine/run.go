@@ -12,6 +12,7 @@ import (
 
 	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/engine/failure"
+	"github.com/archflow/archflow/engine/trace"
 	"github.com/expr-lang/expr/vm"
 	"github.com/google/uuid"
 )
@@ -34,7 +35,7 @@ type Options struct {
 	// HTTP, one transport per Flow so that its instances share connections and OAuth tokens.
 	Transport Transport
 	// Tracer receives every event; nil traces nothing.
-	Tracer Tracer
+	Tracer trace.Tracer
 	// Env looks up env()/secret() names; nil reads the process environment.
 	Env func(name string) (string, bool)
 	// MaxSteps bounds node executions; 0 means DefaultMaxSteps.
@@ -79,7 +80,7 @@ type Instance struct {
 	vm        vm.VM
 	clock     clock.Clock
 	transport Transport
-	redactor  Redactor
+	redactor  trace.Redactor
 	rand      *rand.Rand
 	id        string
 	started   time.Time
@@ -272,7 +273,7 @@ func (in *Instance) run() {
 			inputs[v.Name] = in.redactor.Value(in.env[v.Name])
 		}
 	}
-	in.Emit(&Event{Event: "start", Flow: f.Name, Inputs: inputs})
+	in.Emit(&trace.Event{Event: "start", Flow: f.Name, Inputs: inputs})
 	node := f.Start
 	handling := false // inside on_error: a second runtime error ends the instance
 	var from *Edge
@@ -290,7 +291,7 @@ func (in *Instance) run() {
 			return
 		}
 		in.res.Path = append(in.res.Path, node.Name)
-		ev := &Event{Node: node.Name, Kind: node.Kind.Name, Event: "enter"}
+		ev := &trace.Event{Node: node.Name, Kind: node.Kind.Name, Event: "enter"}
 		if from != nil {
 			ev.From, ev.Via = from.From.Name, from.Label
 		}
@@ -314,7 +315,7 @@ func (in *Instance) run() {
 			if IsScriptError(err) {
 				info.Kind = KindScript
 			}
-			in.Emit(&Event{Node: node.Name, Kind: node.Kind.Name, Event: "error", Error: info})
+			in.Emit(&trace.Event{Node: node.Name, Kind: node.Kind.Name, Event: "error", Error: info})
 			if f.OnError == nil || handling || info.Kind == KindScript {
 				in.fail(info)
 				return
@@ -344,7 +345,7 @@ func (in *Instance) interrupt() {
 	if in.node != nil {
 		in.res.StoppedAt = in.node.Name
 	}
-	in.Emit(&Event{Node: in.res.StoppedAt, Event: "end", Outcome: OutcomeInterrupted, Message: "interrupted"})
+	in.Emit(&trace.Event{Node: in.res.StoppedAt, Event: "end", Outcome: OutcomeInterrupted, Message: "interrupted"})
 	in.finishResult()
 }
 
@@ -355,7 +356,7 @@ func (in *Instance) fail(info *failure.ErrorInfo) {
 }
 
 func (in *Instance) finish() {
-	ev := &Event{Event: "end", Outcome: in.outcome}
+	ev := &trace.Event{Event: "end", Outcome: in.outcome}
 	if in.node != nil {
 		ev.Node, ev.Kind = in.node.Name, in.node.Kind.Name
 	}
@@ -396,7 +397,7 @@ func (in *Instance) Clock() clock.Clock { return in.clock }
 func (in *Instance) Transport() Transport { return in.transport }
 
 // Redactor hides the instance's secrets.
-func (in *Instance) Redactor() *Redactor { return &in.redactor }
+func (in *Instance) Redactor() *trace.Redactor { return &in.redactor }
 
 // Rand is the instance's seeded random source.
 func (in *Instance) Rand() *rand.Rand { return in.rand }
@@ -474,7 +475,7 @@ func (in *Instance) Outputs() map[string]any {
 }
 
 // Emit stamps and sends an event to the tracer.
-func (in *Instance) Emit(e *Event) {
+func (in *Instance) Emit(e *trace.Event) {
 	if in.opts.Tracer == nil {
 		return
 	}

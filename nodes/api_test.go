@@ -16,6 +16,7 @@ import (
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/engine/failure"
+	"github.com/archflow/archflow/engine/trace"
 	"github.com/archflow/archflow/nodes"
 )
 
@@ -78,7 +79,7 @@ func (a *api) requests() []seen {
 // run is what one instance did: its result and its trace.
 type run struct {
 	res    *engine.Result
-	events []*engine.Event
+	events []*trace.Event
 }
 
 // runFlow loads a flow file and runs one instance on a virtual clock with env as its only
@@ -108,7 +109,7 @@ func runFlow(t *testing.T, path string, env map[string]string, inputs map[string
 			ids++
 			return fmt.Sprintf("id-%d", ids)
 		},
-		Tracer: engine.TraceFunc(func(e *engine.Event) {
+		Tracer: trace.TraceFunc(func(e *trace.Event) {
 			mu.Lock()
 			r.events = append(r.events, e)
 			mu.Unlock()
@@ -139,8 +140,8 @@ func (r *run) traceJSON(t *testing.T) string {
 }
 
 // waitEvents are the trace's wait events, in order.
-func (r *run) waitEvents() []*engine.Event {
-	var out []*engine.Event
+func (r *run) waitEvents() []*trace.Event {
+	var out []*trace.Event
 	for _, e := range r.events {
 		if e.Event == "wait" {
 			out = append(out, e)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/failure"
+	"github.com/archflow/archflow/engine/trace"
 	"gopkg.in/yaml.v3"
 )
 
@@ -113,7 +114,7 @@ func (s *assign) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, e
 		}
 	}
 	if set != nil {
-		in.Emit(&engine.Event{Node: s.next.From.Name, Kind: "assign", Event: "assign", Set: set})
+		in.Emit(&trace.Event{Node: s.next.From.Name, Kind: "assign", Event: "assign", Set: set})
 	}
 	return s.next, nil
 }
@@ -137,9 +138,9 @@ func nodeKey(keys map[string]*yaml.Node) *yaml.Node {
 	return best
 }
 
-func describeAssign(e *engine.Event) (engine.Line, bool) {
+func describeAssign(e *trace.Event) (trace.Line, bool) {
 	if e.Event != "assign" {
-		return engine.Line{}, false
+		return trace.Line{}, false
 	}
-	return engine.Line{Text: engine.FormatVars(e.Set)}, true
+	return trace.Line{Text: trace.FormatVars(e.Set)}, true
 }

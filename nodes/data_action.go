@@ -12,6 +12,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/failure"
+	"github.com/archflow/archflow/engine/trace"
 	"gopkg.in/yaml.v3"
 )
 
@@ -59,23 +60,23 @@ func (d *dataAction) RetriesItself() bool { return d.retry != nil }
 
 // describeDataAction reads a call's events: each request, its response, and a retry policy's
 // decisions and waits between attempts.
-func describeDataAction(e *engine.Event) (engine.Line, bool) {
+func describeDataAction(e *trace.Event) (trace.Line, bool) {
 	switch e.Event {
 	case "request":
-		return engine.Line{Text: e.Method + " " + e.URL, Note: fmt.Sprintf("(%s, attempt %d)", e.Action, e.Attempt)}, true
+		return trace.Line{Text: e.Method + " " + e.URL, Note: fmt.Sprintf("(%s, attempt %d)", e.Action, e.Attempt)}, true
 	case "response":
 		status := "no response"
 		if e.Status != nil {
 			status = fmt.Sprint(*e.Status)
 		}
-		l := engine.Line{Text: "← " + status}
+		l := trace.Line{Text: "← " + status}
 		switch {
 		case e.Outcome == "success":
 			l.Text += " success"
-			l.Tone = engine.ToneGood
+			l.Tone = trace.ToneGood
 		case e.Error != nil:
 			l.Text = fmt.Sprintf("%s %s %s: %s", l.Text, e.Error.Class, e.Error.Kind, e.Error.Message)
-			l.Tone = engine.ToneWarn
+			l.Tone = trace.ToneWarn
 		}
 		return l, true
 	case "decision":
@@ -83,7 +84,7 @@ func describeDataAction(e *engine.Event) (engine.Line, bool) {
 	case "wait":
 		return describeWait(e)
 	}
-	return engine.Line{}, false
+	return trace.Line{}, false
 }
 
 func compileDataAction(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys map[string]*yaml.Node) engine.Step {
@@ -287,7 +288,7 @@ func (d *dataAction) send(ctx context.Context, in *engine.Instance, req *engine.
 				body = string(req.Body)
 			}
 		}
-		in.Emit(&engine.Event{Node: d.name, Kind: "data_action", Event: "request", Action: req.Action, Attempt: req.Attempt,
+		in.Emit(&trace.Event{Node: d.name, Kind: "data_action", Event: "request", Action: req.Action, Attempt: req.Attempt,
 			Method: req.Method, URL: req.URL, Headers: in.Redactor().RedactHeaders(req.Header), Body: body})
 	}
 	in.CountCall(req.Action)
@@ -389,7 +390,7 @@ func (d *dataAction) finish(in *engine.Instance, req *engine.Request, resp *engi
 		}
 	}
 	if in.Tracing() {
-		ev := &engine.Event{Node: d.name, Kind: "data_action", Event: "response", Action: act.Name, Attempt: req.Attempt,
+		ev := &trace.Event{Node: d.name, Kind: "data_action", Event: "response", Action: act.Name, Attempt: req.Attempt,
 			Method: req.Method, URL: req.URL, Outcome: a.outcome, Error: a.err}
 		if resp != nil {
 			s := status

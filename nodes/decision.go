@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/trace"
 	"gopkg.in/yaml.v3"
 )
 
@@ -39,11 +40,11 @@ func Decision() *engine.Kind {
 func (d *decision) DecidesRoute() bool { return true }
 
 // describeDecision reads a decision event (also a retry policy's decision after an attempt).
-func describeDecision(e *engine.Event) (engine.Line, bool) {
+func describeDecision(e *trace.Event) (trace.Line, bool) {
 	if e.Event != "decision" {
-		return engine.Line{}, false
+		return trace.Line{}, false
 	}
-	return engine.Line{Text: "→ " + e.Next, Note: "(case " + e.Case + ")"}, true
+	return trace.Line{Text: "→ " + e.Next, Note: "(case " + e.Case + ")"}, true
 }
 
 func compileDecision(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys map[string]*yaml.Node) engine.Step {
@@ -78,13 +79,13 @@ func (d *decision) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge,
 		}
 		if ok {
 			if in.Tracing() {
-				in.Emit(&engine.Event{Node: cs.next.From.Name, Kind: "decision", Event: "decision", Case: fmt.Sprint(i + 1), Next: cs.next.To.Name})
+				in.Emit(&trace.Event{Node: cs.next.From.Name, Kind: "decision", Event: "decision", Case: fmt.Sprint(i + 1), Next: cs.next.To.Name})
 			}
 			return cs.next, nil
 		}
 	}
 	if in.Tracing() {
-		in.Emit(&engine.Event{Node: d.def.From.Name, Kind: "decision", Event: "decision", Case: "default", Next: d.def.To.Name})
+		in.Emit(&trace.Event{Node: d.def.From.Name, Kind: "decision", Event: "decision", Case: "default", Next: d.def.To.Name})
 	}
 	return d.def, nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/failure"
+	"github.com/archflow/archflow/engine/trace"
 	"gopkg.in/yaml.v3"
 )
 
@@ -42,14 +43,14 @@ func Notify() *engine.Kind {
 // NotifiesChannel is the channel the node delivers to.
 func (s *notify) NotifiesChannel() *engine.ChannelRef { return s.channel }
 
-func describeNotify(e *engine.Event) (engine.Line, bool) {
+func describeNotify(e *trace.Event) (trace.Line, bool) {
 	if e.Event != "notify" {
-		return engine.Line{}, false
+		return trace.Line{}, false
 	}
-	l := engine.Line{Text: fmt.Sprintf("notify %s: %s", e.Channel, e.Subject)}
+	l := trace.Line{Text: fmt.Sprintf("notify %s: %s", e.Channel, e.Subject)}
 	if e.Outcome == "failure" {
 		l.Text += " — delivery failed: " + e.Message
-		l.Tone = engine.ToneBad
+		l.Tone = trace.ToneBad
 	}
 	return l, true
 }
@@ -117,7 +118,7 @@ func (s *notify) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, e
 	if err != nil {
 		return nil, err
 	}
-	ev := &engine.Event{Node: s.name, Kind: "notify", Event: "notify", Channel: nt.Channel, Subject: nt.Subject}
+	ev := &trace.Event{Node: s.name, Kind: "notify", Event: "notify", Channel: nt.Channel, Subject: nt.Subject}
 	err = in.Channel(s.channel).Deliver(ctx, in, nt)
 	if err != nil && ctx.Err() != nil {
 		in.AddNotification(withError(in, nt, err))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/failure"
+	"github.com/archflow/archflow/engine/trace"
 	"gopkg.in/yaml.v3"
 )
 
@@ -332,7 +333,7 @@ func (p *retryPolicy) run(ctx context.Context, in *engine.Instance, node string,
 		now := in.Clock().Now()
 		if p.maxElapsed > 0 && now.Add(d).Sub(start) > p.maxElapsed {
 			if in.Tracing() {
-				in.Emit(&engine.Event{Node: node, Kind: "data_action", Event: "decision", Attempt: n,
+				in.Emit(&trace.Event{Node: node, Kind: "data_action", Event: "decision", Attempt: n,
 					Message: fmt.Sprintf("no retry: waiting %s would pass max_elapsed %s", fmtDuration(d), p.maxElapsed)})
 			}
 			return a, nil
@@ -341,7 +342,7 @@ func (p *retryPolicy) run(ctx context.Context, in *engine.Instance, node string,
 		in.RecordWait(secs)
 		if in.Tracing() {
 			until := now.Add(d)
-			in.Emit(&engine.Event{Node: node, Kind: "data_action", Event: "wait", Attempt: n + 1, Seconds: &secs, Until: &until,
+			in.Emit(&trace.Event{Node: node, Kind: "data_action", Event: "wait", Attempt: n + 1, Seconds: &secs, Until: &until,
 				Message: fmt.Sprintf("retry %d of %d after %s", n, p.maxAttempts-1, a.err.Message)})
 		}
 		if err := in.Clock().Sleep(ctx, d); err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/trace"
 	"gopkg.in/yaml.v3"
 )
 
@@ -40,11 +41,11 @@ func Wait() *engine.Kind {
 func (w *wait) WaitsOnClock() bool { return true }
 
 // describeWait reads a wait event (also a retry policy's wait between attempts).
-func describeWait(e *engine.Event) (engine.Line, bool) {
+func describeWait(e *trace.Event) (trace.Line, bool) {
 	if e.Event != "wait" || e.Seconds == nil {
-		return engine.Line{}, false
+		return trace.Line{}, false
 	}
-	return engine.Line{Text: "wait " + engine.FormatSeconds(*e.Seconds)}, true
+	return trace.Line{Text: "wait " + trace.FormatSeconds(*e.Seconds)}, true
 }
 
 func compileWait(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys map[string]*yaml.Node) engine.Step {
@@ -160,7 +161,7 @@ func (w *wait) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, err
 		if until != nil {
 			u = *until
 		}
-		in.Emit(&engine.Event{Node: w.next.From.Name, Kind: "wait", Event: "wait", Seconds: &secs, Until: &u})
+		in.Emit(&trace.Event{Node: w.next.From.Name, Kind: "wait", Event: "wait", Seconds: &secs, Until: &u})
 	}
 	if err := in.Clock().Sleep(ctx, d); err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/clock"
+	"github.com/archflow/archflow/engine/trace"
 )
 
 type runFlags struct {
@@ -110,13 +111,13 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 	}
 	var tracers multiTracer
 	var traceFile *os.File
-	var jsonl *engine.JSONLTracer
+	var jsonl *trace.JSONLTracer
 	if rf.trace != "" {
 		if traceFile, err = os.Create(rf.trace); err != nil {
 			return exitWith(exitInvalid, "%v", err)
 		}
 		defer traceFile.Close()
-		jsonl = engine.NewJSONLTracer(traceFile)
+		jsonl = trace.NewJSONLTracer(traceFile)
 		tracers = append(tracers, jsonl)
 	}
 	color := useColor(stdout)
@@ -330,9 +331,9 @@ func readInputsFile(path string) ([]inputLine, error) {
 	return out, nil
 }
 
-type multiTracer []engine.Tracer
+type multiTracer []trace.Tracer
 
-func (m multiTracer) Event(e *engine.Event) {
+func (m multiTracer) Event(e *trace.Event) {
 	for _, t := range m {
 		t.Event(e)
 	}

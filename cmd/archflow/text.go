@@ -14,6 +14,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/trace"
 )
 
 func isTerminal(w io.Writer) bool {
@@ -55,7 +56,7 @@ func newTextTracer(w io.Writer, color bool, reg *engine.Registry) *textTracer {
 	return &textTracer{reg: reg, w: w, c: palette{on: color}}
 }
 
-func (t *textTracer) Event(e *engine.Event) {
+func (t *textTracer) Event(e *trace.Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c := t.c
@@ -81,11 +82,11 @@ func (t *textTracer) Event(e *engine.Event) {
 	}
 	text := l.Text
 	switch l.Tone {
-	case engine.ToneGood:
+	case trace.ToneGood:
 		text = c.green(text)
-	case engine.ToneWarn:
+	case trace.ToneWarn:
 		text = c.yellow(text)
-	case engine.ToneBad:
+	case trace.ToneBad:
 		text = c.red(text)
 	}
 	if l.Note != "" {
@@ -98,7 +99,7 @@ func fmtInputs(m map[string]any) string {
 	if len(m) == 0 {
 		return ""
 	}
-	return engine.FormatVars(m)
+	return trace.FormatVars(m)
 }
 
 func fmtDur(d time.Duration) string {
@@ -134,7 +135,7 @@ func printResult(w io.Writer, r *engine.Result, output string, single, color boo
 	}
 	var waits []string
 	for _, s := range r.Waits {
-		waits = append(waits, engine.FormatSeconds(s))
+		waits = append(waits, trace.FormatSeconds(s))
 	}
 	summary := fmt.Sprintf("%d steps", len(r.Path))
 	if len(calls) > 0 {
@@ -159,7 +160,7 @@ func printResult(w io.Writer, r *engine.Result, output string, single, color boo
 		fmt.Fprintf(w, "  error: %s %s at %s: %s\n", r.Error.Class, r.Error.Kind, r.Error.Node, r.Error.Message)
 	}
 	if len(r.Outputs) > 0 {
-		fmt.Fprintf(w, "  outputs: %s\n", engine.FormatVars(r.Outputs))
+		fmt.Fprintf(w, "  outputs: %s\n", trace.FormatVars(r.Outputs))
 	}
 	for _, n := range r.Notifications {
 		msg := fmt.Sprintf("  notification to %s: %s", n.Channel, n.Subject)

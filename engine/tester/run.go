@@ -13,6 +13,7 @@ import (
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/engine/scripted"
+	"github.com/archflow/archflow/engine/trace"
 )
 
 // Options select and shape a test run.
@@ -66,7 +67,7 @@ type CaseResult struct {
 	Result   *engine.Result
 	Wall     time.Duration
 	Virtual  time.Duration
-	trace    []*engine.Event
+	trace    []*trace.Event
 	coverage *caseCoverage
 }
 
@@ -261,7 +262,7 @@ func runCase(ctx context.Context, cr *CaseResult, opts *Options) {
 		cov = &caseCoverage{outcomes: map[string]bool{}}
 	}
 	if c.Snapshot || cov != nil {
-		o.Tracer = engine.TraceFunc(func(e *engine.Event) {
+		o.Tracer = trace.TraceFunc(func(e *trace.Event) {
 			if c.Snapshot {
 				cp := *e
 				cr.trace = append(cr.trace, &cp)

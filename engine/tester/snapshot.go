@@ -9,7 +9,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/trace"
 )
 
 // SnapshotPath is where the golden trace of a snapshot: true case lives:
@@ -30,7 +30,7 @@ func slug(name string) string {
 	return s
 }
 
-func encodeTrace(events []*engine.Event) []byte {
+func encodeTrace(events []*trace.Event) []byte {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/clock"
+	"github.com/archflow/archflow/engine/trace"
 	"github.com/archflow/archflow/nodes"
 )
 
@@ -111,8 +112,8 @@ func runOne(t *testing.T, f *engine.Flow, env map[string]string, inputs map[stri
 	runs++
 	n := runs
 	secretMu.Unlock()
-	var trace bytes.Buffer
-	tr := engine.NewJSONLTracer(&trace)
+	var traced bytes.Buffer
+	tr := trace.NewJSONLTracer(&traced)
 	res := f.Run(context.Background(), in, &engine.Options{
 		Clock:    func() clock.Clock { return clock.NewVirtualClock(clockStart) },
 		Env:      lookup,
@@ -126,7 +127,7 @@ func runOne(t *testing.T, f *engine.Flow, env map[string]string, inputs map[stri
 		t.Error(err) // Error, not Fatal: runOne also runs on goroutines of the test
 	}
 	base := filepath.Join(outDir, fmt.Sprintf("%03d-%s", n, filepath.Base(t.Name())))
-	if err := os.WriteFile(base+".trace.jsonl", trace.Bytes(), 0o600); err != nil {
+	if err := os.WriteFile(base+".trace.jsonl", traced.Bytes(), 0o600); err != nil {
 		t.Error(err)
 	}
 	if err := os.WriteFile(base+".result.json", out, 0o600); err != nil {

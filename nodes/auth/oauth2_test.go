@@ -14,6 +14,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/clock"
+	"github.com/archflow/archflow/engine/trace"
 	"github.com/archflow/archflow/nodes"
 	"github.com/archflow/archflow/nodes/auth"
 )
@@ -199,8 +200,8 @@ func TestOAuthClientRefused(t *testing.T) {
 	if !strings.Contains(msg, "auth erp: token endpoint refused the client: HTTP 401 invalid_client") {
 		t.Errorf("error message %q does not say the client was refused", msg)
 	}
-	if !strings.Contains(msg, engine.Redacted) {
-		t.Errorf("error message %q: the echoed secret should show as %s", msg, engine.Redacted)
+	if !strings.Contains(msg, trace.Redacted) {
+		t.Errorf("error message %q: the echoed secret should show as %s", msg, trace.Redacted)
 	}
 	if res.Calls["get_order"] != 0 || len(res.Waits) != 0 {
 		t.Errorf("calls %v waits %v, want none", res.Calls, res.Waits)

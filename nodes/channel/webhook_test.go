@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/trace"
 	"github.com/archflow/archflow/nodes"
 )
 
@@ -196,9 +197,9 @@ func TestWebhookFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.env["TOKEN_URL"] = tokens.URL
-			var events []*engine.Event
+			var events []*trace.Event
 			res := run(t, context.Background(), "webhook-payload.yaml", tc.env, map[string]any{"order_id": "ORD-9"},
-				&engine.Options{Tracer: engine.TraceFunc(func(e *engine.Event) { events = append(events, e) })})
+				&engine.Options{Tracer: trace.TraceFunc(func(e *trace.Event) { events = append(events, e) })})
 			if res.Outcome != "failure" || res.Path[len(res.Path)-1] != "not_sent" {
 				t.Fatalf("outcome %q path %v, want failure via not_sent", res.Outcome, res.Path)
 			}

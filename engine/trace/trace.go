@@ -1,4 +1,7 @@
-package engine
+// Package trace owns what an instance tells about itself: the events of a trace, the tracers that
+// write them (JSON Lines), how an event reads in text output, and the redactor that keeps
+// secrets out of all of it.
+package trace
 
 import (
 	"bufio"
