@@ -4,15 +4,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/archflow/archflow/engine/transport"
 	"gopkg.in/yaml.v3"
 )
 
 // Defaults of data actions, named once.
 const (
-	DefaultTimeout     = 10 * time.Second
+	DefaultTimeout     = transport.DefaultTimeout
 	MinTimeout         = 1 * time.Second
 	MaxTimeout         = 60 * time.Second
-	DefaultMaxBodySize = 1 << 20
+	DefaultMaxBodySize = transport.DefaultMaxBodySize
 )
 
 // Action is a compiled data action: how to build the request and read the response.

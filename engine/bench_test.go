@@ -9,6 +9,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/clock"
+	"github.com/archflow/archflow/engine/transport"
 	"github.com/archflow/archflow/nodes"
 )
 
@@ -16,8 +17,8 @@ import (
 // not the network.
 type fakeERP struct{}
 
-func (fakeERP) Do(ctx context.Context, req *engine.Request) (*engine.Response, error) {
-	return &engine.Response{Status: 503, Header: http.Header{"Content-Type": {"application/json"}},
+func (fakeERP) Do(ctx context.Context, req *transport.Request) (*transport.Response, error) {
+	return &transport.Response{Status: 503, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: []byte(`{"success": false, "error_code": "SERVICE_UNAVAILABLE", "message": "busy"}`)}, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/engine/failure"
+	"github.com/archflow/archflow/engine/transport"
 )
 
 // These tests follow SPEC §3 "Data action outcome": transient failures are worth retrying,
@@ -200,7 +201,7 @@ func TestRefusedConnectionIsTransient(t *testing.T) {
 // failingTransport answers every request with one transport error.
 type failingTransport struct{ err error }
 
-func (f failingTransport) Do(context.Context, *engine.Request) (*engine.Response, error) {
+func (f failingTransport) Do(context.Context, *transport.Request) (*transport.Response, error) {
 	return nil, f.err
 }
 
@@ -213,10 +214,10 @@ func TestTransportFailuresAreClassified(t *testing.T) {
 		kind  string
 		path  string // node after call
 	}{
-		{"timeout", &engine.TransportError{Kind: failure.KindTimeout, Transient: true, Err: errors.New("no response within the timeout")}, "transient", "timeout", "record"},
-		{"connection reset", &engine.TransportError{Kind: failure.KindNetwork, Transient: true, Err: errors.New("connection reset by peer")}, "transient", "network", "record"},
-		{"unknown host", &engine.TransportError{Kind: "dns", Err: errors.New("unknown host erp.invalid")}, "permanent", "network", "record"},
-		{"certificate", &engine.TransportError{Kind: "tls", Err: errors.New("x509: certificate signed by unknown authority")}, "permanent", "network", "record"},
+		{"timeout", &transport.TransportError{Kind: failure.KindTimeout, Transient: true, Err: errors.New("no response within the timeout")}, "transient", "timeout", "record"},
+		{"connection reset", &transport.TransportError{Kind: failure.KindNetwork, Transient: true, Err: errors.New("connection reset by peer")}, "transient", "network", "record"},
+		{"unknown host", &transport.TransportError{Kind: "dns", Err: errors.New("unknown host erp.invalid")}, "permanent", "network", "record"},
+		{"certificate", &transport.TransportError{Kind: "tls", Err: errors.New("x509: certificate signed by unknown authority")}, "permanent", "network", "record"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/archflow/archflow/engine/transport"
 	"gopkg.in/yaml.v3"
 )
 
@@ -30,7 +31,7 @@ type Flow struct {
 	// Registry holds the components the flow was compiled with.
 	Registry *Registry
 	// httpTransport is the real HTTP transport of instances run without one of their own.
-	httpTransport func() Transport
+	httpTransport func() transport.Transport
 	scope         *scope
 	exprs         []*Expr // every expression, for lint rules
 }
@@ -582,7 +583,7 @@ func (c *Compiler) ChannelRef(n *yaml.Node) *ChannelRef {
 // Auth adds credentials to a request. refresh asks for new credentials after a 401 (only
 // token-based auth can do anything about it; it returns false when it cannot).
 type Auth interface {
-	Apply(ctx context.Context, in *Instance, req *Request, refresh bool) (bool, error)
+	Apply(ctx context.Context, in *Instance, req *transport.Request, refresh bool) (bool, error)
 }
 
 func (c *Compiler) compileAuth(n *yaml.Node) {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/archflow/archflow/engine/transport"
 	"gopkg.in/yaml.v3"
 )
 
@@ -63,7 +64,7 @@ type Compiler struct {
 }
 
 func newCompiler(file string, reg *Registry) *Compiler {
-	f := &Flow{File: file, Registry: reg, httpTransport: sync.OnceValue(func() Transport { return NewHTTPTransport() })}
+	f := &Flow{File: file, Registry: reg, httpTransport: sync.OnceValue(func() transport.Transport { return transport.NewHTTPTransport() })}
 	return &Compiler{reg: reg, file: file, flow: f}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/engine/failure"
 	"github.com/archflow/archflow/engine/trace"
+	"github.com/archflow/archflow/engine/transport"
 	"github.com/expr-lang/expr/vm"
 	"github.com/google/uuid"
 )
@@ -33,7 +34,7 @@ type Options struct {
 	Clock func() clock.Clock
 	// Transport sends every request (data actions, token requests, webhooks); nil gives real
 	// HTTP, one transport per Flow so that its instances share connections and OAuth tokens.
-	Transport Transport
+	Transport transport.Transport
 	// Tracer receives every event; nil traces nothing.
 	Tracer trace.Tracer
 	// Env looks up env()/secret() names; nil reads the process environment.
@@ -79,7 +80,7 @@ type Instance struct {
 	env       map[string]any
 	vm        vm.VM
 	clock     clock.Clock
-	transport Transport
+	transport transport.Transport
 	redactor  trace.Redactor
 	rand      *rand.Rand
 	id        string
@@ -394,7 +395,7 @@ func (in *Instance) ID() string { return in.id }
 func (in *Instance) Clock() clock.Clock { return in.clock }
 
 // Transport is the instance's transport.
-func (in *Instance) Transport() Transport { return in.transport }
+func (in *Instance) Transport() transport.Transport { return in.transport }
 
 // Redactor hides the instance's secrets.
 func (in *Instance) Redactor() *trace.Redactor { return &in.redactor }

@@ -1,6 +1,10 @@
 package engine
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/archflow/archflow/engine/transport"
+)
 
 // KindScript is the TransportError kind of a scripted transport (a test case's http:, a --mock
 // file) that has no response for a request. That is a problem of the script, not a failure of
@@ -9,6 +13,6 @@ const KindScript = "script"
 
 // IsScriptError reports whether err is a scripted transport's missing response.
 func IsScriptError(err error) bool {
-	var te *TransportError
+	var te *transport.TransportError
 	return errors.As(err, &te) && te.Kind == KindScript
 }

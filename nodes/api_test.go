@@ -17,6 +17,7 @@ import (
 	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/engine/failure"
 	"github.com/archflow/archflow/engine/trace"
+	"github.com/archflow/archflow/engine/transport"
 	"github.com/archflow/archflow/nodes"
 )
 
@@ -158,9 +159,9 @@ type scriptedTimeout struct {
 	calls int
 }
 
-func (s *scriptedTimeout) Do(ctx context.Context, req *engine.Request) (*engine.Response, error) {
+func (s *scriptedTimeout) Do(ctx context.Context, req *transport.Request) (*transport.Response, error) {
 	s.mu.Lock()
 	s.calls++
 	s.mu.Unlock()
-	return nil, &engine.TransportError{Kind: failure.KindTimeout, Transient: true, Err: errors.New("no response within the timeout"), Virtual: req.Timeout}
+	return nil, &transport.TransportError{Kind: failure.KindTimeout, Transient: true, Err: errors.New("no response within the timeout"), Virtual: req.Timeout}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/failure"
 	"github.com/archflow/archflow/engine/trace"
+	"github.com/archflow/archflow/engine/transport"
 	"gopkg.in/yaml.v3"
 )
 
@@ -208,7 +209,7 @@ func transportFailure(node string, err error) *failure.ErrorInfo {
 	if err == nil {
 		return nil
 	}
-	var te *engine.TransportError
+	var te *transport.TransportError
 	info := &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindNetwork, Node: node, Message: err.Error()}
 	if errors.As(err, &te) {
 		switch te.Kind {
@@ -224,7 +225,7 @@ func transportFailure(node string, err error) *failure.ErrorInfo {
 }
 
 // request renders the action's request.
-func (d *dataAction) request(in *engine.Instance, n int, idem string) (*engine.Request, error) {
+func (d *dataAction) request(in *engine.Instance, n int, idem string) (*transport.Request, error) {
 	act := d.action
 	u, err := act.URL.Render(in)
 	if err != nil {
@@ -246,7 +247,7 @@ func (d *dataAction) request(in *engine.Instance, n int, idem string) (*engine.R
 		pu.RawQuery = q.Encode()
 		u = pu.String()
 	}
-	req := &engine.Request{Action: act.Name, Node: d.name, Attempt: n, Method: act.Method, URL: u,
+	req := &transport.Request{Action: act.Name, Node: d.name, Attempt: n, Method: act.Method, URL: u,
 		Header: http.Header{}, Timeout: act.Timeout, MaxBody: act.MaxBodySize}
 	if act.Body != nil {
 		v, err := act.Body.Eval(in)
@@ -279,7 +280,7 @@ func (d *dataAction) request(in *engine.Instance, n int, idem string) (*engine.R
 }
 
 // send sends req once, counting the call and moving a virtual clock by any simulated time.
-func (d *dataAction) send(ctx context.Context, in *engine.Instance, req *engine.Request) (*engine.Response, error) {
+func (d *dataAction) send(ctx context.Context, in *engine.Instance, req *transport.Request) (*transport.Response, error) {
 	if in.Tracing() {
 		var body any
 		if len(req.Body) > 0 {
@@ -293,7 +294,7 @@ func (d *dataAction) send(ctx context.Context, in *engine.Instance, req *engine.
 	}
 	in.CountCall(req.Action)
 	resp, err := in.Transport().Do(ctx, req)
-	var te *engine.TransportError
+	var te *transport.TransportError
 	switch {
 	case errors.As(err, &te):
 		in.Clock().Advance(te.Virtual)
@@ -311,7 +312,7 @@ func (d *dataAction) send(ctx context.Context, in *engine.Instance, req *engine.
 
 // finish maps a response (or its absence) into scope, decides success, classifies failures and
 // evaluates the outputs map, which runs after every attempt so no value survives from an earlier one.
-func (d *dataAction) finish(in *engine.Instance, req *engine.Request, resp *engine.Response, failed *failure.ErrorInfo) (attempt, error) {
+func (d *dataAction) finish(in *engine.Instance, req *transport.Request, resp *transport.Response, failed *failure.ErrorInfo) (attempt, error) {
 	act := d.action
 	status, text := 0, ""
 	headers := map[string]string{}

@@ -19,6 +19,7 @@ import (
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/engine/trace"
+	"github.com/archflow/archflow/engine/transport"
 )
 
 type runFlags struct {
@@ -95,12 +96,12 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 		return err
 	}
 
-	httpTransport := engine.NewHTTPTransport() // one for every instance: connections are reused
+	httpTransport := transport.NewHTTPTransport() // one for every instance: connections are reused
 	opts := &engine.Options{Env: lookup, MaxSteps: rf.maxSteps, Transport: httpTransport, Stderr: engine.SyncWriter(stderr)}
 	if rf.clock == "virtual" {
 		opts.Clock = func() clock.Clock { return clock.NewVirtualClock(time.Now().UTC()) }
 	}
-	var newTransport func() engine.Transport
+	var newTransport func() transport.Transport
 	if rf.mock != "" {
 		if newTransport, err = mockTransports(rf.mock, flow, httpTransport); err != nil {
 			if l, ok := engine.AsList(err); ok {

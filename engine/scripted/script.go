@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/transport"
 )
 
 // Scripted failures a response may give instead of a status.
@@ -35,10 +36,10 @@ const (
 // AuthPrefix names the token requests of an auth entry: auth types send them through the
 // instance's Transport with Request.Action = "auth.<name>", and a script may answer them under
 // that name. Unscripted token requests get a valid fake token.
-const AuthPrefix = engine.AuthPrefix
+const AuthPrefix = transport.AuthPrefix
 
 // NotifyPrefix names notification deliveries (webhooks): notify.<channel>.
-const NotifyPrefix = engine.NotifyPrefix
+const NotifyPrefix = transport.NotifyPrefix
 
 // Response is one scripted answer. Times says how many consecutive calls it answers.
 type Response struct {
@@ -69,7 +70,7 @@ type Match struct {
 	ActionPos, NodePos engine.Pos
 }
 
-func (m *Match) matches(req *engine.Request) bool {
+func (m *Match) matches(req *transport.Request) bool {
 	if m.Action != "" && m.Action != req.Action {
 		return false
 	}
@@ -409,4 +410,4 @@ func LoadMock(path string) (*Mock, error) {
 }
 
 // Transport returns a transport with fresh cursors: one per instance.
-func (m *Mock) Transport() engine.Transport { return NewTransport(m.Script) }
+func (m *Mock) Transport() transport.Transport { return NewTransport(m.Script) }

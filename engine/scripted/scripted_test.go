@@ -16,6 +16,7 @@ import (
 	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/engine/failure"
 	"github.com/archflow/archflow/engine/scripted"
+	"github.com/archflow/archflow/engine/transport"
 	"github.com/archflow/archflow/nodes"
 )
 
@@ -39,8 +40,8 @@ func mustParse(t *testing.T, src string) *scripted.Script {
 	return s
 }
 
-func req(action, method, url string) *engine.Request {
-	return &engine.Request{Action: action, Node: "call", Method: method, URL: url, Timeout: 10 * time.Second}
+func req(action, method, url string) *transport.Request {
+	return &transport.Request{Action: action, Node: "call", Method: method, URL: url, Timeout: 10 * time.Second}
 }
 
 func TestSequenceInOrderWithTimes(t *testing.T) {
@@ -136,7 +137,7 @@ push_order:
 	}
 	for i, c := range cases {
 		_, err := tr.Do(context.Background(), req("push_order", "POST", "http://erp.example/orders"))
-		var te *engine.TransportError
+		var te *transport.TransportError
 		if !errors.As(err, &te) {
 			t.Fatalf("response %d: err = %v, want a TransportError", i+1, err)
 		}
@@ -276,7 +277,7 @@ func TestTokenRequestsAnsweredFromTheScript(t *testing.T) {
 	tr := scripted.NewTransport(mustParse(t, `
 auth.erp: [{status: 401, body: {error: invalid_client}}]
 `))
-	c := engine.HTTPClient(tr, "auth.erp", "", time.Second)
+	c := transport.HTTPClient(tr, "auth.erp", "", time.Second)
 	resp, err := c.Post("http://idp.invalid/token", "application/x-www-form-urlencoded", strings.NewReader("grant_type=client_credentials"))
 	if err != nil {
 		t.Fatal(err)
@@ -285,7 +286,7 @@ auth.erp: [{status: 401, body: {error: invalid_client}}]
 	if resp.StatusCode != 401 {
 		t.Fatalf("status = %d, want the scripted 401", resp.StatusCode)
 	}
-	resp, err = engine.HTTPClient(tr, "auth.other", "", time.Second).Get("http://idp.invalid/token")
+	resp, err = transport.HTTPClient(tr, "auth.other", "", time.Second).Get("http://idp.invalid/token")
 	if err != nil {
 		t.Fatal(err)
 	}

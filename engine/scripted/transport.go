@@ -12,6 +12,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/failure"
+	"github.com/archflow/archflow/engine/transport"
 )
 
 // Call is a request the transport saw, kept for `requests` expectations.
@@ -44,10 +45,10 @@ type Transport struct {
 	script *Script
 	// Passthrough sends requests that no sequence matches to it (a case's passthrough: true);
 	// nil makes them fail.
-	Passthrough engine.Transport
+	Passthrough transport.Transport
 	// Deliveries sends notification deliveries (notify.<channel> requests, webhooks) that no
 	// sequence matches: `run --mock` delivers for real; nil makes them fail like any request.
-	Deliveries engine.Transport
+	Deliveries transport.Transport
 
 	mu        sync.Mutex
 	used      [][]int // per sequence, per response: how many calls it answered
@@ -71,7 +72,7 @@ var ErrNoResponse = errors.New("no scripted response")
 
 // Do answers req from the first matching sequence with a response left; when every matching
 // sequence is used up, one with on_exhausted: repeat_last repeats its last response.
-func (t *Transport) Do(ctx context.Context, req *engine.Request) (*engine.Response, error) {
+func (t *Transport) Do(ctx context.Context, req *transport.Request) (*transport.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -98,7 +99,7 @@ func (t *Transport) Do(ctx context.Context, req *engine.Request) (*engine.Respon
 	case resp != nil:
 		return answer(resp, req)
 	case unanswered:
-		return nil, &engine.TransportError{Kind: "script", Err: fmt.Errorf("%w left for %s", ErrNoResponse, what)}
+		return nil, &transport.TransportError{Kind: "script", Err: fmt.Errorf("%w left for %s", ErrNoResponse, what)}
 	case isDelivery:
 		return t.Deliveries.Do(ctx, req)
 	case isToken && (t.Passthrough == nil || t.scripts(req.Action)):
@@ -109,7 +110,7 @@ func (t *Transport) Do(ctx context.Context, req *engine.Request) (*engine.Respon
 
 // pick finds the response for req and advances the cursor. It returns the first matching
 // sequence when none has a response left.
-func (t *Transport) pick(req *engine.Request) (*Response, *Sequence) {
+func (t *Transport) pick(req *transport.Request) (*Response, *Sequence) {
 	var first *Sequence
 	repeat := -1
 	for i, seq := range t.script.Sequences {
@@ -142,7 +143,7 @@ func (t *Transport) pick(req *engine.Request) (*Response, *Sequence) {
 
 // answer turns a scripted response into what a real transport would have returned. A delay at
 // or above the request's timeout is a timeout; virtual time is reported for the clock to advance.
-func answer(r *Response, req *engine.Request) (*engine.Response, error) {
+func answer(r *Response, req *transport.Request) (*transport.Response, error) {
 	host := req.URL
 	if u, err := url.Parse(req.URL); err == nil && u.Hostname() != "" {
 		host = u.Hostname()
@@ -153,36 +154,36 @@ func answer(r *Response, req *engine.Request) (*engine.Response, error) {
 	}
 	switch r.Error {
 	case ErrTimeout:
-		return nil, &engine.TransportError{Kind: failure.KindTimeout, Transient: true, Virtual: timeout,
+		return nil, &transport.TransportError{Kind: failure.KindTimeout, Transient: true, Virtual: timeout,
 			Err: fmt.Errorf("no response within %s (scripted timeout)", timeout)}
 	case ErrConnectionReset:
-		return nil, &engine.TransportError{Kind: failure.KindNetwork, Transient: true, Virtual: r.Delay,
+		return nil, &transport.TransportError{Kind: failure.KindNetwork, Transient: true, Virtual: r.Delay,
 			Err: errors.New("connection reset by peer (scripted)")}
 	case ErrDNS:
-		return nil, &engine.TransportError{Kind: "dns", Transient: false, Virtual: r.Delay,
+		return nil, &transport.TransportError{Kind: "dns", Transient: false, Virtual: r.Delay,
 			Err: fmt.Errorf("unknown host %s (scripted)", host)}
 	}
 	if r.Delay >= timeout {
-		return nil, &engine.TransportError{Kind: failure.KindTimeout, Transient: true, Virtual: timeout,
+		return nil, &transport.TransportError{Kind: failure.KindTimeout, Transient: true, Virtual: timeout,
 			Err: fmt.Errorf("no response within %s (scripted delay of %s)", timeout, r.Delay)}
 	}
-	resp := &engine.Response{Status: r.Status, Header: r.Header.Clone(), Body: bytes.Clone(r.Body), Elapsed: r.Delay, Virtual: r.Delay}
+	resp := &transport.Response{Status: r.Status, Header: r.Header.Clone(), Body: bytes.Clone(r.Body), Elapsed: r.Delay, Virtual: r.Delay}
 	if limit := req.MaxBody; limit > 0 && int64(len(resp.Body)) > limit {
-		return resp, &engine.TransportError{Kind: "too_large", Err: fmt.Errorf("response body larger than %d bytes", limit)}
+		return resp, &transport.TransportError{Kind: "too_large", Err: fmt.Errorf("response body larger than %d bytes", limit)}
 	}
 	return resp, nil
 }
 
 // fakeToken answers an unscripted token request of an oauth2 auth entry with a valid token.
-func fakeToken(req *engine.Request) *engine.Response {
+func fakeToken(req *transport.Request) *transport.Response {
 	name := strings.TrimPrefix(req.Action, AuthPrefix)
 	body := fmt.Sprintf(`{"access_token":"test-token-%s","token_type":"Bearer","expires_in":3600}`, name)
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
-	return &engine.Response{Status: http.StatusOK, Header: h, Body: []byte(body)}
+	return &transport.Response{Status: http.StatusOK, Header: h, Body: []byte(body)}
 }
 
-func describeCall(req *engine.Request, n int) string {
+func describeCall(req *transport.Request, n int) string {
 	s := fmt.Sprintf("call %d to %s (%s %s", n, req.Action, req.Method, req.URL)
 	if req.Node != "" {
 		s += " from node " + req.Node

@@ -14,6 +14,7 @@ import (
 	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/engine/scripted"
 	"github.com/archflow/archflow/engine/trace"
+	"github.com/archflow/archflow/engine/transport"
 )
 
 // Options select and shape a test run.
@@ -24,7 +25,7 @@ type Options struct {
 	Update   bool           // rewrite golden trace files instead of comparing
 	Coverage bool           // collect node, edge, decision-case and outcome coverage
 	// Passthrough sends requests of passthrough: true cases here; nil gives real HTTP.
-	Passthrough engine.Transport
+	Passthrough transport.Transport
 }
 
 // Status of a case.
@@ -245,7 +246,7 @@ func runCase(ctx context.Context, cr *CaseResult, opts *Options) {
 	if c.Passthrough {
 		tr.Passthrough = opts.Passthrough
 		if tr.Passthrough == nil {
-			tr.Passthrough = engine.NewHTTPTransport()
+			tr.Passthrough = transport.NewHTTPTransport()
 		}
 	}
 	clockStart := c.Start

@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/transport"
 	"gopkg.in/yaml.v3"
 )
 
@@ -63,7 +64,7 @@ func validHeaderName(s string) bool {
 	return true
 }
 
-func (a *apiKey) Apply(ctx context.Context, in *engine.Instance, req *engine.Request, refresh bool) (bool, error) {
+func (a *apiKey) Apply(ctx context.Context, in *engine.Instance, req *transport.Request, refresh bool) (bool, error) {
 	if refresh {
 		return false, nil
 	}

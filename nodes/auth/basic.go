@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/transport"
 	"gopkg.in/yaml.v3"
 )
 
@@ -32,7 +33,7 @@ func compileBasic(c *engine.Compiler, name string, keys map[string]*yaml.Node, a
 	return &basic{name: name, username: required(c, name, keys, at, "username"), password: credential(c, name, keys, at, "password")}
 }
 
-func (b *basic) Apply(ctx context.Context, in *engine.Instance, req *engine.Request, refresh bool) (bool, error) {
+func (b *basic) Apply(ctx context.Context, in *engine.Instance, req *transport.Request, refresh bool) (bool, error) {
 	if refresh {
 		return false, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/transport"
 	"gopkg.in/yaml.v3"
 )
 
@@ -30,7 +31,7 @@ func compileBearer(c *engine.Compiler, name string, keys map[string]*yaml.Node, 
 }
 
 // Apply sets the header; a fixed token cannot be refreshed, so a 401 stays a 401.
-func (b *bearer) Apply(ctx context.Context, in *engine.Instance, req *engine.Request, refresh bool) (bool, error) {
+func (b *bearer) Apply(ctx context.Context, in *engine.Instance, req *transport.Request, refresh bool) (bool, error) {
 	if refresh {
 		return false, nil
 	}

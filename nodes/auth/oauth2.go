@@ -12,6 +12,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/failure"
+	"github.com/archflow/archflow/engine/transport"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 	"gopkg.in/yaml.v3"
@@ -56,7 +57,7 @@ type clientCredentials struct {
 // with their own env:) or whose token requests go through different transports (each test
 // case's scripted transport answers its own token requests).
 type cacheKey struct {
-	transport engine.Transport
+	transport transport.Transport
 	config    [sha256.Size]byte
 }
 
@@ -117,7 +118,7 @@ func compileClientCredentials(c *engine.Compiler, name string, keys map[string]*
 // Apply sets a cached token, fetching one when there is none or it is about to expire. With
 // refresh (after a 401) it replaces the token the request carried, unless another instance
 // already has, and reports true: the request is to be re-sent.
-func (a *clientCredentials) Apply(ctx context.Context, in *engine.Instance, req *engine.Request, refresh bool) (bool, error) {
+func (a *clientCredentials) Apply(ctx context.Context, in *engine.Instance, req *transport.Request, refresh bool) (bool, error) {
 	cfg, key, err := a.config(in)
 	if err != nil {
 		return false, err
@@ -128,7 +129,7 @@ func (a *clientCredentials) Apply(ctx context.Context, in *engine.Instance, req 
 		stale = strings.TrimSpace(strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer"))
 	}
 	// The token request goes through the instance's transport like every other request.
-	client := engine.HTTPClient(key.transport, engine.AuthPrefix+a.name, "", TokenTimeout)
+	client := transport.HTTPClient(key.transport, transport.AuthPrefix+a.name, "", TokenTimeout)
 	octx := context.WithValue(ctx, oauth2.HTTPClient, client)
 	tok, err := cache.get(octx, stale, func(ctx context.Context) (*oauth2.Token, error) {
 		tok, err := cfg.Token(ctx)
@@ -206,7 +207,7 @@ func (a *clientCredentials) tokenError(ctx context.Context, err error) error {
 	info := &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindAuth}
 	var re *oauth2.RetrieveError
 	var ne net.Error
-	var te *engine.TransportError
+	var te *transport.TransportError
 	switch {
 	case errors.As(err, &te) && !te.Transient:
 		info.Message = fmt.Sprintf("auth %s: no token: %v", a.name, err)

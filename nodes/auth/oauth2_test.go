@@ -15,6 +15,7 @@ import (
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/engine/trace"
+	"github.com/archflow/archflow/engine/transport"
 	"github.com/archflow/archflow/nodes"
 	"github.com/archflow/archflow/nodes/auth"
 )
@@ -297,18 +298,18 @@ func TestOAuthSeparateCachePerClientConfig(t *testing.T) {
 // scriptedTokens is a transport that answers the token endpoint itself, as the test runner
 // does, and sends every other request on.
 type scriptedTokens struct {
-	engine.Transport
+	transport.Transport
 	asked *int
 }
 
-func (s scriptedTokens) Do(ctx context.Context, req *engine.Request) (*engine.Response, error) {
-	if req.Action != engine.AuthPrefix+"erp" {
+func (s scriptedTokens) Do(ctx context.Context, req *transport.Request) (*transport.Response, error) {
+	if req.Action != transport.AuthPrefix+"erp" {
 		return s.Transport.Do(ctx, req)
 	}
 	*s.asked++
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
-	return &engine.Response{Status: 200, Header: h, Body: []byte(`{"access_token":"fake-token-for-tests","token_type":"Bearer","expires_in":3600}`)}, nil
+	return &transport.Response{Status: 200, Header: h, Body: []byte(`{"access_token":"fake-token-for-tests","token_type":"Bearer","expires_in":3600}`)}, nil
 }
 
 // Token requests go through the instance's transport, the one HTTP seam, as auth.<entry>.
@@ -327,7 +328,7 @@ func TestOAuthTokenRequestsGoThroughTheTransport(t *testing.T) {
 		Clock:     func() clock.Clock { return clock.NewVirtualClock(clockStart) },
 		Env:       func(n string) (string, bool) { v, ok := env[n]; return v, ok },
 		Channels:  engine.Capture{},
-		Transport: scriptedTokens{Transport: engine.NewHTTPTransport(), asked: &asked},
+		Transport: scriptedTokens{Transport: transport.NewHTTPTransport(), asked: &asked},
 	})
 	tokens, api := s.counts()
 	if res.Outcome != "success" || asked != 1 || tokens != 0 || api != 1 {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/clock"
+	"github.com/archflow/archflow/engine/transport"
 	"github.com/archflow/archflow/nodes"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -69,8 +70,8 @@ func erp(t *testing.T) *httptest.Server {
 // down503 is the same ERP as a Transport, for runs too many for loopback HTTP.
 type down503 struct{}
 
-func (down503) Do(ctx context.Context, req *engine.Request) (*engine.Response, error) {
-	return &engine.Response{Status: 503, Header: http.Header{"Content-Type": {"application/json"}},
+func (down503) Do(ctx context.Context, req *transport.Request) (*transport.Response, error) {
+	return &transport.Response{Status: 503, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: []byte(`{"success": false, "error_code": "SERVICE_UNAVAILABLE", "message": "ERP is down for maintenance"}`)}, nil
 }
 

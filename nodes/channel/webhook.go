@@ -13,6 +13,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/failure"
+	"github.com/archflow/archflow/engine/transport"
 	"gopkg.in/yaml.v3"
 )
 
@@ -127,7 +128,7 @@ func (w *webhookChannel) Deliver(ctx context.Context, in *engine.Instance, n *en
 	if err != nil {
 		return fmt.Errorf("webhook %s: payload is not JSON: %v", where, err)
 	}
-	req := &engine.Request{Action: engine.NotifyPrefix + w.name, Node: n.Node, Attempt: 1, Method: http.MethodPost, URL: raw, Header: http.Header{}, Body: body, Timeout: w.timeout}
+	req := &transport.Request{Action: transport.NotifyPrefix + w.name, Node: n.Node, Attempt: 1, Method: http.MethodPost, URL: raw, Header: http.Header{}, Body: body, Timeout: w.timeout}
 	req.Header.Set("Content-Type", "application/json")
 	for _, h := range w.headers {
 		v, err := h.Value.Render(in)
@@ -190,13 +191,13 @@ func payload(n *engine.Notification) any {
 
 // post sends one request through the instance's transport (the one HTTP seam) and returns the
 // status and the start of the body.
-func (w *webhookChannel) post(ctx context.Context, in *engine.Instance, req *engine.Request) (int, string, error) {
+func (w *webhookChannel) post(ctx context.Context, in *engine.Instance, req *transport.Request) (int, string, error) {
 	sent := *req
 	sent.Header = req.Header.Clone() // a re-send after a 401 starts from the original headers
 	sent.MaxBody = webhookMaxBody
 	resp, err := in.Transport().Do(ctx, &sent)
 	if err != nil {
-		var te *engine.TransportError
+		var te *transport.TransportError
 		switch {
 		case ctx.Err() != nil:
 			return 0, "", ctx.Err()

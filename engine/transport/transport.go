@@ -1,4 +1,7 @@
-package engine
+// Package transport owns the one HTTP seam: every request archflow makes (data actions, OAuth
+// token requests, webhook deliveries) is a Request sent through a Transport. The real one is
+// resty over net/http; scripted mocks and cassettes are other implementations.
+package transport
 
 import (
 	"bytes"
@@ -12,7 +15,13 @@ import (
 	"github.com/go-resty/resty/v2"
 )
 
-// Request is a rendered data-action request.
+// Defaults of a request, named once.
+const (
+	DefaultTimeout     = 10 * time.Second
+	DefaultMaxBodySize = 1 << 20
+)
+
+// Request is a rendered request.
 type Request struct {
 	Action  string
 	Node    string
@@ -72,9 +81,6 @@ func NewHTTPTransport() *HTTPTransport {
 	c.SetLogger(quietLogger{})
 	return &HTTPTransport{client: c}
 }
-
-// Client exposes the resty client, for auth types that need one (token endpoints).
-func (t *HTTPTransport) Client() *resty.Client { return t.client }
 
 func (t *HTTPTransport) Do(ctx context.Context, req *Request) (*Response, error) {
 	timeout := req.Timeout
