@@ -181,8 +181,6 @@ func (c *Compiler) compileFlow(root *yaml.Node) *Flow {
 		e.Index = i
 	}
 	if len(c.errs.Errors()) == 0 {
-		c.graphChecks()
-		c.lint()
 	}
 	return f
 }
@@ -388,62 +386,6 @@ func (c *Compiler) VarRef(n *yaml.Node) *Variable {
 		c.errs.Add(PosOf(c.file, n), "unknown variable %q%s", n.Value, didYouMean(n.Value, names))
 	}
 	return v
-}
-
-// graphChecks reports unreachable nodes and nodes with no path to an end.
-func (c *Compiler) graphChecks() {
-	f := c.flow
-	if f.Start == nil {
-		return
-	}
-	reach := map[*Node]bool{}
-	var walk func(n *Node)
-	walk = func(n *Node) {
-		if reach[n] {
-			return
-		}
-		reach[n] = true
-		for _, e := range n.Edges {
-			walk(e.To)
-		}
-	}
-	walk(f.Start)
-	if f.OnError != nil {
-		walk(f.OnError)
-	}
-	for _, n := range f.Nodes {
-		if !reach[n] {
-			c.errs.Warn(n.Pos, "unreachable", "route to it or delete it", "node %s is unreachable from start", n.Name)
-		}
-	}
-	// reverse reachability from end nodes
-	toEnd := map[*Node]bool{}
-	changed := true
-	for _, n := range f.Nodes {
-		if Ends(n) {
-			toEnd[n] = true
-		}
-	}
-	for changed {
-		changed = false
-		for _, n := range f.Nodes {
-			if toEnd[n] {
-				continue
-			}
-			for _, e := range n.Edges {
-				if toEnd[e.To] {
-					toEnd[n] = true
-					changed = true
-					break
-				}
-			}
-		}
-	}
-	for _, n := range f.Nodes {
-		if reach[n] && !toEnd[n] {
-			c.errs.Warn(n.Pos, "no-end", "give it a route that reaches an end node", "node %s has no path to an end node", n.Name)
-		}
-	}
 }
 
 // compileIncludes reads action (and auth) definitions from shared files.

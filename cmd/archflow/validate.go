@@ -7,12 +7,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/lint"
 	"github.com/archflow/archflow/engine/tester"
 	"github.com/archflow/archflow/schema"
 )
@@ -85,7 +87,7 @@ func (v *validator) file(path string) engine.ErrorList {
 		}
 		return engine.ErrorList{{Pos: engine.Pos{File: path}, Severity: engine.SevError, Msg: err.Error()}}
 	}
-	return append(f.Diagnostics, v.schema(path)...)
+	return slices.Concat(f.Diagnostics, lint.Check(f), v.schema(path))
 }
 
 func (v *validator) schema(path string) engine.ErrorList {

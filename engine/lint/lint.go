@@ -1,8 +1,13 @@
-package engine
+// Package lint holds the warnings of SPEC §9: nodes that cannot be reached or cannot reach an
+// end, and the classic mistakes of hand-built retry loops. It reads a compiled flow and asks its
+// nodes what they do (wait, call out, decide, notify) through the engine's trait interfaces.
+package lint
 
 import (
 	"slices"
 	"strings"
+
+	"github.com/archflow/archflow/engine"
 )
 
 // Lint rule ids, as validate prints them.
@@ -16,11 +21,24 @@ const (
 	RuleUnsafeRetry       = "unsafe-retry"
 )
 
+// Check returns the warnings of a compiled flow, sorted.
+func Check(f *engine.Flow) engine.ErrorList {
+	c := &checker{flow: f}
+	c.graphChecks()
+	c.lint()
+	return c.errs.Sort()
+}
+
+type checker struct {
+	flow *engine.Flow
+	errs engine.ErrorList
+}
+
 // lint reports the classic mistakes of hand-built retry loops (SPEC §9) as warnings.
-func (c *Compiler) lint() {
+func (c *checker) lint() {
 	f := c.flow
 	loops := cycles(f.Nodes, nil)
-	inLoop := map[*Node][]*Node{}
+	inLoop := map[*engine.Node][]*engine.Node{}
 	for _, scc := range loops {
 		for _, n := range scc {
 			inLoop[n] = scc
@@ -28,10 +46,10 @@ func (c *Compiler) lint() {
 	}
 
 	// loop without wait: a cycle through a data_action that avoids every wait node
-	noWait := cycles(f.Nodes, func(n *Node) bool { return !Waits(n) })
+	noWait := cycles(f.Nodes, func(n *engine.Node) bool { return !engine.Waits(n) })
 	for _, scc := range noWait {
 		for _, n := range scc {
-			if CallsOut(n) != nil {
+			if engine.CallsOut(n) != nil {
 				c.errs.Warn(n.Pos, RuleLoopWithoutWait, "put a wait node in the loop (backoff, honouring Retry-After)",
 					"node %s is retried in a loop with no wait: every failure calls again at once (thundering herd)", n.Name)
 			}
@@ -46,13 +64,13 @@ func (c *Compiler) lint() {
 			}
 		}
 		bounded := false
-		var counters []*Node
+		var counters []*engine.Node
 		for _, n := range scc {
-			if !Decides(n) {
+			if !engine.Decides(n) {
 				continue
 			}
 			for _, e := range n.Reads {
-				for _, v := range e.vars {
+				for _, v := range e.Vars() {
 					if changed[v] {
 						bounded = true
 						counters = append(counters, n)
@@ -69,7 +87,7 @@ func (c *Compiler) lint() {
 	}
 
 	for _, n := range f.Nodes {
-		a := CallsOut(n)
+		a := engine.CallsOut(n)
 		if a == nil {
 			continue
 		}
@@ -77,7 +95,7 @@ func (c *Compiler) lint() {
 			c.errs.Warn(n.Pos, RuleUncheckedBody, "add success: (e.g. status < 300 && body?.success != false) or map a body field in outputs",
 				"node %s: action %s checks only the status, so a 200 with success:false passes as success", n.Name, a.Name)
 		}
-		retried := RetriesSelf(n) || inLoop[n] != nil
+		retried := engine.RetriesSelf(n) || inLoop[n] != nil
 		if retried && (a.Method == "POST" || a.Method == "PATCH") && a.IdempotencyKey == nil {
 			c.errs.Warn(n.Pos, RuleUnsafeRetry, "add idempotency_key: \"{{ request_id }}\" so the server can drop duplicates",
 				"node %s retries a %s without an idempotency_key: a retry after a lost response may do the work twice", n.Name, a.Method)
@@ -87,15 +105,15 @@ func (c *Compiler) lint() {
 }
 
 // lintCounters warns of a loop counter that is not set on every path from start.
-func (c *Compiler) lintCounters(scc []*Node, changed map[string]bool) {
+func (c *checker) lintCounters(scc []*engine.Node, changed map[string]bool) {
 	assigned := mustAssigned(c.flow)
 	seen := map[string]bool{}
 	for _, n := range scc {
-		if !Decides(n) {
+		if !engine.Decides(n) {
 			continue
 		}
 		for _, e := range n.Reads {
-			for _, v := range e.vars {
+			for _, v := range e.Vars() {
 				if !changed[v] || seen[v] || c.flow.Var(v) == nil {
 					continue
 				}
@@ -110,7 +128,7 @@ func (c *Compiler) lintCounters(scc []*Node, changed map[string]bool) {
 }
 
 // lintRetryAfter warns of a retry loop whose waits ignore Retry-After.
-func (c *Compiler) lintRetryAfter(scc []*Node) {
+func (c *checker) lintRetryAfter(scc []*engine.Node) {
 	fromHeader := map[string]bool{}
 	for _, a := range c.flow.Actions {
 		for _, o := range a.Outputs {
@@ -119,16 +137,16 @@ func (c *Compiler) lintRetryAfter(scc []*Node) {
 			}
 		}
 	}
-	var call, wait *Node
+	var call, wait *engine.Node
 	honours := false
 	for _, n := range scc {
 		switch {
-		case CallsOut(n) != nil:
+		case engine.CallsOut(n) != nil:
 			call = n
-		case Waits(n):
+		case engine.Waits(n):
 			wait = n
 			for _, e := range n.Reads {
-				for _, v := range e.vars {
+				for _, v := range e.Vars() {
 					if v == "retry_after" || fromHeader[v] {
 						honours = true
 					}
@@ -143,10 +161,10 @@ func (c *Compiler) lintRetryAfter(scc []*Node) {
 }
 
 // lintCorrelation warns of a notify on a failure path whose text names no id.
-func (c *Compiler) lintCorrelation() {
-	onFailure := map[*Node]bool{}
-	var walk func(n *Node)
-	walk = func(n *Node) {
+func (c *checker) lintCorrelation() {
+	onFailure := map[*engine.Node]bool{}
+	var walk func(n *engine.Node)
+	walk = func(n *engine.Node) {
 		if onFailure[n] {
 			return
 		}
@@ -164,12 +182,12 @@ func (c *Compiler) lintCorrelation() {
 		walk(c.flow.OnError)
 	}
 	for _, n := range c.flow.Nodes {
-		if NotifiesOn(n) == nil || !onFailure[n] {
+		if engine.NotifiesOn(n) == nil || !onFailure[n] {
 			continue
 		}
 		hasID := false
 		for _, e := range n.Reads {
-			for _, v := range e.vars {
+			for _, v := range e.Vars() {
 				l := strings.ToLower(v)
 				if v == "instance" || l == "id" || strings.HasSuffix(l, "_id") || strings.HasSuffix(l, "id") && len(l) > 2 && !strings.HasSuffix(l, "valid") {
 					hasID = true
@@ -183,9 +201,9 @@ func (c *Compiler) lintCorrelation() {
 	}
 }
 
-func setsOf(n *Node) []*Variable {
-	out := append([]*Variable(nil), n.Sets...)
-	if a := CallsOut(n); a != nil {
+func setsOf(n *engine.Node) []*engine.Variable {
+	out := append([]*engine.Variable(nil), n.Sets...)
+	if a := engine.CallsOut(n); a != nil {
 		for _, o := range a.Outputs {
 			out = append(out, o.Var)
 		}
@@ -193,7 +211,7 @@ func setsOf(n *Node) []*Variable {
 	return out
 }
 
-func readsBody(a *Action) bool {
+func readsBody(a *engine.Action) bool {
 	for _, o := range a.Outputs {
 		if o.Expr.Reads("body") || o.Expr.Reads("text") {
 			return true
@@ -202,7 +220,7 @@ func readsBody(a *Action) bool {
 	return a.Classify != nil && (a.Classify.Reads("body") || a.Classify.Reads("text"))
 }
 
-func first(scc []*Node) *Node {
+func first(scc []*engine.Node) *engine.Node {
 	best := scc[0]
 	for _, n := range scc {
 		if n.Index < best.Index {
@@ -212,7 +230,7 @@ func first(scc []*Node) *Node {
 	return best
 }
 
-func names(scc []*Node) string {
+func names(scc []*engine.Node) string {
 	var out []string
 	for _, n := range sortByIndex(scc) {
 		out = append(out, n.Name)
@@ -220,15 +238,15 @@ func names(scc []*Node) string {
 	return strings.Join(out, ", ")
 }
 
-func sortByIndex(ns []*Node) []*Node {
+func sortByIndex(ns []*engine.Node) []*engine.Node {
 	out := slices.Clone(ns)
-	slices.SortFunc(out, func(a, b *Node) int { return a.Index - b.Index })
+	slices.SortFunc(out, func(a, b *engine.Node) int { return a.Index - b.Index })
 	return out
 }
 
 // loopEntry is the node of the loop that is entered first from outside it (or its first node).
-func loopEntry(f *Flow, scc []*Node) *Node {
-	in := map[*Node]bool{}
+func loopEntry(f *engine.Flow, scc []*engine.Node) *engine.Node {
+	in := map[*engine.Node]bool{}
 	for _, n := range scc {
 		in[n] = true
 	}
@@ -245,7 +263,7 @@ func loopEntry(f *Flow, scc []*Node) *Node {
 
 // mustAssigned computes, for each node, the variables an assign (or an outputs map) has set on
 // every path from start to it.
-func mustAssigned(f *Flow) map[*Node]map[string]bool {
+func mustAssigned(f *engine.Flow) map[*engine.Node]map[string]bool {
 	all := map[string]bool{}
 	for _, v := range f.Vars {
 		all[v.Name] = true
@@ -256,12 +274,12 @@ func mustAssigned(f *Flow) map[*Node]map[string]bool {
 			inputs[v.Name] = true
 		}
 	}
-	preds := map[*Node][]*Node{}
+	preds := map[*engine.Node][]*engine.Node{}
 	for _, e := range f.Edges {
 		preds[e.To] = append(preds[e.To], e.From)
 	}
-	in := map[*Node]map[string]bool{}
-	out := map[*Node]map[string]bool{}
+	in := map[*engine.Node]map[string]bool{}
+	out := map[*engine.Node]map[string]bool{}
 	for _, n := range f.Nodes {
 		in[n], out[n] = copySet(all), copySet(all) // top of the lattice
 	}
@@ -309,16 +327,16 @@ func copySet(m map[string]bool) map[string]bool {
 
 // cycles returns the strongly connected components that hold a cycle, among the nodes keep
 // accepts (nil keeps all), by Tarjan's algorithm.
-func cycles(nodes []*Node, keep func(*Node) bool) [][]*Node {
-	index := map[*Node]int{}
-	low := map[*Node]int{}
-	onStack := map[*Node]bool{}
-	var stack []*Node
-	var out [][]*Node
+func cycles(nodes []*engine.Node, keep func(*engine.Node) bool) [][]*engine.Node {
+	index := map[*engine.Node]int{}
+	low := map[*engine.Node]int{}
+	onStack := map[*engine.Node]bool{}
+	var stack []*engine.Node
+	var out [][]*engine.Node
 	next := 0
-	ok := func(n *Node) bool { return keep == nil || keep(n) }
-	var strong func(v *Node)
-	strong = func(v *Node) {
+	ok := func(n *engine.Node) bool { return keep == nil || keep(n) }
+	var strong func(v *engine.Node)
+	strong = func(v *engine.Node) {
 		index[v], low[v] = next, next
 		next++
 		stack = append(stack, v)
@@ -336,7 +354,7 @@ func cycles(nodes []*Node, keep func(*Node) bool) [][]*Node {
 			}
 		}
 		if low[v] == index[v] {
-			var scc []*Node
+			var scc []*engine.Node
 			for {
 				w := stack[len(stack)-1]
 				stack = stack[:len(stack)-1]
@@ -359,11 +377,67 @@ func cycles(nodes []*Node, keep func(*Node) bool) [][]*Node {
 	return out
 }
 
-func selfLoop(n *Node) bool {
+func selfLoop(n *engine.Node) bool {
 	for _, e := range n.Edges {
 		if e.To == n {
 			return true
 		}
 	}
 	return false
+}
+
+// graphChecks reports unreachable nodes and nodes with no path to an end.
+func (c *checker) graphChecks() {
+	f := c.flow
+	if f.Start == nil {
+		return
+	}
+	reach := map[*engine.Node]bool{}
+	var walk func(n *engine.Node)
+	walk = func(n *engine.Node) {
+		if reach[n] {
+			return
+		}
+		reach[n] = true
+		for _, e := range n.Edges {
+			walk(e.To)
+		}
+	}
+	walk(f.Start)
+	if f.OnError != nil {
+		walk(f.OnError)
+	}
+	for _, n := range f.Nodes {
+		if !reach[n] {
+			c.errs.Warn(n.Pos, "unreachable", "route to it or delete it", "node %s is unreachable from start", n.Name)
+		}
+	}
+	// reverse reachability from end nodes
+	toEnd := map[*engine.Node]bool{}
+	changed := true
+	for _, n := range f.Nodes {
+		if engine.Ends(n) {
+			toEnd[n] = true
+		}
+	}
+	for changed {
+		changed = false
+		for _, n := range f.Nodes {
+			if toEnd[n] {
+				continue
+			}
+			for _, e := range n.Edges {
+				if toEnd[e.To] {
+					toEnd[n] = true
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	for _, n := range f.Nodes {
+		if reach[n] && !toEnd[n] {
+			c.errs.Warn(n.Pos, "no-end", "give it a route that reaches an end node", "node %s has no path to an end node", n.Name)
+		}
+	}
 }
