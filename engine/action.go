@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine/transport"
+	"github.com/archflow/archflow/engine/yamldoc"
 	"gopkg.in/yaml.v3"
 )
 
@@ -19,7 +20,7 @@ const (
 // Action is a compiled data action: how to build the request and read the response.
 type Action struct {
 	Name              string
-	Pos               Pos
+	Pos               yamldoc.Pos
 	Method            string
 	URL               *Template
 	Headers           []Header
@@ -46,7 +47,7 @@ type Header struct {
 type Output struct {
 	Var  *Variable
 	Expr *Expr
-	Pos  Pos
+	Pos  yamldoc.Pos
 }
 
 var actionKeys = []string{"method", "url", "headers", "query", "body", "idempotency_key", "timeout", "success", "outputs", "transient_statuses", "classify", "auth", "max_body_size", "description"}
@@ -60,14 +61,14 @@ func (c *Compiler) compileActions(n *yaml.Node) {
 			continue
 		}
 		if _, dup := c.flow.Actions[k.Value]; dup {
-			c.errs.Add(PosOf(c.file, k), "action %s is defined twice", k.Value)
+			c.Errs.Add(yamldoc.PosOf(c.File, k), "action %s is defined twice", k.Value)
 			continue
 		}
-		m := c.mapping(v, actionKeys...)
+		m := c.Mapping(v, actionKeys...)
 		if m == nil {
 			continue
 		}
-		a := &Action{Name: k.Value, Pos: PosOf(c.file, k), Method: "GET", Timeout: DefaultTimeout, MaxBodySize: DefaultMaxBodySize}
+		a := &Action{Name: k.Value, Pos: yamldoc.PosOf(c.File, k), Method: "GET", Timeout: DefaultTimeout, MaxBodySize: DefaultMaxBodySize}
 		if x := m["method"]; x != nil {
 			a.Method = strings.ToUpper(x.Value)
 			ok := false
@@ -75,11 +76,11 @@ func (c *Compiler) compileActions(n *yaml.Node) {
 				ok = ok || mm == a.Method
 			}
 			if !ok {
-				c.errs.Add(PosOf(c.file, x), "unknown method %q (one of %s)", x.Value, joinNames(methods))
+				c.Errs.Add(yamldoc.PosOf(c.File, x), "unknown method %q (one of %s)", x.Value, joinNames(methods))
 			}
 		}
 		if x := m["url"]; x == nil {
-			c.errs.Add(PosOf(c.file, v), "action %s needs a url", k.Value)
+			c.Errs.Add(yamldoc.PosOf(c.File, v), "action %s needs a url", k.Value)
 		} else {
 			a.URL = c.Template(x)
 		}
@@ -94,7 +95,7 @@ func (c *Compiler) compileActions(n *yaml.Node) {
 		if x := m["timeout"]; x != nil {
 			if d, ok := c.Duration(x); ok {
 				if d < MinTimeout || d > MaxTimeout {
-					c.errs.Add(PosOf(c.file, x), "timeout must be between 1s and 60s, as in Architect; got %s", d)
+					c.Errs.Add(yamldoc.PosOf(c.File, x), "timeout must be between 1s and 60s, as in Architect; got %s", d)
 				}
 				a.Timeout = d
 			}
@@ -108,20 +109,20 @@ func (c *Compiler) compileActions(n *yaml.Node) {
 		if x := m["max_body_size"]; x != nil {
 			if i, ok := c.Int(x); ok {
 				if i <= 0 {
-					c.errs.Add(PosOf(c.file, x), "max_body_size must be positive")
+					c.Errs.Add(yamldoc.PosOf(c.File, x), "max_body_size must be positive")
 				}
 				a.MaxBodySize = int64(i)
 			}
 		}
 		if x := m["transient_statuses"]; x != nil {
 			if x.Kind != yaml.SequenceNode {
-				c.errs.Add(PosOf(c.file, x), "transient_statuses expects a list of status codes")
+				c.Errs.Add(yamldoc.PosOf(c.File, x), "transient_statuses expects a list of status codes")
 			} else {
 				a.TransientStatuses = []int{}
 				for _, it := range x.Content {
 					if s, ok := c.Int(it); ok {
 						if s < 100 || s > 599 {
-							c.errs.Add(PosOf(c.file, it), "%d is not an HTTP status", s)
+							c.Errs.Add(yamldoc.PosOf(c.File, it), "%d is not an HTTP status", s)
 						}
 						a.TransientStatuses = append(a.TransientStatuses, s)
 					}
@@ -133,7 +134,7 @@ func (c *Compiler) compileActions(n *yaml.Node) {
 				a.AuthName = name
 				a.Auth = c.flow.Auth[name]
 				if a.Auth == nil {
-					c.errs.Add(PosOf(c.file, x), "undefined auth %q%s", name, didYouMean(name, sortedKeys(c.flow.Auth)))
+					c.Errs.Add(yamldoc.PosOf(c.File, x), "undefined auth %q%s", name, yamldoc.DidYouMean(name, sortedKeys(c.flow.Auth)))
 				}
 			}
 		}
@@ -141,10 +142,10 @@ func (c *Compiler) compileActions(n *yaml.Node) {
 			vr := c.VarRef(op[0])
 			e := c.Expr(op[1])
 			if vr != nil && e != nil && !vr.Type.accepts(e.Type) {
-				c.errs.Add(PosOf(c.file, op[1]), "cannot map %s to %s (type %s)", staticTypeName(e.Type), vr.Name, vr.Type)
+				c.Errs.Add(yamldoc.PosOf(c.File, op[1]), "cannot map %s to %s (type %s)", staticTypeName(e.Type), vr.Name, vr.Type)
 			}
 			if vr != nil && e != nil {
-				a.Outputs = append(a.Outputs, Output{Var: vr, Expr: e, Pos: PosOf(c.file, op[0])})
+				a.Outputs = append(a.Outputs, Output{Var: vr, Expr: e, Pos: yamldoc.PosOf(c.File, op[0])})
 			}
 		}
 		c.Track(a.Success, a.Classify)
@@ -174,7 +175,7 @@ func (c *Compiler) ActionRef(n *yaml.Node) *Action {
 	}
 	a := c.flow.Actions[name]
 	if a == nil {
-		c.errs.Add(PosOf(c.file, n), "undefined action %q%s", name, didYouMean(name, sortedKeys(c.flow.Actions)))
+		c.Errs.Add(yamldoc.PosOf(c.File, n), "undefined action %q%s", name, yamldoc.DidYouMean(name, sortedKeys(c.flow.Actions)))
 	}
 	return a
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine/transport"
+	"github.com/archflow/archflow/engine/yamldoc"
 	"gopkg.in/yaml.v3"
 )
 
@@ -27,7 +28,7 @@ type Flow struct {
 	OnError     *Node
 	Edges       []*Edge
 	EnvCalls    []envCall
-	Diagnostics ErrorList // warnings (and errors, when Load failed)
+	Diagnostics yamldoc.ErrorList // warnings (and errors, when Load failed)
 	// Registry holds the components the flow was compiled with.
 	Registry *Registry
 	// httpTransport is the real HTTP transport of instances run without one of their own.
@@ -45,7 +46,7 @@ type Variable struct {
 	Output     bool
 	HasDefault bool
 	Default    any
-	Pos        Pos
+	Pos        yamldoc.Pos
 }
 
 // Node is a compiled node. Step runs it and answers what the rest of archflow asks of it (the
@@ -53,7 +54,7 @@ type Variable struct {
 type Node struct {
 	Name  string
 	Kind  *Kind
-	Pos   Pos
+	Pos   yamldoc.Pos
 	Index int
 	Step  Step
 	Edges []*Edge
@@ -67,7 +68,7 @@ type Edge struct {
 	From  *Node
 	To    *Node
 	Label string
-	Pos   Pos
+	Pos   yamldoc.Pos
 	Index int
 }
 
@@ -100,15 +101,15 @@ func (c *Compiler) compileFlow(root *yaml.Node) *Flow {
 	f.Actions = map[string]*Action{}
 	f.Auth = map[string]Auth{}
 	f.Channels = map[string]*ChannelRef{}
-	m := c.mapping(root, topKeys...)
+	m := c.Mapping(root, topKeys...)
 	if m == nil {
 		return f
 	}
 	if n := m["flow"]; n == nil {
-		c.errs.Add(PosOf(c.file, root), "missing flow: name")
+		c.Errs.Add(yamldoc.PosOf(c.File, root), "missing flow: name")
 	} else if s, ok := c.String(n); ok {
 		if !flowNameRe.MatchString(s) {
-			c.errs.Add(PosOf(c.file, n), "flow name %q may hold only letters, digits, - and _", s)
+			c.Errs.Add(yamldoc.PosOf(c.File, n), "flow name %q may hold only letters, digits, - and _", s)
 		}
 		f.Name = s
 	}
@@ -121,7 +122,7 @@ func (c *Compiler) compileFlow(root *yaml.Node) *Flow {
 	retries := map[string]bool{}
 	var nodePairs [][2]*yaml.Node
 	if m["nodes"] == nil {
-		c.errs.Add(PosOf(c.file, root), "missing nodes:")
+		c.Errs.Add(yamldoc.PosOf(c.File, root), "missing nodes:")
 	} else {
 		nodePairs = c.Pairs(m["nodes"])
 		for _, p := range nodePairs {
@@ -157,7 +158,7 @@ func (c *Compiler) compileFlow(root *yaml.Node) *Flow {
 		if !c.CheckName(p[0], "node") {
 			continue
 		}
-		node := &Node{Name: p[0].Value, Pos: PosOf(c.file, p[0]), Index: i}
+		node := &Node{Name: p[0].Value, Pos: yamldoc.PosOf(c.File, p[0]), Index: i}
 		f.nodeIndex[node.Name] = node
 		f.Nodes = append(f.Nodes, node)
 	}
@@ -170,7 +171,7 @@ func (c *Compiler) compileFlow(root *yaml.Node) *Flow {
 		}
 	}
 	if n := m["start"]; n == nil {
-		c.errs.Add(PosOf(c.file, root), "missing start: (the first node)")
+		c.Errs.Add(yamldoc.PosOf(c.File, root), "missing start: (the first node)")
 	} else {
 		f.Start = c.nodeRef(n, "start")
 	}
@@ -180,7 +181,7 @@ func (c *Compiler) compileFlow(root *yaml.Node) *Flow {
 	for i, e := range f.Edges {
 		e.Index = i
 	}
-	if len(c.errs.Errors()) == 0 {
+	if len(c.Errs.Errors()) == 0 {
 	}
 	return f
 }
@@ -193,18 +194,18 @@ func (c *Compiler) compileVariables(n *yaml.Node) {
 			continue
 		}
 		if isReserved(k.Value) {
-			c.errs.Add(PosOf(c.file, k), "%q is a reserved name and cannot be a variable", k.Value)
+			c.Errs.Add(yamldoc.PosOf(c.File, k), "%q is a reserved name and cannot be a variable", k.Value)
 			continue
 		}
-		vm := c.mapping(v, "type", "input", "required", "default", "output", "description")
+		vm := c.Mapping(v, "type", "input", "required", "default", "output", "description")
 		if vm == nil {
 			continue
 		}
-		decl := &Variable{Name: k.Value, Pos: PosOf(c.file, k)}
+		decl := &Variable{Name: k.Value, Pos: yamldoc.PosOf(c.File, k)}
 		if t := vm["type"]; t == nil {
-			c.errs.Add(PosOf(c.file, v), "variable %s needs a type (one of %v)", k.Value, Types)
+			c.Errs.Add(yamldoc.PosOf(c.File, v), "variable %s needs a type (one of %v)", k.Value, Types)
 		} else if !Type(t.Value).valid() {
-			c.errs.Add(PosOf(c.file, t), "unknown type %q%s", t.Value, didYouMean(t.Value, typeStrings()))
+			c.Errs.Add(yamldoc.PosOf(c.File, t), "unknown type %q%s", t.Value, yamldoc.DidYouMean(t.Value, typeStrings()))
 		} else {
 			decl.Type = Type(t.Value)
 		}
@@ -212,14 +213,14 @@ func (c *Compiler) compileVariables(n *yaml.Node) {
 		decl.Required = c.Bool(vm["required"])
 		decl.Output = c.Bool(vm["output"])
 		if decl.Required && !decl.Input {
-			c.errs.Add(PosOf(c.file, vm["required"]), "required applies to inputs: add input: true")
+			c.Errs.Add(yamldoc.PosOf(c.File, vm["required"]), "required applies to inputs: add input: true")
 		}
 		if d := vm["default"]; d != nil && d.Tag != "!!null" && decl.Type != "" {
 			var raw any
 			if err := d.Decode(&raw); err != nil {
-				c.errs.Add(PosOf(c.file, d), "%v", err)
+				c.Errs.Add(yamldoc.PosOf(c.File, d), "%v", err)
 			} else if val, err := decl.Type.Convert(normalizeYAML(raw)); err != nil {
-				c.errs.Add(PosOf(c.file, d), "default of %s: %v", k.Value, err)
+				c.Errs.Add(yamldoc.PosOf(c.File, d), "default of %s: %v", k.Value, err)
 			} else {
 				decl.Default, decl.HasDefault = val, true
 			}
@@ -283,7 +284,7 @@ func (c *Compiler) has(v *yaml.Node, key string) bool {
 func (c *Compiler) compileNode(node *Node, key, v *yaml.Node) {
 	names := c.reg.KindNames()
 	if v.Kind != yaml.MappingNode {
-		c.errs.Add(PosOf(c.file, v), "node %s must be a mapping with one kind key (%s)", node.Name, joinNames(names))
+		c.Errs.Add(yamldoc.PosOf(c.File, v), "node %s must be a mapping with one kind key (%s)", node.Name, joinNames(names))
 		return
 	}
 	var kindKeys []*yaml.Node
@@ -294,16 +295,16 @@ func (c *Compiler) compileNode(node *Node, key, v *yaml.Node) {
 	}
 	switch len(kindKeys) {
 	case 0:
-		c.errs.Add(PosOf(c.file, key), "node %s has no kind: give exactly one of %s", node.Name, joinNames(names))
+		c.Errs.Add(yamldoc.PosOf(c.File, key), "node %s has no kind: give exactly one of %s", node.Name, joinNames(names))
 		return
 	case 1:
 	default:
-		c.errs.Add(PosOf(c.file, kindKeys[1]), "node %s has two kinds (%s and %s): a node has exactly one", node.Name, kindKeys[0].Value, kindKeys[1].Value)
+		c.Errs.Add(yamldoc.PosOf(c.File, kindKeys[1]), "node %s has two kinds (%s and %s): a node has exactly one", node.Name, kindKeys[0].Value, kindKeys[1].Value)
 		return
 	}
 	k := c.reg.kinds[kindKeys[0].Value]
 	node.Kind = k
-	m := c.mapping(v, allowedKeys(k)...)
+	m := c.Mapping(v, allowedKeys(k)...)
 	if m == nil {
 		return
 	}
@@ -332,7 +333,7 @@ func (c *Compiler) nodeRef(n *yaml.Node, what string) *Node {
 	}
 	node := c.flow.nodeIndex[name]
 	if node == nil {
-		c.errs.Add(PosOf(c.file, n), "%s: undefined node %q%s", what, name, didYouMean(name, sortedKeys(c.flow.nodeIndex)))
+		c.Errs.Add(yamldoc.PosOf(c.File, n), "%s: undefined node %q%s", what, name, yamldoc.DidYouMean(name, sortedKeys(c.flow.nodeIndex)))
 	}
 	return node
 }
@@ -346,7 +347,7 @@ func (c *Compiler) Edge(from *Node, label string, target *yaml.Node) *Edge {
 	if to == nil {
 		return nil
 	}
-	e := &Edge{From: from, To: to, Label: label, Pos: PosOf(c.file, target)}
+	e := &Edge{From: from, To: to, Label: label, Pos: yamldoc.PosOf(c.File, target)}
 	from.Edges = append(from.Edges, e)
 	c.flow.Edges = append(c.flow.Edges, e)
 	return e
@@ -368,7 +369,7 @@ func (c *Compiler) CheckAssign(n *yaml.Node, name string, t *Template) {
 		return
 	}
 	if !v.Type.accepts(t.Type()) {
-		c.errs.Add(PosOf(c.file, n), "cannot assign %s to %s (type %s)", staticTypeName(t.Type()), name, v.Type)
+		c.Errs.Add(yamldoc.PosOf(c.File, n), "cannot assign %s to %s (type %s)", staticTypeName(t.Type()), name, v.Type)
 	}
 }
 
@@ -383,7 +384,7 @@ func (c *Compiler) VarRef(n *yaml.Node) *Variable {
 		for _, x := range c.flow.Vars {
 			names = append(names, x.Name)
 		}
-		c.errs.Add(PosOf(c.file, n), "unknown variable %q%s", n.Value, didYouMean(n.Value, names))
+		c.Errs.Add(yamldoc.PosOf(c.File, n), "unknown variable %q%s", n.Value, yamldoc.DidYouMean(n.Value, names))
 	}
 	return v
 }
@@ -391,7 +392,7 @@ func (c *Compiler) VarRef(n *yaml.Node) *Variable {
 // compileIncludes reads action (and auth) definitions from shared files.
 func (c *Compiler) compileIncludes(n *yaml.Node) {
 	if n.Kind != yaml.SequenceNode {
-		c.errs.Add(PosOf(c.file, n), "include: expects a list of files")
+		c.Errs.Add(yamldoc.PosOf(c.File, n), "include: expects a list of files")
 		return
 	}
 	for _, it := range n.Content {
@@ -399,20 +400,20 @@ func (c *Compiler) compileIncludes(n *yaml.Node) {
 		if !ok {
 			continue
 		}
-		path := includePath(c.file, p)
+		path := includePath(c.File, p)
 		data, err := os.ReadFile(path)
 		if err != nil {
-			c.errs.Add(PosOf(c.file, it), "include %s: %s", p, readError(err))
+			c.Errs.Add(yamldoc.PosOf(c.File, it), "include %s: %s", p, yamldoc.ReadError(err))
 			continue
 		}
-		root, errs := ParseYAML(path, data)
-		c.errs = append(c.errs, errs...)
+		root, errs := yamldoc.ParseYAML(path, data)
+		c.Errs = append(c.Errs, errs...)
 		if root == nil {
 			continue
 		}
-		saved := c.file
-		c.file = path
-		m := c.mapping(root, "actions", "auth")
+		saved := c.File
+		c.File = path
+		m := c.Mapping(root, "actions", "auth")
 		if m != nil {
 			if a := m["auth"]; a != nil {
 				c.compileAuth(a)
@@ -421,7 +422,7 @@ func (c *Compiler) compileIncludes(n *yaml.Node) {
 				c.compileActions(a)
 			}
 		}
-		c.file = saved
+		c.File = saved
 	}
 }
 
@@ -452,7 +453,7 @@ type Channel interface {
 type ChannelRef struct {
 	Name    string
 	Type    string
-	Pos     Pos
+	Pos     yamldoc.Pos
 	Channel Channel
 }
 
@@ -467,7 +468,7 @@ func (c *Compiler) compileChannels(n *yaml.Node) {
 		},
 		func(k, v *yaml.Node, typ string, m map[string]*yaml.Node) {
 			ct := types[typ]
-			ref := &ChannelRef{Name: k.Value, Type: ct.Name, Pos: PosOf(c.file, k)}
+			ref := &ChannelRef{Name: k.Value, Type: ct.Name, Pos: yamldoc.PosOf(c.File, k)}
 			ref.Channel = ct.Compile(c, k.Value, m, v)
 			c.flow.Channels[k.Value] = ref
 		})
@@ -491,15 +492,15 @@ func (c *Compiler) typedEntries(n *yaml.Node, what string, types []string, specO
 			}
 		}
 		if typ == nil {
-			c.errs.Add(PosOf(c.file, v), "%s %s needs a type (one of %s)", what, k.Value, joinNames(types))
+			c.Errs.Add(yamldoc.PosOf(c.File, v), "%s %s needs a type (one of %s)", what, k.Value, joinNames(types))
 			continue
 		}
 		spec := specOf(typ.Value)
 		if spec == nil {
-			c.errs.Add(PosOf(c.file, typ), "unknown %s type %q (one of %s)%s", what, typ.Value, joinNames(types), didYouMean(typ.Value, types))
+			c.Errs.Add(yamldoc.PosOf(c.File, typ), "unknown %s type %q (one of %s)%s", what, typ.Value, joinNames(types), yamldoc.DidYouMean(typ.Value, types))
 			continue
 		}
-		m := c.mapping(v, append([]string{"type"}, spec.Keys()...)...)
+		m := c.Mapping(v, append([]string{"type"}, spec.Keys()...)...)
 		if m == nil {
 			continue
 		}
@@ -517,7 +518,7 @@ func (c *Compiler) ChannelRef(n *yaml.Node) *ChannelRef {
 	}
 	ch := c.flow.Channels[name]
 	if ch == nil {
-		c.errs.Add(PosOf(c.file, n), "undefined channel %q%s", name, didYouMean(name, sortedKeys(c.flow.Channels)))
+		c.Errs.Add(yamldoc.PosOf(c.File, n), "undefined channel %q%s", name, yamldoc.DidYouMean(name, sortedKeys(c.flow.Channels)))
 	}
 	return ch
 }
@@ -539,7 +540,7 @@ func (c *Compiler) compileAuth(n *yaml.Node) {
 		},
 		func(k, v *yaml.Node, typ string, m map[string]*yaml.Node) {
 			if _, dup := c.flow.Auth[k.Value]; dup {
-				c.errs.Add(PosOf(c.file, k), "auth %s is defined twice", k.Value)
+				c.Errs.Add(yamldoc.PosOf(c.File, k), "auth %s is defined twice", k.Value)
 				return
 			}
 			c.flow.Auth[k.Value] = types[typ].Compile(c, k.Value, m, v)

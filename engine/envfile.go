@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/archflow/archflow/engine/yamldoc"
 )
 
 // ReadEnvFile reads KEY=VALUE lines (blank lines and # comments skipped, an optional "export "
@@ -14,7 +16,7 @@ import (
 func ReadEnvFile(path string) (map[string]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &Error{Pos: Pos{File: path}, Severity: SevError, Msg: readError(err)}
+		return nil, &yamldoc.Error{Pos: yamldoc.Pos{File: path}, Severity: yamldoc.SevError, Msg: yamldoc.ReadError(err)}
 	}
 	out := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -29,7 +31,7 @@ func ReadEnvFile(path string) (map[string]string, error) {
 		k, v, ok := strings.Cut(s, "=")
 		k = strings.TrimSpace(k)
 		if !ok || !nameRe.MatchString(k) {
-			return nil, &Error{Pos: Pos{File: path, Line: line, Col: 1}, Severity: SevError, Msg: fmt.Sprintf("expected KEY=VALUE, got %q", s)}
+			return nil, &yamldoc.Error{Pos: yamldoc.Pos{File: path, Line: line, Col: 1}, Severity: yamldoc.SevError, Msg: fmt.Sprintf("expected KEY=VALUE, got %q", s)}
 		}
 		v = strings.TrimSpace(v)
 		if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"') {

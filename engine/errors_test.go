@@ -8,6 +8,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/clock"
+	"github.com/archflow/archflow/engine/yamldoc"
 )
 
 // These tests follow SPEC §1 Rules and §9: every error names file:line:col of the offending YAML
@@ -37,7 +38,7 @@ func isIdentByte(b byte) bool {
 }
 
 // wantError checks that errs holds an error at the position of needle whose message has all of want.
-func wantError(t *testing.T, errs engine.ErrorList, src, needle string, want ...string) {
+func wantError(t *testing.T, errs yamldoc.ErrorList, src, needle string, want ...string) {
 	t.Helper()
 	pos := where(t, src, needle)
 	for _, e := range errs {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/archflow/archflow/engine/yamldoc"
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/builtin"
@@ -19,7 +20,7 @@ import (
 // Expr is a bare expression compiled once at load time.
 type Expr struct {
 	Src  string
-	Pos  Pos
+	Pos  yamldoc.Pos
 	prog *vm.Program
 	// vars are the declared variables the expression reads, to name a NOT_SET one in errors.
 	vars []string
@@ -131,7 +132,7 @@ type scope struct {
 type envCall struct {
 	Name   string
 	Secret bool
-	Pos    Pos
+	Pos    yamldoc.Pos
 }
 
 // Reserved names that cannot be variables.
@@ -270,7 +271,7 @@ func (r *refCollector) Visit(node *ast.Node) {
 }
 
 // compileExpr compiles src, reporting errors at pos (offset by the expression's column).
-func (c *Compiler) compileExpr(src string, pos Pos) *Expr {
+func (c *Compiler) compileExpr(src string, pos yamldoc.Pos) *Expr {
 	s := c.scope
 	prog, err := expr.Compile(src, s.opts...)
 	if err != nil {
@@ -293,7 +294,7 @@ func (c *Compiler) compileExpr(src string, pos Pos) *Expr {
 		c.flow.EnvCalls = append(c.flow.EnvCalls, ec)
 	}
 	for _, call := range envCallArity(root) {
-		c.errs.Add(pos, "%s", call)
+		c.Errs.Add(pos, "%s", call)
 	}
 	e := &Expr{Src: src, Pos: pos, prog: prog, vars: vars}
 	if c.cur != nil {
@@ -333,7 +334,7 @@ type visitorFunc func(*ast.Node)
 func (f visitorFunc) Visit(n *ast.Node) { f(n) }
 
 // exprError turns an expr compile error into a positioned one, suggesting the nearest name.
-func (c *Compiler) exprError(src string, pos Pos, err error) {
+func (c *Compiler) exprError(src string, pos yamldoc.Pos, err error) {
 	msg := err.Error()
 	col := 0
 	var fe *file.Error
@@ -343,12 +344,12 @@ func (c *Compiler) exprError(src string, pos Pos, err error) {
 	}
 	if strings.HasPrefix(msg, "unknown name ") {
 		name := strings.TrimPrefix(msg, "unknown name ")
-		msg = fmt.Sprintf("unknown variable %q%s", name, didYouMean(name, c.knownNames()))
+		msg = fmt.Sprintf("unknown variable %q%s", name, yamldoc.DidYouMean(name, c.knownNames()))
 	}
 	if pos.Line > 0 && col > 0 {
 		pos.Col += col
 	}
-	c.errs.Add(pos, "in expression %q: %s", src, msg)
+	c.Errs.Add(pos, "in expression %q: %s", src, msg)
 }
 
 // knownNames lists everything an expression may name, for suggestions.
@@ -364,8 +365,8 @@ func (c *Compiler) knownNames() []string {
 }
 
 // scalarPos is the position of the first character of a scalar's text (inside its quotes).
-func scalarPos(file string, n *yaml.Node) Pos {
-	p := PosOf(file, n)
+func scalarPos(file string, n *yaml.Node) yamldoc.Pos {
+	p := yamldoc.PosOf(file, n)
 	if n != nil && (n.Style == yaml.DoubleQuotedStyle || n.Style == yaml.SingleQuotedStyle) {
 		p.Col++
 	}
@@ -378,26 +379,26 @@ func (c *Compiler) Expr(n *yaml.Node) *Expr {
 		return nil
 	}
 	if n.Kind != yaml.ScalarNode {
-		c.errs.Add(PosOf(c.file, n), "expected an expression, got a %s", kindName(n))
+		c.Errs.Add(yamldoc.PosOf(c.File, n), "expected an expression, got a %s", yamldoc.KindName(n))
 		return nil
 	}
 	if s := strings.TrimSpace(n.Value); strings.HasPrefix(s, "{{") && strings.HasSuffix(s, "}}") {
 		// the classic slip: a template where a bare expression goes
-		c.errs.Add(PosOf(c.file, n), "%q is a bare expression: write it without {{ }}", n.Value)
+		c.Errs.Add(yamldoc.PosOf(c.File, n), "%q is a bare expression: write it without {{ }}", n.Value)
 		return nil
 	}
-	p := scalarPos(c.file, n) // expr columns count from 0
+	p := scalarPos(c.File, n) // expr columns count from 0
 	multiLine := strings.Contains(n.Value, "\n")
 	if multiLine {
-		p = PosOf(c.file, n)
+		p = yamldoc.PosOf(c.File, n)
 	}
-	before := len(c.errs)
+	before := len(c.Errs)
 	e := c.compileExpr(n.Value, p)
 	if multiLine {
 		c.errorsAt(before, p)
 	}
 	if e != nil {
-		e.Pos = PosOf(c.file, n)
+		e.Pos = yamldoc.PosOf(c.File, n)
 		c.checkRetries(e, n)
 	}
 	return e
@@ -405,8 +406,8 @@ func (c *Compiler) Expr(n *yaml.Node) *Expr {
 
 // errorsAt moves the errors recorded since before to pos: for sources whose columns do not map
 // onto the file (several lines of a block scalar, the generated source of a structured condition).
-func (c *Compiler) errorsAt(before int, pos Pos) {
-	for _, x := range c.errs[before:] {
+func (c *Compiler) errorsAt(before int, pos yamldoc.Pos) {
+	for _, x := range c.Errs[before:] {
 		x.Pos = pos
 	}
 }
@@ -418,7 +419,7 @@ func (c *Compiler) checkRetries(e *Expr, n *yaml.Node) {
 	ast.Walk(&root, rc)
 	for _, r := range rc.retries {
 		if !c.scope.retries[r] {
-			c.errs.Add(PosOf(c.file, n), "retries.%s: node %q has no retry: policy", r, r)
+			c.Errs.Add(yamldoc.PosOf(c.File, n), "retries.%s: node %q has no retry: policy", r, r)
 		}
 	}
 }
@@ -433,20 +434,20 @@ func (c *Compiler) Cond(n *yaml.Node) *Expr {
 		if !ok {
 			return nil
 		}
-		before := len(c.errs)
-		e := c.compileExpr(src, PosOf(c.file, n))
-		c.errorsAt(before, PosOf(c.file, n)) // columns of the generated source mean nothing in the file
+		before := len(c.Errs)
+		e := c.compileExpr(src, yamldoc.PosOf(c.File, n))
+		c.errorsAt(before, yamldoc.PosOf(c.File, n)) // columns of the generated source mean nothing in the file
 		if e != nil {
-			e.Pos = PosOf(c.file, n)
+			e.Pos = yamldoc.PosOf(c.File, n)
 			if e.Type != nil && e.Type.Kind() != reflect.Bool {
-				c.errs.Add(e.Pos, "condition gives %s, not a boolean", staticTypeName(e.Type))
+				c.Errs.Add(e.Pos, "condition gives %s, not a boolean", staticTypeName(e.Type))
 			}
 		}
 		return e
 	}
 	e := c.Expr(n)
 	if e != nil && e.Type != nil && e.Type.Kind() != reflect.Bool {
-		c.errs.Add(e.Pos, "condition %q gives %s, not a boolean", e.Src, staticTypeName(e.Type))
+		c.Errs.Add(e.Pos, "condition %q gives %s, not a boolean", e.Src, staticTypeName(e.Type))
 	}
 	return e
 }
@@ -455,36 +456,36 @@ var structuredOps = map[string]bool{"==": true, "!=": true, "<": true, "<=": tru
 
 // structured translates the seed's {operator, operands: [{field, op, value}]} form to expr source.
 func (c *Compiler) structured(n *yaml.Node) (string, bool) {
-	m := c.mapping(n, "operator", "operands", "field", "op", "value")
+	m := c.Mapping(n, "operator", "operands", "field", "op", "value")
 	if m == nil {
 		return "", false
 	}
 	if m["field"] != nil || m["op"] != nil {
 		if m["operator"] != nil || m["operands"] != nil {
-			c.errs.Add(PosOf(c.file, n), "a condition has either operator/operands or field/op/value, not both")
+			c.Errs.Add(yamldoc.PosOf(c.File, n), "a condition has either operator/operands or field/op/value, not both")
 			return "", false
 		}
 		return c.operand(n, m)
 	}
 	opN, operands := m["operator"], m["operands"]
 	if opN == nil || operands == nil {
-		c.errs.Add(PosOf(c.file, n), "a structured condition needs operator (AND, OR, NOT) and operands")
+		c.Errs.Add(yamldoc.PosOf(c.File, n), "a structured condition needs operator (AND, OR, NOT) and operands")
 		return "", false
 	}
 	op := strings.ToUpper(opN.Value)
 	if op != "AND" && op != "OR" && op != "NOT" {
-		c.errs.Add(PosOf(c.file, opN), "operator must be AND, OR or NOT, not %q", opN.Value)
+		c.Errs.Add(yamldoc.PosOf(c.File, opN), "operator must be AND, OR or NOT, not %q", opN.Value)
 		return "", false
 	}
 	if operands.Kind != yaml.SequenceNode || len(operands.Content) == 0 {
-		c.errs.Add(PosOf(c.file, operands), "operands must be a non-empty list")
+		c.Errs.Add(yamldoc.PosOf(c.File, operands), "operands must be a non-empty list")
 		return "", false
 	}
 	var parts []string
 	ok := true
 	for _, o := range operands.Content {
 		if o.Kind != yaml.MappingNode {
-			c.errs.Add(PosOf(c.file, o), "an operand is a mapping {field, op, value} or a nested {operator, operands}")
+			c.Errs.Add(yamldoc.PosOf(c.File, o), "an operand is a mapping {field, op, value} or a nested {operator, operands}")
 			ok = false
 			continue
 		}
@@ -507,11 +508,11 @@ func (c *Compiler) structured(n *yaml.Node) (string, bool) {
 func (c *Compiler) operand(n *yaml.Node, m map[string]*yaml.Node) (string, bool) {
 	field, opN, value := m["field"], m["op"], m["value"]
 	if field == nil || opN == nil || value == nil {
-		c.errs.Add(PosOf(c.file, n), "an operand needs field, op and value")
+		c.Errs.Add(yamldoc.PosOf(c.File, n), "an operand needs field, op and value")
 		return "", false
 	}
 	if !structuredOps[opN.Value] {
-		c.errs.Add(PosOf(c.file, opN), "op must be one of == != < <= > >= in contains matches, not %q", opN.Value)
+		c.Errs.Add(yamldoc.PosOf(c.File, opN), "op must be one of == != < <= > >= in contains matches, not %q", opN.Value)
 		return "", false
 	}
 	// compile the field alone first so that its errors point at it
@@ -547,13 +548,13 @@ func (c *Compiler) valueSource(n *yaml.Node) (string, bool) {
 		return "[" + strings.Join(items, ", ") + "]", true
 	case yaml.ScalarNode:
 	default:
-		c.errs.Add(PosOf(c.file, n), "value must be a scalar, a list or a template")
+		c.Errs.Add(yamldoc.PosOf(c.File, n), "value must be a scalar, a list or a template")
 		return "", false
 	}
 	if n.Tag == "!!str" || n.Style == yaml.DoubleQuotedStyle || n.Style == yaml.SingleQuotedStyle {
 		parts, err := splitTemplate(n.Value)
 		if err != nil {
-			c.errs.Add(scalarPos(c.file, n), "%v", err)
+			c.Errs.Add(scalarPos(c.File, n), "%v", err)
 			return "", false
 		}
 		for _, p := range parts {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/clock"
+	"github.com/archflow/archflow/engine/yamldoc"
 	"github.com/archflow/archflow/nodes"
 )
 
@@ -35,15 +36,15 @@ func specLoad(t *testing.T, src string) *engine.Flow {
 }
 
 // specLoadErrors compiles flow source that must fail and returns its errors.
-func specLoadErrors(t *testing.T, src string) engine.ErrorList {
+func specLoadErrors(t *testing.T, src string) yamldoc.ErrorList {
 	t.Helper()
 	_, err := nodes.Builtins().Load("flow.yaml", []byte(src))
 	if err == nil {
 		t.Fatalf("flow compiled; want compile errors\nsource:\n%s", src)
 	}
-	l, ok := engine.AsList(err)
+	l, ok := yamldoc.AsList(err)
 	if !ok {
-		t.Fatalf("error is %T, want an engine.ErrorList: %v", err, err)
+		t.Fatalf("error is %T, want an yamldoc.ErrorList: %v", err, err)
 	}
 	return l
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/archflow/archflow/engine/yamldoc"
 	"github.com/expr-lang/expr"
 )
 
@@ -114,7 +115,7 @@ func Seconds(v any) (float64, error) {
 	case time.Duration:
 		return x.Seconds(), nil
 	case string:
-		d, err := ParseDuration(x)
+		d, err := yamldoc.ParseDuration(x)
 		if err != nil {
 			return 0, err
 		}

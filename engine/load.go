@@ -1,63 +1,21 @@
 package engine
 
 import (
-	"bytes"
-	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sync"
-	"time"
 
 	"github.com/archflow/archflow/engine/transport"
+	"github.com/archflow/archflow/engine/yamldoc"
 	"gopkg.in/yaml.v3"
 )
 
-func readError(err error) string {
-	if os.IsNotExist(err) {
-		return "no such file"
-	}
-	return err.Error()
-}
-
-// ParseYAML parses one YAML document and returns its top mapping node.
-func ParseYAML(file string, data []byte) (*yaml.Node, ErrorList) {
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		return nil, ErrorList{yamlError(file, err)}
-	}
-	if len(doc.Content) == 0 {
-		return nil, ErrorList{{Pos: Pos{File: file, Line: 1, Col: 1}, Severity: SevError, Msg: "empty file"}}
-	}
-	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode {
-		return nil, ErrorList{{Pos: PosOf(file, root), Severity: SevError, Msg: "expected a mapping at the top of the file"}}
-	}
-	return root, nil
-}
-
-var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// YAMLError gives a YAML syntax error the file:line:col form.
-func YAMLError(file string, err error) *Error { return yamlError(file, err) }
-
-func yamlError(file string, err error) *Error {
-	msg := err.Error()
-	line := 1
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
-		fmt.Sscan(m[1], &line)
-		msg = m[2]
-	}
-	return &Error{Pos: Pos{File: file, Line: line, Col: 1}, Severity: SevError, Msg: "invalid YAML: " + msg}
-}
-
 // Compiler turns YAML nodes into a Flow. Node kinds, channel types and auth types use its
-// helpers to compile their own sections, so their errors carry positions too.
+// helpers to compile their own sections, so their errors carry positions too. It reads YAML with
+// the strict decoder that test files and mocks use (its Mapping, Fields, String, Int, Duration).
 type Compiler struct {
+	*yamldoc.Decoder
 	reg   *Registry
-	file  string
-	errs  ErrorList
 	flow  *Flow
 	scope *scope
 	cur   *Node // the node being compiled, to record what it references
@@ -65,81 +23,15 @@ type Compiler struct {
 
 func newCompiler(file string, reg *Registry) *Compiler {
 	f := &Flow{File: file, Registry: reg, httpTransport: sync.OnceValue(func() transport.Transport { return transport.NewHTTPTransport() })}
-	return &Compiler{reg: reg, file: file, flow: f}
+	return &Compiler{Decoder: &yamldoc.Decoder{File: file}, reg: reg, flow: f}
 }
-
-// File is the file being compiled.
-func (c *Compiler) File() string { return c.file }
 
 // Flow is the flow being compiled.
 func (c *Compiler) Flow() *Flow { return c.flow }
 
-// Errorf records an error at n.
-func (c *Compiler) Errorf(n *yaml.Node, format string, args ...any) {
-	c.errs.Add(PosOf(c.file, n), format, args...)
-}
-
 // Warnf records a lint warning at n.
 func (c *Compiler) Warnf(n *yaml.Node, rule, hint, format string, args ...any) {
-	c.errs.Warn(PosOf(c.file, n), rule, hint, format, args...)
-}
-
-// KindName names a YAML node's kind the way error messages say it.
-func KindName(n *yaml.Node) string { return kindName(n) }
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "mapping"
-	case yaml.SequenceNode:
-		return "list"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "null"
-		}
-		return "scalar"
-	}
-	return "value"
-}
-
-// Mapping checks that n is a mapping with only the allowed keys and returns key → value.
-// Unknown and duplicate keys are errors that suggest the nearest allowed key.
-func (c *Compiler) Mapping(n *yaml.Node, allowed ...string) map[string]*yaml.Node {
-	return c.mapping(n, allowed...)
-}
-
-func (c *Compiler) mapping(n *yaml.Node, allowed ...string) map[string]*yaml.Node {
-	if n == nil {
-		return nil
-	}
-	if n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	if n.Kind != yaml.MappingNode {
-		c.errs.Add(PosOf(c.file, n), "expected a mapping, got a %s", kindName(n))
-		return nil
-	}
-	out := make(map[string]*yaml.Node, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		ok := allowed == nil
-		for _, a := range allowed {
-			if a == k.Value {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			c.errs.Add(PosOf(c.file, k), "unknown key %q%s", k.Value, didYouMean(k.Value, allowed))
-			continue
-		}
-		if _, dup := out[k.Value]; dup {
-			c.errs.Add(PosOf(c.file, k), "duplicate key %q", k.Value)
-			continue
-		}
-		out[k.Value] = v
-	}
-	return out
+	c.Errs.Warn(yamldoc.PosOf(c.File, n), rule, hint, format, args...)
 }
 
 // Pairs returns the key/value nodes of a mapping in file order.
@@ -147,20 +39,10 @@ func (c *Compiler) Pairs(n *yaml.Node) [][2]*yaml.Node {
 	if n == nil {
 		return nil
 	}
-	if n.Kind != yaml.MappingNode {
-		c.errs.Add(PosOf(c.file, n), "expected a mapping, got a %s", kindName(n))
-		return nil
-	}
-	var out [][2]*yaml.Node
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		if seen[k.Value] {
-			c.errs.Add(PosOf(c.file, k), "duplicate key %q", k.Value)
-			continue
-		}
-		seen[k.Value] = true
-		out = append(out, [2]*yaml.Node{k, n.Content[i+1]})
+	fields, _ := c.Fields(n)
+	out := make([][2]*yaml.Node, len(fields))
+	for i, f := range fields {
+		out[i] = [2]*yaml.Node{f.Key, f.Value}
 	}
 	return out
 }
@@ -171,78 +53,33 @@ var flowNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 // CheckName reports a name that does not match [A-Za-z_][A-Za-z0-9_]*.
 func (c *Compiler) CheckName(n *yaml.Node, what string) bool {
 	if !nameRe.MatchString(n.Value) {
-		c.errs.Add(PosOf(c.file, n), "%s name %q must match [A-Za-z_][A-Za-z0-9_]*", what, n.Value)
+		c.Errorf(n, "%s name %q must match [A-Za-z_][A-Za-z0-9_]*", what, n.Value)
 		return false
 	}
 	return true
 }
 
-// String reads a plain string scalar.
-func (c *Compiler) String(n *yaml.Node) (string, bool) {
-	if n == nil {
-		return "", false
-	}
-	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		c.errs.Add(PosOf(c.file, n), "expected a string, got a %s", kindName(n))
-		return "", false
-	}
-	return n.Value, true
-}
-
-// Bool reads a boolean scalar.
+// Bool reads a boolean scalar; a missing one is false.
 func (c *Compiler) Bool(n *yaml.Node) bool {
 	if n == nil {
 		return false
 	}
-	var b bool
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&b) != nil {
-		c.errs.Add(PosOf(c.file, n), "expected true or false, got %q", n.Value)
-	}
+	b, _ := c.Decoder.Bool(n)
 	return b
-}
-
-// Int reads an integer scalar.
-func (c *Compiler) Int(n *yaml.Node) (int, bool) {
-	var i int
-	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&i) != nil {
-		c.errs.Add(PosOf(c.file, n), "expected an integer, got %q", valueOf(n))
-		return 0, false
-	}
-	return i, true
 }
 
 // Number reads a number scalar.
 func (c *Compiler) Number(n *yaml.Node) (float64, bool) {
 	var f float64
 	if n == nil || n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&f) != nil {
-		c.errs.Add(PosOf(c.file, n), "expected a number, got %q", valueOf(n))
+		got := yamldoc.KindName(n)
+		if n != nil && n.Kind == yaml.ScalarNode {
+			got = n.Value
+		}
+		c.Errorf(n, "expected a number, got %q", got)
 		return 0, false
 	}
 	return f, true
-}
-
-// Duration reads a literal duration: a Go duration string or a number of seconds.
-func (c *Compiler) Duration(n *yaml.Node) (time.Duration, bool) {
-	if n == nil || n.Kind != yaml.ScalarNode {
-		c.errs.Add(PosOf(c.file, n), "expected a duration like 30s or a number of seconds")
-		return 0, false
-	}
-	x, err := ParseDuration(n.Value)
-	if err != nil {
-		c.errs.Add(PosOf(c.file, n), "%v", err)
-		return 0, false
-	}
-	return x, true
-}
-
-func valueOf(n *yaml.Node) string {
-	if n == nil {
-		return ""
-	}
-	if n.Kind != yaml.ScalarNode {
-		return kindName(n)
-	}
-	return n.Value
 }
 
 // includePath resolves an include: entry relative to the including file.

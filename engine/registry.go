@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/archflow/archflow/engine/trace"
+	"github.com/archflow/archflow/engine/yamldoc"
 	"gopkg.in/yaml.v3"
 )
 
@@ -223,7 +224,7 @@ func (r *Registry) KindNames() []string { return sortedKeys(r.kinds) }
 
 // errNoRegistry is what Load says when it is given no components to compile with.
 func errNoRegistry(file string) error {
-	return ErrorList{{Pos: Pos{File: file}, Severity: SevError,
+	return yamldoc.ErrorList{{Pos: yamldoc.Pos{File: file}, Severity: yamldoc.SevError,
 		Msg: "no node kinds to compile with: pass a registry (nodes.Builtins() lists archflow's own)"}}
 }
 
@@ -232,7 +233,7 @@ func errNoRegistry(file string) error {
 func (r *Registry) LoadFile(path string) (*Flow, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, ErrorList{{Pos: Pos{File: path}, Severity: SevError, Msg: readError(err)}}
+		return nil, yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path}, Severity: yamldoc.SevError, Msg: yamldoc.ReadError(err)}}
 	}
 	return r.Load(path, data)
 }
@@ -242,14 +243,14 @@ func (r *Registry) Load(file string, data []byte) (*Flow, error) {
 	if r == nil || len(r.kinds) == 0 {
 		return nil, errNoRegistry(file)
 	}
-	root, errs := ParseYAML(file, data)
+	root, errs := yamldoc.ParseYAML(file, data)
 	if root == nil {
 		return nil, errs.Sort()
 	}
 	c := newCompiler(file, r)
-	c.errs = append(c.errs, errs...)
+	c.Errs = append(c.Errs, errs...)
 	f := c.compileFlow(root)
-	f.Diagnostics = c.errs.Sort()
+	f.Diagnostics = c.Errs.Sort()
 	if err := f.Diagnostics.Err(); err != nil {
 		return f, err
 	}
@@ -269,7 +270,7 @@ func (c *Compiler) requireFields(at *yaml.Node, what string, fields []Field, m m
 			if f.Missing != "" {
 				msg += " (" + f.Missing + ")"
 			}
-			c.errs.Add(PosOf(c.file, at), "%s", msg)
+			c.Errs.Add(yamldoc.PosOf(c.File, at), "%s", msg)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/archflow/archflow/engine/failure"
 	"github.com/archflow/archflow/engine/trace"
 	"github.com/archflow/archflow/engine/transport"
+	"github.com/archflow/archflow/engine/yamldoc"
 	"github.com/expr-lang/expr/vm"
 	"github.com/google/uuid"
 )
@@ -114,7 +115,7 @@ func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
 					inputs = append(inputs, x.Name)
 				}
 			}
-			errs = append(errs, fmt.Sprintf("unknown input %q%s", name, didYouMean(name, inputs)))
+			errs = append(errs, fmt.Sprintf("unknown input %q%s", name, yamldoc.DidYouMean(name, inputs)))
 			continue
 		}
 		val := raw[name]
@@ -149,11 +150,11 @@ func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
 }
 
 // CheckEnv reports env()/secret() names given as literals, with no default, that lookup lacks.
-func (f *Flow) CheckEnv(lookup func(string) (string, bool)) ErrorList {
+func (f *Flow) CheckEnv(lookup func(string) (string, bool)) yamldoc.ErrorList {
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	var errs ErrorList
+	var errs yamldoc.ErrorList
 	seen := map[string]bool{}
 	for _, ec := range f.EnvCalls {
 		if seen[ec.Name] {

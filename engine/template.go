@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/archflow/archflow/engine/yamldoc"
 	"gopkg.in/yaml.v3"
 )
 
@@ -17,7 +18,7 @@ import (
 // A template that is exactly one {{ expr }} keeps the value's type.
 type Template struct {
 	Src   string
-	Pos   Pos
+	Pos   yamldoc.Pos
 	parts []tplPart
 }
 
@@ -97,17 +98,17 @@ func (c *Compiler) Template(n *yaml.Node) *Template {
 		return nil
 	}
 	if n.Kind != yaml.ScalarNode {
-		c.errs.Add(PosOf(c.file, n), "expected a string, got a %s", kindName(n))
+		c.Errs.Add(yamldoc.PosOf(c.File, n), "expected a string, got a %s", yamldoc.KindName(n))
 		return nil
 	}
 	return c.templateString(n.Value, n)
 }
 
 func (c *Compiler) templateString(s string, n *yaml.Node) *Template {
-	t := &Template{Src: s, Pos: PosOf(c.file, n)}
+	t := &Template{Src: s, Pos: yamldoc.PosOf(c.File, n)}
 	raw, err := splitTemplate(s)
 	if err != nil {
-		c.errs.Add(PosOf(c.file, n), "%v", err)
+		c.Errs.Add(yamldoc.PosOf(c.File, n), "%v", err)
 		return nil
 	}
 	ok := true
@@ -116,13 +117,13 @@ func (c *Compiler) templateString(s string, n *yaml.Node) *Template {
 			t.parts = append(t.parts, tplPart{lit: p.text})
 			continue
 		}
-		pos := scalarPos(c.file, n)
+		pos := scalarPos(c.File, n)
 		pos.Col += p.off
 		multiLine := strings.Contains(s, "\n")
 		if multiLine {
-			pos = PosOf(c.file, n)
+			pos = yamldoc.PosOf(c.File, n)
 		}
-		before := len(c.errs)
+		before := len(c.Errs)
 		e := c.compileExpr(p.text, pos)
 		if multiLine {
 			c.errorsAt(before, pos)
@@ -131,7 +132,7 @@ func (c *Compiler) templateString(s string, n *yaml.Node) *Template {
 			ok = false
 			continue
 		}
-		e.Pos = PosOf(c.file, n)
+		e.Pos = yamldoc.PosOf(c.File, n)
 		c.checkRetries(e, n)
 		t.parts = append(t.parts, tplPart{expr: e})
 	}
@@ -240,7 +241,7 @@ func ToString(v any) string {
 // Value is a structured value (a request body, a payload): mappings, lists, literal scalars and
 // templates, compiled once.
 type Value struct {
-	Pos   Pos
+	Pos   yamldoc.Pos
 	tpl   *Template
 	lit   any
 	keys  []string
@@ -254,7 +255,7 @@ func (c *Compiler) Value(n *yaml.Node) *Value {
 	if n == nil {
 		return nil
 	}
-	v := &Value{Pos: PosOf(c.file, n), kind: n.Kind}
+	v := &Value{Pos: yamldoc.PosOf(c.File, n), kind: n.Kind}
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -272,7 +273,7 @@ func (c *Compiler) Value(n *yaml.Node) *Value {
 		}
 		var lit any
 		if err := n.Decode(&lit); err != nil {
-			c.errs.Add(PosOf(c.file, n), "%v", err)
+			c.Errs.Add(yamldoc.PosOf(c.File, n), "%v", err)
 		}
 		v.lit = lit
 	case yaml.AliasNode:

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/archflow/archflow/engine/yamldoc"
 	exprtypes "github.com/expr-lang/expr/types"
 )
 
@@ -141,7 +142,7 @@ func (t Type) Convert(v any) (any, error) {
 		case time.Duration:
 			return d, nil
 		case string:
-			if x, err := ParseDuration(d); err == nil {
+			if x, err := yamldoc.ParseDuration(d); err == nil {
 				return x, nil
 			}
 			return bad()
@@ -220,19 +221,6 @@ func (t Type) ParseInput(s string) (any, error) {
 		return t.Convert(v)
 	}
 	return t.Convert(s)
-}
-
-// ParseDuration accepts a Go duration ("90s", "1m30s") or a number of seconds ("2.5").
-func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return time.Duration(f * float64(time.Second)), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("%q is neither a number of seconds nor a duration like 90s or 1m30s", s)
-	}
-	return d, nil
 }
 
 func asInt(v any) (int, bool) {

@@ -10,6 +10,7 @@ import (
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/failure"
 	"github.com/archflow/archflow/engine/trace"
+	"github.com/archflow/archflow/engine/yamldoc"
 	"gopkg.in/yaml.v3"
 )
 
@@ -381,4 +382,4 @@ func kindOf(n *yaml.Node) string {
 }
 
 // suggest names the closest of list to s, when one is close.
-func suggest(s string, list []string) string { return engine.DidYouMean(s, list) }
+func suggest(s string, list []string) string { return yamldoc.DidYouMean(s, list) }

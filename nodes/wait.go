@@ -7,6 +7,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/trace"
+	"github.com/archflow/archflow/engine/yamldoc"
 	"gopkg.in/yaml.v3"
 )
 
@@ -78,7 +79,7 @@ func compileWait(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys map[s
 		}
 		w.dur = c.Template(t)
 		if w.dur != nil && w.dur.IsLiteral() {
-			if d, err := engine.ParseDuration(w.dur.Src); err != nil {
+			if d, err := yamldoc.ParseDuration(w.dur.Src); err != nil {
 				c.Errorf(forN, "wait: %v", err)
 			} else if d > w.max && !w.trim {
 				c.Errorf(forN, "wait of %s is longer than its max %s (add trim: true to cut it to max)", d, w.max)
@@ -101,7 +102,7 @@ func waitDuration(v any) (time.Duration, error) {
 	case time.Duration:
 		return x, nil
 	case string:
-		return engine.ParseDuration(x)
+		return yamldoc.ParseDuration(x)
 	case nil:
 		return 0, fmt.Errorf("wait value is NOT_SET")
 	}

@@ -24,6 +24,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/yamldoc"
 )
 
 // FlowFile is flow.schema.json: the flow schema of archflow's built-in components, for editors
@@ -108,14 +109,14 @@ func NewValidator(reg *engine.Registry) (*Validator, error) {
 }
 
 // ValidateYAML checks one YAML document against the schema of kind ("flow" or "test"). Every
-// violation is returned, sorted, as an engine.Error at the file:line:col of the YAML node it is
+// violation is returned, sorted, as an yamldoc.Error at the file:line:col of the YAML node it is
 // about; a YAML syntax error is returned alone. An empty list means the document conforms.
-func (v *Validator) ValidateYAML(kind, file string, data []byte) engine.ErrorList {
+func (v *Validator) ValidateYAML(kind, file string, data []byte) yamldoc.ErrorList {
 	c := v.schemas[kind]
 	if c == nil {
-		return engine.ErrorList{{Pos: engine.Pos{File: file}, Severity: engine.SevError, Msg: fmt.Sprintf("unknown schema %q (one of %s)", kind, strings.Join(Kinds, ", "))}}
+		return yamldoc.ErrorList{{Pos: yamldoc.Pos{File: file}, Severity: yamldoc.SevError, Msg: fmt.Sprintf("unknown schema %q (one of %s)", kind, strings.Join(Kinds, ", "))}}
 	}
-	root, errs := engine.ParseYAML(file, data)
+	root, errs := yamldoc.ParseYAML(file, data)
 	if root == nil {
 		return errs
 	}
@@ -125,7 +126,7 @@ func (v *Validator) ValidateYAML(kind, file string, data []byte) engine.ErrorLis
 	if verr := c.sch.Validate(doc); verr != nil {
 		ve, ok := verr.(*jsonschema.ValidationError)
 		if !ok {
-			x.add(engine.PosOf(file, root), "%v", verr)
+			x.add(yamldoc.PosOf(file, root), "%v", verr)
 		} else {
 			x.explain(ve)
 		}
@@ -147,7 +148,7 @@ type place struct {
 type document struct {
 	file  string
 	index map[string]*place
-	errs  engine.ErrorList
+	errs  yamldoc.ErrorList
 }
 
 func ptrKey(tokens []string) string { return strings.Join(tokens, "\x00") }
@@ -170,11 +171,11 @@ func (d *document) convert(n *yaml.Node, key *yaml.Node, path []string) any {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Kind != yaml.ScalarNode {
-				d.errs.Add(engine.PosOf(d.file, k), "a mapping key must be a plain value, not a %s", nodeKind(k))
+				d.errs.Add(yamldoc.PosOf(d.file, k), "a mapping key must be a plain value, not a %s", nodeKind(k))
 				continue
 			}
 			if _, dup := m[k.Value]; dup {
-				d.errs.Add(engine.PosOf(d.file, k), "duplicate key %q", k.Value)
+				d.errs.Add(yamldoc.PosOf(d.file, k), "duplicate key %q", k.Value)
 				continue
 			}
 			m[k.Value] = d.convert(v, k, append(path[:len(path):len(path)], k.Value))
@@ -226,20 +227,20 @@ func (d *document) has(tokens []string, name string) bool {
 }
 
 // at is the position of the value at tokens, or of its nearest known parent.
-func (d *document) at(tokens []string) engine.Pos {
+func (d *document) at(tokens []string) yamldoc.Pos {
 	for i := len(tokens); i >= 0; i-- {
 		if p := d.index[ptrKey(tokens[:i])]; p != nil {
-			return engine.PosOf(d.file, p.value)
+			return yamldoc.PosOf(d.file, p.value)
 		}
 	}
-	return engine.Pos{File: d.file, Line: 1, Col: 1}
+	return yamldoc.Pos{File: d.file, Line: 1, Col: 1}
 }
 
 // keyAt is the position of the key of the property name of the object at tokens.
-func (d *document) keyAt(tokens []string, name string) engine.Pos {
+func (d *document) keyAt(tokens []string, name string) yamldoc.Pos {
 	p := d.index[ptrKey(append(tokens[:len(tokens):len(tokens)], name))]
 	if p != nil && p.key != nil {
-		return engine.PosOf(d.file, p.key)
+		return yamldoc.PosOf(d.file, p.key)
 	}
 	return d.at(tokens)
 }
@@ -249,9 +250,9 @@ var printer = message.NewPrinter(language.English)
 // nameAt is the position of a key called name in the object at tokens. The library's location
 // of a propertyNames error may be stale (it shares its slice with later steps), so when the
 // object does not hold the name, the first key of that name in the file is taken.
-func (d *document) nameAt(tokens []string, name string) engine.Pos {
+func (d *document) nameAt(tokens []string, name string) yamldoc.Pos {
 	if p := d.index[ptrKey(append(tokens[:len(tokens):len(tokens)], name))]; p != nil && p.key != nil {
-		return engine.PosOf(d.file, p.key)
+		return yamldoc.PosOf(d.file, p.key)
 	}
 	var best *yaml.Node
 	for k, p := range d.index {
@@ -263,7 +264,7 @@ func (d *document) nameAt(tokens []string, name string) engine.Pos {
 		}
 	}
 	if best != nil {
-		return engine.PosOf(d.file, best)
+		return yamldoc.PosOf(d.file, best)
 	}
 	return d.at(tokens)
 }
@@ -273,19 +274,19 @@ func (d *document) nameAt(tokens []string, name string) engine.Pos {
 type explainer struct {
 	doc    *document
 	schema *compiled
-	errs   engine.ErrorList
+	errs   yamldoc.ErrorList
 	// unknown keys, by object and key, and the keys of clashing oneOf branches: a node with two
 	// kinds fails each kind's own schema on the other's keys too, and that says nothing new.
-	unknown map[string]map[string]*engine.Error
+	unknown map[string]map[string]*yamldoc.Error
 	clashes map[string][]string
 }
 
-func (x *explainer) add(pos engine.Pos, format string, args ...any) {
+func (x *explainer) add(pos yamldoc.Pos, format string, args ...any) {
 	x.errs.Add(pos, format, args...)
 }
 
 // list returns the errors, sorted, less unknown-key errors about keys that clash.
-func (x *explainer) list() engine.ErrorList {
+func (x *explainer) list() yamldoc.ErrorList {
 	for loc, keys := range x.unknown {
 		if len(x.clashes[loc]) > 0 {
 			continue
@@ -304,12 +305,12 @@ func (x *explainer) explain(e *jsonschema.ValidationError) {
 		allowed := x.allowedKeys(e.SchemaURL)
 		for _, p := range k.Properties {
 			if x.unknown == nil {
-				x.unknown = map[string]map[string]*engine.Error{}
+				x.unknown = map[string]map[string]*yamldoc.Error{}
 			}
 			if x.unknown[ptrKey(loc)] == nil {
-				x.unknown[ptrKey(loc)] = map[string]*engine.Error{}
+				x.unknown[ptrKey(loc)] = map[string]*yamldoc.Error{}
 			}
-			x.unknown[ptrKey(loc)][p] = &engine.Error{Pos: x.doc.keyAt(loc, p), Severity: engine.SevError,
+			x.unknown[ptrKey(loc)][p] = &yamldoc.Error{Pos: x.doc.keyAt(loc, p), Severity: yamldoc.SevError,
 				Msg: fmt.Sprintf("unknown key %q%s", p, didYouMean(p, allowed))}
 		}
 	case *kind.Required:
@@ -489,7 +490,7 @@ func (x *explainer) oneOfManyMessage(e *jsonschema.ValidationError, matched []in
 }
 
 // oneOfManyPos points at the later of the two clashing keys.
-func (x *explainer) oneOfManyPos(e *jsonschema.ValidationError, matched []int) engine.Pos {
+func (x *explainer) oneOfManyPos(e *jsonschema.ValidationError, matched []int) yamldoc.Pos {
 	branches, _ := x.rawAt(e.SchemaURL, "oneOf").([]any)
 	pos := x.doc.at(e.InstanceLocation)
 	if len(matched) < 2 || matched[1] >= len(branches) {
@@ -654,4 +655,4 @@ func displayAll(vs []any) string {
 	return strings.Join(out, ", ")
 }
 
-func didYouMean(name string, allowed []string) string { return engine.DidYouMean(name, allowed) }
+func didYouMean(name string, allowed []string) string { return yamldoc.DidYouMean(name, allowed) }

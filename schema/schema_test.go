@@ -12,7 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/yamldoc"
 	"github.com/archflow/archflow/nodes"
 	"github.com/archflow/archflow/schema"
 )
@@ -510,7 +510,7 @@ func TestSchemaKeysKnownToCompiler(t *testing.T) {
 }
 
 // validateYAML checks a document against the schemas of archflow's built-in components.
-func validateYAML(t *testing.T, kind, file string, data []byte) engine.ErrorList {
+func validateYAML(t *testing.T, kind, file string, data []byte) yamldoc.ErrorList {
 	t.Helper()
 	v, err := schema.NewValidator(nodes.Builtins())
 	if err != nil {

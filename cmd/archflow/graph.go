@@ -12,6 +12,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/graph"
+	"github.com/archflow/archflow/engine/yamldoc"
 )
 
 type graphFlags struct {
@@ -70,7 +71,7 @@ func drawGraph(stdout, stderr io.Writer, reg *engine.Registry, path string, gf *
 	}
 	f, err := reg.LoadFile(path)
 	if err != nil {
-		if l, ok := engine.AsList(err); ok {
+		if l, ok := yamldoc.AsList(err); ok {
 			return l.Errors()
 		}
 		return err

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/yamldoc"
 	"github.com/archflow/archflow/nodes"
 	"github.com/archflow/archflow/schema"
 )
@@ -130,7 +130,7 @@ func exitCode(err error) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	if _, ok := engine.AsList(err); ok {
+	if _, ok := yamldoc.AsList(err); ok {
 		return exitInvalid
 	}
 	if err != nil {
@@ -144,12 +144,12 @@ func TestGraphErrors(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("flow: bad\nstart: a\nnodes:\n  a:\n    assign: {x: 1}\n    next: nowhere\n"), 0o644)
 	_, _, err := runGraphCmd(t, bad)
-	l, ok := engine.AsList(err)
+	l, ok := yamldoc.AsList(err)
 	if !ok || len(l) == 0 {
 		t.Fatalf("invalid flow: got %v", err)
 	}
 	for _, e := range l {
-		if e.Severity != engine.SevError || !strings.HasPrefix(e.Error(), bad+":") {
+		if e.Severity != yamldoc.SevError || !strings.HasPrefix(e.Error(), bad+":") {
 			t.Errorf("want file:line:col: error: ..., got %v", e)
 		}
 	}

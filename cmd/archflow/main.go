@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/yamldoc"
 	"github.com/archflow/archflow/nodes"
 )
 
@@ -74,7 +75,7 @@ func execute(args []string, stdout, stderr io.Writer) int {
 		}
 		return ee.code
 	}
-	if l, ok := engine.AsList(err); ok {
+	if l, ok := yamldoc.AsList(err); ok {
 		for _, e := range l {
 			fmt.Fprintln(stderr, e.Error())
 		}

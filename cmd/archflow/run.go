@@ -20,6 +20,7 @@ import (
 	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/engine/trace"
 	"github.com/archflow/archflow/engine/transport"
+	"github.com/archflow/archflow/engine/yamldoc"
 )
 
 type runFlags struct {
@@ -84,7 +85,7 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 	var envFile map[string]string
 	if rf.envFile != "" {
 		if envFile, err = engine.ReadEnvFile(rf.envFile); err != nil {
-			return engine.ErrorList{asError(err)}
+			return yamldoc.ErrorList{asError(err)}
 		}
 	}
 	lookup := engine.EnvChain(envFile)
@@ -104,7 +105,7 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 	var newTransport func() transport.Transport
 	if rf.mock != "" {
 		if newTransport, err = mockTransports(rf.mock, flow, httpTransport); err != nil {
-			if l, ok := engine.AsList(err); ok {
+			if l, ok := yamldoc.AsList(err); ok {
 				return l
 			}
 			return exitWith(exitInvalid, "%v", err)
@@ -214,11 +215,11 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 	return nil
 }
 
-func asError(err error) *engine.Error {
-	if e, ok := err.(*engine.Error); ok {
+func asError(err error) *yamldoc.Error {
+	if e, ok := err.(*yamldoc.Error); ok {
 		return e
 	}
-	return &engine.Error{Severity: engine.SevError, Msg: err.Error()}
+	return &yamldoc.Error{Severity: yamldoc.SevError, Msg: err.Error()}
 }
 
 // readInputs gathers the instances' inputs: --input alone, or one per line of --inputs with
@@ -255,21 +256,21 @@ func readInputs(flow *engine.Flow, rf *runFlags) ([]map[string]any, error) {
 		}
 	}
 	var out []map[string]any
-	var errs engine.ErrorList
+	var errs yamldoc.ErrorList
 	for i, m := range raw {
 		in, err := flow.Inputs(m)
 		if err != nil && rf.inputsFile == "" {
 			return nil, exitWith(exitInvalid, "%v (nothing was run)", err)
 		}
 		if err != nil {
-			pos := engine.Pos{File: "--input"}
+			pos := yamldoc.Pos{File: "--input"}
 			if rf.inputsFile != "" {
-				pos = engine.Pos{File: rf.inputsFile, Line: i + 1, Col: 1}
+				pos = yamldoc.Pos{File: rf.inputsFile, Line: i + 1, Col: 1}
 				if strings.HasSuffix(strings.ToLower(rf.inputsFile), ".csv") {
 					pos.Line++ // the header is line 1
 				}
 			}
-			errs = append(errs, &engine.Error{Pos: pos, Severity: engine.SevError, Msg: err.Error()})
+			errs = append(errs, &yamldoc.Error{Pos: pos, Severity: yamldoc.SevError, Msg: err.Error()})
 			continue
 		}
 		out = append(out, in)
@@ -294,7 +295,7 @@ func readInputsFile(path string) ([]inputLine, error) {
 		r := csv.NewReader(fh)
 		header, err := r.Read()
 		if err != nil {
-			return nil, engine.ErrorList{{Pos: engine.Pos{File: path, Line: 1, Col: 1}, Severity: engine.SevError, Msg: "expected a header row of input names"}}
+			return nil, yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path, Line: 1, Col: 1}, Severity: yamldoc.SevError, Msg: "expected a header row of input names"}}
 		}
 		for {
 			rec, err := r.Read()
@@ -303,7 +304,7 @@ func readInputsFile(path string) ([]inputLine, error) {
 			}
 			if err != nil {
 				line, _ := r.FieldPos(0)
-				return nil, engine.ErrorList{{Pos: engine.Pos{File: path, Line: line, Col: 1}, Severity: engine.SevError, Msg: err.Error()}}
+				return nil, yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path, Line: line, Col: 1}, Severity: yamldoc.SevError, Msg: err.Error()}}
 			}
 			m := map[string]any{}
 			for i, name := range header {
@@ -322,7 +323,7 @@ func readInputsFile(path string) ([]inputLine, error) {
 			if err := dec.Decode(&m); err == io.EOF {
 				break
 			} else if err != nil {
-				return nil, engine.ErrorList{{Pos: engine.Pos{File: path, Line: line, Col: 1}, Severity: engine.SevError, Msg: "expected one JSON object per line: " + err.Error()}}
+				return nil, yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path, Line: line, Col: 1}, Severity: yamldoc.SevError, Msg: "expected one JSON object per line: " + err.Error()}}
 			}
 			out = append(out, inputLine{values: m})
 		}

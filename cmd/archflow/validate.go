@@ -16,6 +16,7 @@ import (
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/lint"
 	"github.com/archflow/archflow/engine/tester"
+	"github.com/archflow/archflow/engine/yamldoc"
 	"github.com/archflow/archflow/schema"
 )
 
@@ -43,7 +44,7 @@ Exit codes: 0 clean (warnings allowed); 2 errors, or warnings under --strict.`,
 				return err
 			}
 			v := &validator{reg: reg}
-			var all engine.ErrorList
+			var all yamldoc.ErrorList
 			for _, f := range files {
 				all = append(all, v.file(f)...)
 			}
@@ -72,32 +73,32 @@ type validator struct {
 	schemas *schema.Validator
 }
 
-func (v *validator) file(path string) engine.ErrorList {
+func (v *validator) file(path string) yamldoc.ErrorList {
 	if isTestFile(path) {
 		_, errs := tester.NewLoader(v.reg).Load(path)
 		return errs
 	}
 	f, err := v.reg.LoadFile(path)
 	if err != nil {
-		if l, ok := engine.AsList(err); ok {
+		if l, ok := yamldoc.AsList(err); ok {
 			if f != nil {
 				return f.Diagnostics
 			}
 			return l
 		}
-		return engine.ErrorList{{Pos: engine.Pos{File: path}, Severity: engine.SevError, Msg: err.Error()}}
+		return yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path}, Severity: yamldoc.SevError, Msg: err.Error()}}
 	}
 	return slices.Concat(f.Diagnostics, lint.Check(f), v.schema(path))
 }
 
-func (v *validator) schema(path string) engine.ErrorList {
+func (v *validator) schema(path string) yamldoc.ErrorList {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil // the compiler has read it already; a file gone since is not a schema error
 	}
 	if v.schemas == nil {
 		if v.schemas, err = schema.NewValidator(v.reg); err != nil {
-			return engine.ErrorList{{Pos: engine.Pos{File: path}, Severity: engine.SevError, Msg: err.Error()}}
+			return yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path}, Severity: yamldoc.SevError, Msg: err.Error()}}
 		}
 	}
 	return v.schemas.ValidateYAML(schema.KindFlow, path, data)
@@ -114,7 +115,7 @@ func collectYAML(args []string) ([]string, error) {
 	for _, a := range args {
 		st, err := os.Stat(a)
 		if err != nil {
-			return nil, engine.ErrorList{{Pos: engine.Pos{File: a}, Severity: engine.SevError, Msg: "no such file or directory"}}
+			return nil, yamldoc.ErrorList{{Pos: yamldoc.Pos{File: a}, Severity: yamldoc.SevError, Msg: "no such file or directory"}}
 		}
 		if !st.IsDir() {
 			out = append(out, a)
@@ -153,7 +154,7 @@ func looksLikeFlow(path string) bool {
 	if err != nil {
 		return true // let validation report it
 	}
-	root, _ := engine.ParseYAML(path, data)
+	root, _ := yamldoc.ParseYAML(path, data)
 	if root == nil {
 		return strings.Contains(string(data), "nodes:")
 	}
@@ -169,7 +170,7 @@ func looksLikeFlow(path string) bool {
 	return hasFlow || hasNodes
 }
 
-func writeDiagnostics(stdout, stderr io.Writer, l engine.ErrorList, output string) {
+func writeDiagnostics(stdout, stderr io.Writer, l yamldoc.ErrorList, output string) {
 	for _, e := range l {
 		switch output {
 		case "json":
@@ -185,9 +186,9 @@ func writeDiagnostics(stdout, stderr io.Writer, l engine.ErrorList, output strin
 }
 
 // githubAnnotation formats a diagnostic as a GitHub Actions workflow command.
-func githubAnnotation(e *engine.Error) string {
+func githubAnnotation(e *yamldoc.Error) string {
 	level := "error"
-	if e.Severity == engine.SevWarning {
+	if e.Severity == yamldoc.SevWarning {
 		level = "warning"
 	}
 	props := []string{"file=" + ghEscapeProp(e.Pos.File)}

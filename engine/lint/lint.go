@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/yamldoc"
 )
 
 // Lint rule ids, as validate prints them.
@@ -22,7 +23,7 @@ const (
 )
 
 // Check returns the warnings of a compiled flow, sorted.
-func Check(f *engine.Flow) engine.ErrorList {
+func Check(f *engine.Flow) yamldoc.ErrorList {
 	c := &checker{flow: f}
 	c.graphChecks()
 	c.lint()
@@ -31,7 +32,7 @@ func Check(f *engine.Flow) engine.ErrorList {
 
 type checker struct {
 	flow *engine.Flow
-	errs engine.ErrorList
+	errs yamldoc.ErrorList
 }
 
 // lint reports the classic mistakes of hand-built retry loops (SPEC §9) as warnings.

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/lint"
+	"github.com/archflow/archflow/engine/yamldoc"
 	"github.com/archflow/archflow/nodes"
 )
 
@@ -27,7 +27,7 @@ func TestLintRulesEachFireOnTheirFixture(t *testing.T) {
 			diags := append(f.Diagnostics, lint.Check(f)...)
 			for _, d := range diags {
 				got = append(got, d.Rule)
-				if d.Severity != engine.SevWarning || d.Hint == "" || d.Pos.Line == 0 {
+				if d.Severity != yamldoc.SevWarning || d.Hint == "" || d.Pos.Line == 0 {
 					t.Errorf("diagnostic lacks severity, hint or position: %v", d)
 				}
 			}

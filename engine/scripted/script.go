@@ -18,6 +18,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/transport"
+	"github.com/archflow/archflow/engine/yamldoc"
 )
 
 // Scripted failures a response may give instead of a status.
@@ -49,7 +50,7 @@ type Response struct {
 	Delay  time.Duration
 	Times  int
 	Error  string // ErrTimeout, ErrConnectionReset, ErrDNS or ""
-	Pos    engine.Pos
+	Pos    yamldoc.Pos
 }
 
 func (r *Response) describe() string {
@@ -67,7 +68,7 @@ type Match struct {
 	Node   string
 	url    *regexp.Regexp // set when URL holds a * glob
 
-	ActionPos, NodePos engine.Pos
+	ActionPos, NodePos yamldoc.Pos
 }
 
 func (m *Match) matches(req *transport.Request) bool {
@@ -116,7 +117,7 @@ type Sequence struct {
 	Match       Match
 	Responses   []*Response
 	OnExhausted string
-	Pos         engine.Pos
+	Pos         yamldoc.Pos
 	byAction    bool
 }
 
@@ -141,15 +142,15 @@ type Script struct {
 	Sequences []*Sequence
 	// ByAction is the map form (action name → responses); else the list of match entries.
 	ByAction bool
-	Pos      engine.Pos
+	Pos      yamldoc.Pos
 }
 
 var responseKeys = []string{"status", "headers", "body", "delay", "times", "error"}
 
 // Parse reads an `http:` section: a map from action name to responses (or to {responses,
 // on_exhausted}), or a list of {match, responses, on_exhausted}. Errors go to d.
-func Parse(d *Decoder, n *yaml.Node) *Script {
-	n = resolve(n)
+func Parse(d *yamldoc.Decoder, n *yaml.Node) *Script {
+	n = yamldoc.Resolve(n)
 	s := &Script{Pos: d.Pos(n)}
 	if n == nil {
 		return s
@@ -187,7 +188,7 @@ func Parse(d *Decoder, n *yaml.Node) *Script {
 		}
 	case yaml.SequenceNode:
 		for _, it := range n.Content {
-			it = resolve(it)
+			it = yamldoc.Resolve(it)
 			m := d.Mapping(it, "match", "responses", "on_exhausted")
 			if m == nil {
 				continue
@@ -245,7 +246,7 @@ func looksLikeResponse(n *yaml.Node) bool {
 	return false
 }
 
-func parseExhausted(d *Decoder, n *yaml.Node) string {
+func parseExhausted(d *yamldoc.Decoder, n *yaml.Node) string {
 	if n == nil {
 		return ExhaustedFail
 	}
@@ -256,7 +257,7 @@ func parseExhausted(d *Decoder, n *yaml.Node) string {
 	return s
 }
 
-func parseResponses(d *Decoder, n *yaml.Node) []*Response {
+func parseResponses(d *yamldoc.Decoder, n *yaml.Node) []*Response {
 	items, ok := d.List(n)
 	if !ok {
 		return nil
@@ -273,7 +274,7 @@ func parseResponses(d *Decoder, n *yaml.Node) []*Response {
 	return out
 }
 
-func parseResponse(d *Decoder, n *yaml.Node) *Response {
+func parseResponse(d *yamldoc.Decoder, n *yaml.Node) *Response {
 	m := d.Mapping(n, responseKeys...)
 	if m == nil {
 		return nil
@@ -329,7 +330,7 @@ func parseResponse(d *Decoder, n *yaml.Node) *Response {
 			}
 		}
 	}
-	if x := resolve(m["body"]); x != nil {
+	if x := yamldoc.Resolve(m["body"]); x != nil {
 		if x.Kind == yaml.ScalarNode && x.Tag == "!!str" {
 			r.Body = []byte(x.Value) // a string is sent as it is
 		} else {
@@ -347,8 +348,8 @@ func parseResponse(d *Decoder, n *yaml.Node) *Response {
 }
 
 // Check reports names of a script that the flow does not have: actions, auth entries, nodes.
-func (s *Script) Check(f *engine.Flow) engine.ErrorList {
-	var errs engine.ErrorList
+func (s *Script) Check(f *engine.Flow) yamldoc.ErrorList {
+	var errs yamldoc.ErrorList
 	var actions, nodes, auths []string
 	for name := range f.Actions {
 		actions = append(actions, name)
@@ -363,14 +364,14 @@ func (s *Script) Check(f *engine.Flow) engine.ErrorList {
 		if a := seq.Match.Action; a != "" {
 			if strings.HasPrefix(a, AuthPrefix) {
 				if f.Auth[strings.TrimPrefix(a, AuthPrefix)] == nil {
-					errs.Add(seq.Match.ActionPos, "flow %s has no auth entry %q%s", f.Name, strings.TrimPrefix(a, AuthPrefix), didYouMean(a, auths))
+					errs.Add(seq.Match.ActionPos, "flow %s has no auth entry %q%s", f.Name, strings.TrimPrefix(a, AuthPrefix), yamldoc.DidYouMean(a, auths))
 				}
 			} else if f.Actions[a] == nil {
-				errs.Add(seq.Match.ActionPos, "flow %s has no action %q%s", f.Name, a, didYouMean(a, append(actions, auths...)))
+				errs.Add(seq.Match.ActionPos, "flow %s has no action %q%s", f.Name, a, yamldoc.DidYouMean(a, append(actions, auths...)))
 			}
 		}
 		if n := seq.Match.Node; n != "" && f.Node(n) == nil {
-			errs.Add(seq.Match.NodePos, "flow %s has no node %q%s", f.Name, n, didYouMean(n, nodes))
+			errs.Add(seq.Match.NodePos, "flow %s has no node %q%s", f.Name, n, yamldoc.DidYouMean(n, nodes))
 		}
 	}
 	return errs
@@ -383,7 +384,7 @@ type Mock struct {
 }
 
 // LoadMock reads a --mock file, which holds what a test case's http: holds. Errors come back as
-// an engine.ErrorList with file:line:col.
+// an yamldoc.ErrorList with file:line:col.
 func LoadMock(path string) (*Mock, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -391,15 +392,15 @@ func LoadMock(path string) (*Mock, error) {
 		if os.IsNotExist(err) {
 			msg = "no such file"
 		}
-		return nil, engine.ErrorList{{Pos: engine.Pos{File: path}, Severity: engine.SevError, Msg: msg}}
+		return nil, yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path}, Severity: yamldoc.SevError, Msg: msg}}
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, engine.ErrorList{engine.YAMLError(path, err)}
+		return nil, yamldoc.ErrorList{yamldoc.YAMLError(path, err)}
 	}
-	d := &Decoder{File: path}
+	d := &yamldoc.Decoder{File: path}
 	if len(doc.Content) == 0 {
-		d.Errs.Add(engine.Pos{File: path, Line: 1, Col: 1}, "empty mock file: give what a test case's http: holds")
+		d.Errs.Add(yamldoc.Pos{File: path, Line: 1, Col: 1}, "empty mock file: give what a test case's http: holds")
 		return nil, d.Errs
 	}
 	s := Parse(d, doc.Content[0])

@@ -17,16 +17,17 @@ import (
 	"github.com/archflow/archflow/engine/failure"
 	"github.com/archflow/archflow/engine/scripted"
 	"github.com/archflow/archflow/engine/transport"
+	"github.com/archflow/archflow/engine/yamldoc"
 	"github.com/archflow/archflow/nodes"
 )
 
-func parse(t *testing.T, src string) (*scripted.Script, engine.ErrorList) {
+func parse(t *testing.T, src string) (*scripted.Script, yamldoc.ErrorList) {
 	t.Helper()
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
 		t.Fatal(err)
 	}
-	d := &scripted.Decoder{File: "case.yaml"}
+	d := &yamldoc.Decoder{File: "case.yaml"}
 	s := scripted.Parse(d, doc.Content[0])
 	return s, d.Errs.Sort()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/failure"
 	"github.com/archflow/archflow/engine/transport"
+	"github.com/archflow/archflow/engine/yamldoc"
 )
 
 // Call is a request the transport saw, kept for `requests` expectations.
@@ -28,7 +29,7 @@ type Call struct {
 
 // Problem is something a script got wrong: a call it had no answer for, or a response never used.
 type Problem struct {
-	Pos engine.Pos
+	Pos yamldoc.Pos
 	Msg string
 }
 

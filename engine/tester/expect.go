@@ -17,19 +17,20 @@ import (
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/failure"
 	"github.com/archflow/archflow/engine/scripted"
+	"github.com/archflow/archflow/engine/yamldoc"
 )
 
 // Expectation is one key of a case's expect: with the line it was written on.
 type Expectation struct {
 	Key   string
-	Pos   engine.Pos
+	Pos   yamldoc.Pos
 	check func(o *observed) []miss
 }
 
 // miss is an unmet expectation; pos, when set, is the line of the entry that missed (a variable,
 // a request), more precise than the expectation's key.
 type miss struct {
-	pos engine.Pos
+	pos yamldoc.Pos
 	msg string
 }
 
@@ -41,7 +42,7 @@ type observed struct {
 
 var expectKeys = []string{"outcome", "path", "path_contains", "not_visited", "variables", "outputs", "calls", "waits", "notifications", "requests", "error"}
 
-func decodeExpect(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) []*Expectation {
+func decodeExpect(d *yamldoc.Decoder, flow *engine.Flow, n *yaml.Node) []*Expectation {
 	fields, ok := d.Fields(n)
 	if !ok {
 		return nil
@@ -49,7 +50,7 @@ func decodeExpect(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) []*Expec
 	var out []*Expectation
 	for _, f := range fields {
 		if !slices.Contains(expectKeys, f.Key.Value) {
-			d.Errorf(f.Key, "unknown expectation %q%s", f.Key.Value, engine.DidYouMean(f.Key.Value, expectKeys))
+			d.Errorf(f.Key, "unknown expectation %q%s", f.Key.Value, yamldoc.DidYouMean(f.Key.Value, expectKeys))
 			continue
 		}
 		if f.Key.Value == "path" {
@@ -111,7 +112,7 @@ func nodeNames(flow *engine.Flow) []string {
 	return names
 }
 
-func nodeList(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) []string {
+func nodeList(d *yamldoc.Decoder, flow *engine.Flow, n *yaml.Node) []string {
 	items, ok := d.List(n)
 	if !ok {
 		return nil
@@ -123,7 +124,7 @@ func nodeList(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) []string {
 			continue
 		}
 		if flow.Node(s) == nil {
-			d.Errorf(it, "flow %s has no node %q%s", flow.Name, s, engine.DidYouMean(s, nodeNames(flow)))
+			d.Errorf(it, "flow %s has no node %q%s", flow.Name, s, yamldoc.DidYouMean(s, nodeNames(flow)))
 		}
 		out = append(out, s)
 	}
@@ -267,7 +268,7 @@ func expectedValue(t engine.Type, v any) any {
 	return normalize(v)
 }
 
-func decodeVariables(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node, outputs bool) func(o *observed) []miss {
+func decodeVariables(d *yamldoc.Decoder, flow *engine.Flow, n *yaml.Node, outputs bool) func(o *observed) []miss {
 	fields, ok := d.Fields(n)
 	if !ok {
 		return nil
@@ -276,7 +277,7 @@ func decodeVariables(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node, outpu
 		name string
 		typ  engine.Type
 		val  any
-		pos  engine.Pos
+		pos  yamldoc.Pos
 	}
 	var wants []want
 	var names []string
@@ -289,7 +290,7 @@ func decodeVariables(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node, outpu
 		v := flow.Var(f.Key.Value)
 		switch {
 		case v == nil:
-			d.Errorf(f.Key, "flow %s has no variable %q%s", flow.Name, f.Key.Value, engine.DidYouMean(f.Key.Value, names))
+			d.Errorf(f.Key, "flow %s has no variable %q%s", flow.Name, f.Key.Value, yamldoc.DidYouMean(f.Key.Value, names))
 			continue
 		case outputs && !v.Output:
 			d.Errorf(f.Key, "%s is not an output of flow %s (declare it with output: true, or expect it under variables:)", v.Name, flow.Name)
@@ -313,7 +314,7 @@ func decodeVariables(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node, outpu
 	}
 }
 
-func decodeCalls(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o *observed) []miss {
+func decodeCalls(d *yamldoc.Decoder, flow *engine.Flow, n *yaml.Node) func(o *observed) []miss {
 	fields, ok := d.Fields(n)
 	if !ok {
 		return nil
@@ -324,11 +325,11 @@ func decodeCalls(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o *o
 	}
 	sort.Strings(actions)
 	want := map[string]int{}
-	at := map[string]engine.Pos{}
+	at := map[string]yamldoc.Pos{}
 	var order []string
 	for _, f := range fields {
 		if flow.Actions[f.Key.Value] == nil {
-			d.Errorf(f.Key, "flow %s has no action %q%s", flow.Name, f.Key.Value, engine.DidYouMean(f.Key.Value, actions))
+			d.Errorf(f.Key, "flow %s has no action %q%s", flow.Name, f.Key.Value, yamldoc.DidYouMean(f.Key.Value, actions))
 			continue
 		}
 		if c, ok := d.Int(f.Value); ok {
@@ -356,7 +357,7 @@ func seconds(s float64) string {
 	return d.String()
 }
 
-func decodeWaits(d *scripted.Decoder, n *yaml.Node) func(o *observed) []miss {
+func decodeWaits(d *yamldoc.Decoder, n *yaml.Node) func(o *observed) []miss {
 	items, ok := d.List(n)
 	if !ok {
 		return nil
@@ -387,7 +388,7 @@ func decodeWaits(d *scripted.Decoder, n *yaml.Node) func(o *observed) []miss {
 	}
 }
 
-func decodeNotifications(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o *observed) []miss {
+func decodeNotifications(d *yamldoc.Decoder, flow *engine.Flow, n *yaml.Node) func(o *observed) []miss {
 	items, ok := d.List(n)
 	if !ok {
 		return nil
@@ -395,7 +396,7 @@ func decodeNotifications(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) f
 	type want struct {
 		channel  string
 		contains []string
-		pos      engine.Pos
+		pos      yamldoc.Pos
 	}
 	var channels []string
 	for name := range flow.Channels {
@@ -413,7 +414,7 @@ func decodeNotifications(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) f
 			d.Errorf(it, "a notification needs channel:")
 		} else if s, ok := d.String(m["channel"]); ok {
 			if flow.Channels[s] == nil {
-				d.Errorf(m["channel"], "flow %s has no channel %q%s", flow.Name, s, engine.DidYouMean(s, channels))
+				d.Errorf(m["channel"], "flow %s has no channel %q%s", flow.Name, s, yamldoc.DidYouMean(s, channels))
 			}
 			w.channel = s
 		}
@@ -465,10 +466,10 @@ type wantRequest struct {
 	header               map[string]string
 	body                 any
 	hasBody              bool
-	pos                  engine.Pos
+	pos                  yamldoc.Pos
 }
 
-func decodeRequests(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o *observed) []miss {
+func decodeRequests(d *yamldoc.Decoder, flow *engine.Flow, n *yaml.Node) func(o *observed) []miss {
 	items, ok := d.List(n)
 	if !ok {
 		return nil
@@ -489,7 +490,7 @@ func decodeRequests(d *scripted.Decoder, flow *engine.Flow, n *yaml.Node) func(o
 		if x := m["node"]; x != nil {
 			w.node, _ = d.String(x)
 			if flow.Node(w.node) == nil {
-				d.Errorf(x, "flow %s has no node %q%s", flow.Name, w.node, engine.DidYouMean(w.node, nodeNames(flow)))
+				d.Errorf(x, "flow %s has no node %q%s", flow.Name, w.node, yamldoc.DidYouMean(w.node, nodeNames(flow)))
 			}
 		}
 		if x := m["method"]; x != nil {
@@ -645,7 +646,7 @@ func subset(want, got any, path string) (string, bool) {
 
 // ---- error ----
 
-func decodeError(d *scripted.Decoder, n *yaml.Node) func(o *observed) []miss {
+func decodeError(d *yamldoc.Decoder, n *yaml.Node) func(o *observed) []miss {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return func(o *observed) []miss {
 			if e := o.result.Error; e != nil {

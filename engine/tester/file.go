@@ -15,6 +15,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/scripted"
+	"github.com/archflow/archflow/engine/yamldoc"
 )
 
 // Suffix names test files (.test.yml is taken too).
@@ -41,7 +42,7 @@ type File struct {
 type Case struct {
 	File        *File
 	Name        string
-	Pos         engine.Pos
+	Pos         yamldoc.Pos
 	Tags        []string
 	Skip        string
 	Inputs      map[string]any
@@ -57,11 +58,11 @@ type Case struct {
 // *.test.yml), skipping directories named testdata or starting with . or _ below the given ones
 // (as go test does); a file given by name is taken whatever its name. The list is sorted and has
 // no duplicates.
-func Discover(paths []string) ([]string, engine.ErrorList) {
+func Discover(paths []string) ([]string, yamldoc.ErrorList) {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	var errs engine.ErrorList
+	var errs yamldoc.ErrorList
 	seen := map[string]bool{}
 	var out []string
 	add := func(p string) {
@@ -78,7 +79,7 @@ func Discover(paths []string) ([]string, engine.ErrorList) {
 			if os.IsNotExist(err) {
 				msg = "no such file or directory"
 			}
-			errs = append(errs, &engine.Error{Pos: engine.Pos{File: root}, Severity: engine.SevError, Msg: msg})
+			errs = append(errs, &yamldoc.Error{Pos: yamldoc.Pos{File: root}, Severity: yamldoc.SevError, Msg: msg})
 			continue
 		}
 		if !info.IsDir() {
@@ -87,7 +88,7 @@ func Discover(paths []string) ([]string, engine.ErrorList) {
 		}
 		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
-				errs = append(errs, &engine.Error{Pos: engine.Pos{File: p}, Severity: engine.SevError, Msg: err.Error()})
+				errs = append(errs, &yamldoc.Error{Pos: yamldoc.Pos{File: p}, Severity: yamldoc.SevError, Msg: err.Error()})
 				return nil
 			}
 			if d.IsDir() {
@@ -103,7 +104,7 @@ func Discover(paths []string) ([]string, engine.ErrorList) {
 			return nil
 		})
 		if err != nil {
-			errs = append(errs, &engine.Error{Pos: engine.Pos{File: root}, Severity: engine.SevError, Msg: err.Error()})
+			errs = append(errs, &yamldoc.Error{Pos: yamldoc.Pos{File: root}, Severity: yamldoc.SevError, Msg: err.Error()})
 		}
 	}
 	sort.Strings(out)
@@ -118,7 +119,7 @@ type Loader struct {
 
 type flowEntry struct {
 	flow *engine.Flow
-	errs engine.ErrorList
+	errs yamldoc.ErrorList
 }
 
 // NewLoader returns a loader with an empty flow cache that compiles flows with reg.
@@ -126,7 +127,7 @@ func NewLoader(reg *engine.Registry) *Loader {
 	return &Loader{reg: reg, flows: map[string]*flowEntry{}}
 }
 
-func (l *Loader) flow(path string) (*engine.Flow, engine.ErrorList) {
+func (l *Loader) flow(path string) (*engine.Flow, yamldoc.ErrorList) {
 	key := path
 	if abs, err := filepath.Abs(path); err == nil {
 		key = abs
@@ -137,10 +138,10 @@ func (l *Loader) flow(path string) (*engine.Flow, engine.ErrorList) {
 	f, err := l.reg.LoadFile(path)
 	e := &flowEntry{flow: f}
 	if err != nil {
-		if list, ok := engine.AsList(err); ok {
+		if list, ok := yamldoc.AsList(err); ok {
 			e.errs = list
 		} else {
-			e.errs = engine.ErrorList{{Pos: engine.Pos{File: path}, Severity: engine.SevError, Msg: err.Error()}}
+			e.errs = yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path}, Severity: yamldoc.SevError, Msg: err.Error()}}
 		}
 		e.flow = nil
 	}
@@ -153,18 +154,18 @@ var caseKeys = []string{"name", "description", "tags", "skip", "inputs", "env", 
 
 // Load decodes a test file. It returns nil and every error of the file (and of its flow),
 // sorted, when anything is wrong: a file that does not decode runs none of its cases.
-func (l *Loader) Load(path string) (*File, engine.ErrorList) {
+func (l *Loader) Load(path string) (*File, yamldoc.ErrorList) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, engine.ErrorList{{Pos: engine.Pos{File: path}, Severity: engine.SevError, Msg: err.Error()}}
+		return nil, yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path}, Severity: yamldoc.SevError, Msg: err.Error()}}
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, engine.ErrorList{engine.YAMLError(path, err)}
+		return nil, yamldoc.ErrorList{yamldoc.YAMLError(path, err)}
 	}
-	d := &scripted.Decoder{File: path}
+	d := &yamldoc.Decoder{File: path}
 	if len(doc.Content) == 0 {
-		d.Errs.Add(engine.Pos{File: path, Line: 1, Col: 1}, "empty test file: it needs flow: and cases:")
+		d.Errs.Add(yamldoc.Pos{File: path, Line: 1, Col: 1}, "empty test file: it needs flow: and cases:")
 		return nil, d.Errs
 	}
 	root := doc.Content[0]
@@ -210,7 +211,7 @@ func (l *Loader) Load(path string) (*File, engine.ErrorList) {
 	return f, nil
 }
 
-func decodeEnv(d *scripted.Decoder, n *yaml.Node) map[string]string {
+func decodeEnv(d *yamldoc.Decoder, n *yaml.Node) map[string]string {
 	if n == nil {
 		return nil
 	}
@@ -228,7 +229,7 @@ func decodeEnv(d *scripted.Decoder, n *yaml.Node) map[string]string {
 	return out
 }
 
-func decodeCase(d *scripted.Decoder, f *File, n *yaml.Node) *Case {
+func decodeCase(d *yamldoc.Decoder, f *File, n *yaml.Node) *Case {
 	m := d.Mapping(n, caseKeys...)
 	if m == nil {
 		return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/archflow/archflow/engine/scripted"
 	"github.com/archflow/archflow/engine/trace"
 	"github.com/archflow/archflow/engine/transport"
+	"github.com/archflow/archflow/engine/yamldoc"
 )
 
 // Options select and shape a test run.
@@ -40,7 +41,7 @@ const (
 
 // Failure is one unmet expectation (or script problem), at the line that states it.
 type Failure struct {
-	Pos engine.Pos
+	Pos yamldoc.Pos
 	Key string // the expectation key, "http" or "snapshot"
 	Msg string
 }
@@ -76,7 +77,7 @@ type CaseResult struct {
 type FileResult struct {
 	Path    string
 	File    *File // nil when invalid
-	Invalid engine.ErrorList
+	Invalid yamldoc.ErrorList
 	Cases   []*CaseResult
 	Wall    time.Duration
 }
@@ -141,7 +142,7 @@ func RunPaths(ctx context.Context, reg *engine.Registry, paths []string, opts *O
 	files, errs := Discover(paths)
 	var results []*FileResult
 	for _, e := range errs {
-		results = append(results, &FileResult{Path: e.Pos.File, Invalid: engine.ErrorList{e}})
+		results = append(results, &FileResult{Path: e.Pos.File, Invalid: yamldoc.ErrorList{e}})
 	}
 	l := NewLoader(reg)
 	for _, p := range files {

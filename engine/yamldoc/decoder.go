@@ -1,4 +1,4 @@
-package scripted
+package yamldoc
 
 import (
 	"math"
@@ -6,33 +6,30 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/archflow/archflow/engine"
 )
 
 // Decoder reads YAML nodes strictly and collects every error with its file:line:col, so that a
-// file's problems are reported together. The test runner uses it for test files too.
+// file's problems are reported together. Flows, test files and mocks are all read with it.
 type Decoder struct {
 	File string
-	Errs engine.ErrorList
+	Errs ErrorList
 }
 
 // Errorf records an error at n.
 func (d *Decoder) Errorf(n *yaml.Node, format string, args ...any) {
-	d.Errs.Add(engine.PosOf(d.File, n), format, args...)
+	d.Errs.Add(PosOf(d.File, n), format, args...)
 }
 
 // Pos is the position of n in the file.
-func (d *Decoder) Pos(n *yaml.Node) engine.Pos { return engine.PosOf(d.File, n) }
+func (d *Decoder) Pos(n *yaml.Node) Pos { return PosOf(d.File, n) }
 
-func resolve(n *yaml.Node) *yaml.Node {
+// Resolve follows aliases to the node they name.
+func Resolve(n *yaml.Node) *yaml.Node {
 	for n != nil && n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
 	return n
 }
-
-func kindName(n *yaml.Node) string { return engine.KindName(n) }
 
 // Field is one key of a mapping, in file order.
 type Field struct {
@@ -60,7 +57,7 @@ func (d *Decoder) Mapping(n *yaml.Node, allowed ...string) map[string]*yaml.Node
 
 // Fields returns the pairs of a mapping in file order; duplicate keys are errors.
 func (d *Decoder) Fields(n *yaml.Node) ([]Field, bool) {
-	n = resolve(n)
+	n = Resolve(n)
 	if n == nil {
 		return nil, false
 	}
@@ -71,7 +68,7 @@ func (d *Decoder) Fields(n *yaml.Node) ([]Field, bool) {
 	var out []Field
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], resolve(n.Content[i+1])
+		k, v := n.Content[i], Resolve(n.Content[i+1])
 		if k.Value == "<<" {
 			d.Errorf(k, "merge keys (<<) are not supported here")
 			continue
@@ -88,7 +85,7 @@ func (d *Decoder) Fields(n *yaml.Node) ([]Field, bool) {
 
 // List checks that n is a sequence and returns its items.
 func (d *Decoder) List(n *yaml.Node) ([]*yaml.Node, bool) {
-	n = resolve(n)
+	n = Resolve(n)
 	if n == nil {
 		return nil, false
 	}
@@ -98,14 +95,14 @@ func (d *Decoder) List(n *yaml.Node) ([]*yaml.Node, bool) {
 	}
 	out := make([]*yaml.Node, len(n.Content))
 	for i, it := range n.Content {
-		out[i] = resolve(it)
+		out[i] = Resolve(it)
 	}
 	return out, true
 }
 
 // String reads a scalar as a string (numbers and booleans keep their spelling).
 func (d *Decoder) String(n *yaml.Node) (string, bool) {
-	n = resolve(n)
+	n = Resolve(n)
 	if n == nil {
 		return "", false
 	}
@@ -118,7 +115,7 @@ func (d *Decoder) String(n *yaml.Node) (string, bool) {
 
 // Strings reads a list of strings, or a single string as a list of one.
 func (d *Decoder) Strings(n *yaml.Node) ([]string, bool) {
-	n = resolve(n)
+	n = Resolve(n)
 	if n != nil && n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
 		return []string{n.Value}, true
 	}
@@ -139,7 +136,7 @@ func (d *Decoder) Strings(n *yaml.Node) ([]string, bool) {
 
 // Bool reads true or false.
 func (d *Decoder) Bool(n *yaml.Node) (bool, bool) {
-	n = resolve(n)
+	n = Resolve(n)
 	var b bool
 	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&b) != nil {
 		d.Errorf(n, "expected true or false, got %q", valueOf(n))
@@ -150,7 +147,7 @@ func (d *Decoder) Bool(n *yaml.Node) (bool, bool) {
 
 // Int reads an integer.
 func (d *Decoder) Int(n *yaml.Node) (int, bool) {
-	n = resolve(n)
+	n = Resolve(n)
 	var i int
 	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&i) != nil {
 		d.Errorf(n, "expected an integer, got %q", valueOf(n))
@@ -161,12 +158,12 @@ func (d *Decoder) Int(n *yaml.Node) (int, bool) {
 
 // Duration reads a duration: a Go duration string ("30s", "1m30s") or a number of seconds.
 func (d *Decoder) Duration(n *yaml.Node) (time.Duration, bool) {
-	n = resolve(n)
+	n = Resolve(n)
 	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" || n.Tag == "!!bool" {
 		d.Errorf(n, "expected a duration like 30s or a number of seconds, got %q", valueOf(n))
 		return 0, false
 	}
-	x, err := engine.ParseDuration(n.Value)
+	x, err := ParseDuration(n.Value)
 	if err != nil {
 		d.Errorf(n, "%v", err)
 		return 0, false
@@ -191,7 +188,7 @@ func (d *Decoder) Time(n *yaml.Node) (time.Time, bool) {
 // Value converts a YAML node to the value JSON would give: map[string]any, []any, string, int,
 // float64, bool or nil. Timestamps stay strings, as they would in JSON.
 func (d *Decoder) Value(n *yaml.Node) any {
-	n = resolve(n)
+	n = Resolve(n)
 	if n == nil {
 		return nil
 	}
@@ -254,4 +251,3 @@ func valueOf(n *yaml.Node) string {
 }
 
 // didYouMean suggests the candidate nearest to name, if one is close.
-func didYouMean(name string, candidates []string) string { return engine.DidYouMean(name, candidates) }

@@ -1,4 +1,7 @@
-package engine
+// Package yamldoc owns reading archflow's YAML files (flows, includes, test files, mocks):
+// parsing with positions, the strict decoder that reports unknown and duplicate keys with the
+// nearest allowed one, and diagnostics that read file:line:col: message, collected and sorted.
+package yamldoc
 
 import (
 	"errors"

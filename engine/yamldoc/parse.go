@@ -1,0 +1,84 @@
+package yamldoc
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ParseYAML parses one YAML document and returns its top mapping node.
+func ParseYAML(file string, data []byte) (*yaml.Node, ErrorList) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, ErrorList{yamlError(file, err)}
+	}
+	if len(doc.Content) == 0 {
+		return nil, ErrorList{{Pos: Pos{File: file, Line: 1, Col: 1}, Severity: SevError, Msg: "empty file"}}
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, ErrorList{{Pos: PosOf(file, root), Severity: SevError, Msg: "expected a mapping at the top of the file"}}
+	}
+	return root, nil
+}
+
+var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// YAMLError gives a YAML syntax error the file:line:col form.
+func YAMLError(file string, err error) *Error { return yamlError(file, err) }
+
+func yamlError(file string, err error) *Error {
+	msg := err.Error()
+	line := 1
+	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+		fmt.Sscan(m[1], &line)
+		msg = m[2]
+	}
+	return &Error{Pos: Pos{File: file, Line: line, Col: 1}, Severity: SevError, Msg: "invalid YAML: " + msg}
+}
+
+// KindName names a YAML node's kind the way error messages say it.
+func KindName(n *yaml.Node) string { return kindName(n) }
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "null"
+		}
+		return "scalar"
+	}
+	return "value"
+}
+
+// ReadError says why a file could not be read, briefly.
+func ReadError(err error) string {
+	if os.IsNotExist(err) {
+		return "no such file"
+	}
+	return err.Error()
+}
+
+// ParseDuration accepts a Go duration ("90s", "1m30s") or a number of seconds ("2.5").
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is neither a number of seconds nor a duration like 90s or 1m30s", s)
+	}
+	return d, nil
+}
