@@ -55,12 +55,12 @@ backoff that honours Retry-After, and escalate permanent ones with a correlation
 }
 
 func main() {
-	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(execute(nodes.Builtins(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// execute runs the command line and returns the exit code.
-func execute(args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd(nodes.Builtins())
+// execute runs the command line with the components of reg and returns the exit code.
+func execute(reg *engine.Registry, args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(reg)
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

@@ -10,13 +10,15 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/archflow/archflow/nodes"
 )
 
 // cli runs archflow in-process and returns its exit code, stdout and stderr.
 func cli(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := execute(args, &out, &errb)
+	code := execute(nodes.Builtins(), args, &out, &errb)
 	return code, out.String(), errb.String()
 }
 

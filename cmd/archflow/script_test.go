@@ -8,13 +8,23 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/archflow/archflow/nodes"
+	"github.com/archflow/archflow/nodes/example/stamp"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 // TestMain lets testscript run this test binary as the archflow command, so that the scripts
 // under testdata/script exercise the built CLI: arguments, output and exit codes.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"archflow": main})
+	testscript.Main(m, map[string]func(){
+		"archflow": main,
+		// archflow with one node kind added the way a newcomer adds one (nodes/example/stamp)
+		"archflow-stamp": func() {
+			reg := nodes.Builtins()
+			reg.AddKind(stamp.Kind())
+			os.Exit(execute(reg, os.Args[1:], os.Stdout, os.Stderr))
+		},
+	})
 }
 
 // TestScripts runs testdata/script/*.txtar. $REPO is the repository root (for the seed flow)
@@ -58,8 +68,12 @@ func TestScripts(t *testing.T) {
 			},
 		},
 		Condition: func(cond string) (bool, error) {
-			if cond == "ci" {
+			switch cond {
+			case "ci":
 				return os.Getenv("CI") != "", nil
+			case "xsd": // the JUnit schema CI lays beside the checkout; a standalone clone has none
+				_, err := os.Stat(filepath.Join(repo, "..", "shared", "junit", "JUnit.xsd"))
+				return err == nil, nil
 			}
 			return false, errors.New("unknown condition " + cond)
 		},

@@ -281,9 +281,14 @@ func TestJUnitValidatesAgainstTheAntSchema(t *testing.T) {
 		}
 		t.Fatal("xmllint is needed in CI: apt-get install -y libxml2-utils")
 	}
+	// The XSD is not the project's to ship: CI lays it beside the checkout. A clone that stands
+	// alone relies on TestJUnitShape's structural checks instead.
 	xsd := "../../../shared/junit/JUnit.xsd"
 	if _, err := os.Stat(xsd); err != nil {
-		t.Fatalf("the schema must be beside the repository at %s: %v", xsd, err)
+		if os.Getenv("CI") == "" {
+			t.Skipf("no JUnit schema beside the repository (%s); the structural checks of TestJUnitShape still ran", xsd)
+		}
+		t.Fatalf("CI lays the JUnit schema beside the repository at %s: %v", xsd, err)
 	}
 	rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{dir + "/pass", dir + "/fail", dir + "/invalid", "../../flows"}, nil)
 	path := filepath.Join(t.TempDir(), "report.xml")
