@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"time"
@@ -459,9 +458,9 @@ func (c *Compiler) compileIncludes(n *yaml.Node) {
 			continue
 		}
 		path := includePath(c.file, p)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			c.errs.Add(PosOf(c.file, it), "include %s: %s", p, readError(err))
+		data, rerr := ReadUserFile(path)
+		if rerr != nil {
+			c.errs.Add(PosOf(c.file, it), "include %s: %s", p, rerr.Msg)
 			continue
 		}
 		root, errs := ParseYAML(path, data)

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,9 +13,9 @@ import (
 // LoadFile reads and compiles a flow file. Every error of the file is returned together, sorted,
 // as an ErrorList; warnings (lint) are kept on the Flow.
 func LoadFile(path string) (*Flow, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, ErrorList{{Pos: Pos{File: path}, Severity: SevError, Msg: readError(err)}}
+	data, rerr := ReadUserFile(path)
+	if rerr != nil {
+		return nil, ErrorList{rerr}
 	}
 	return Load(path, data)
 }
@@ -46,10 +45,9 @@ func Load(file string, data []byte) (*Flow, error) {
 
 // ParseYAML parses one YAML document and returns its top mapping node.
 func ParseYAML(file string, data []byte) (*yaml.Node, ErrorList) {
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		return nil, ErrorList{yamlError(file, err)}
+	doc, errs := DecodeYAML(file, data)
+	if doc == nil {
+		return nil, errs
 	}
 	if len(doc.Content) == 0 {
 		return nil, ErrorList{{Pos: Pos{File: file, Line: 1, Col: 1}, Severity: SevError, Msg: "empty file"}}
@@ -168,6 +166,9 @@ func (c *Compiler) mapping(n *yaml.Node, allowed ...string) map[string]*yaml.Nod
 func (c *Compiler) Pairs(n *yaml.Node) [][2]*yaml.Node {
 	if n == nil {
 		return nil
+	}
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
 	}
 	if n.Kind != yaml.MappingNode {
 		c.errs.Add(PosOf(c.file, n), "expected a mapping, got a %s", kindName(n))

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -381,17 +380,13 @@ type Mock struct {
 // LoadMock reads a --mock file, which holds what a test case's http: holds. Errors come back as
 // an engine.ErrorList with file:line:col.
 func LoadMock(path string) (*Mock, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		msg := err.Error()
-		if os.IsNotExist(err) {
-			msg = "no such file"
-		}
-		return nil, engine.ErrorList{{Pos: engine.Pos{File: path}, Severity: engine.SevError, Msg: msg}}
+	data, rerr := engine.ReadUserFile(path)
+	if rerr != nil {
+		return nil, engine.ErrorList{rerr}
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, engine.ErrorList{engine.YAMLError(path, err)}
+	doc, errs := engine.DecodeYAML(path, data)
+	if doc == nil {
+		return nil, errs
 	}
 	d := &Decoder{File: path}
 	if len(doc.Content) == 0 {

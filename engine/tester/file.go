@@ -151,13 +151,13 @@ var caseKeys = []string{"name", "description", "tags", "skip", "inputs", "env", 
 // Load decodes a test file. It returns nil and every error of the file (and of its flow),
 // sorted, when anything is wrong: a file that does not decode runs none of its cases.
 func (l *Loader) Load(path string) (*File, engine.ErrorList) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, engine.ErrorList{{Pos: engine.Pos{File: path}, Severity: engine.SevError, Msg: err.Error()}}
+	data, rerr := engine.ReadUserFile(path)
+	if rerr != nil {
+		return nil, engine.ErrorList{rerr}
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, engine.ErrorList{engine.YAMLError(path, err)}
+	doc, errs := engine.DecodeYAML(path, data)
+	if doc == nil {
+		return nil, errs
 	}
 	d := &scripted.Decoder{File: path}
 	if len(doc.Content) == 0 {
