@@ -2,8 +2,11 @@ package engine
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -94,25 +97,62 @@ type Redactor struct {
 	r       *strings.Replacer
 }
 
-// Add registers a secret value.
+// Add registers a sensitive value, of any length, and the forms it takes on the way to the wire:
+// URL-encoded (query and path), JSON-escaped (a body), base64 (a Basic credential). Longer forms
+// are replaced first, so a secret inside another is not half-redacted.
 func (r *Redactor) Add(s string) {
-	if len(s) < 4 { // too short to redact without mangling ordinary text
+	if s == "" {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, x := range r.secrets {
-		if x == s {
-			return
+	if slices.Contains(r.secrets, s) {
+		return
+	}
+	for _, form := range sensitiveForms(s) {
+		if !slices.Contains(r.secrets, form) {
+			r.secrets = append(r.secrets, form)
 		}
 	}
-	r.secrets = append(r.secrets, s)
-	var pairs []string
+	slices.SortStableFunc(r.secrets, func(a, b string) int { return len(b) - len(a) })
+	pairs := make([]string, 0, 2*len(r.secrets))
 	for _, x := range r.secrets {
 		pairs = append(pairs, x, Redacted)
 	}
 	r.r = strings.NewReplacer(pairs...)
 }
+
+// sensitiveForms are s and its encodings, each once.
+func sensitiveForms(s string) []string {
+	forms := []string{s, url.QueryEscape(s), url.PathEscape(s), jsonEscaped(s), jsonEscapedHTML(s),
+		base64.StdEncoding.EncodeToString([]byte(s)), base64.URLEncoding.EncodeToString([]byte(s))}
+	out := forms[:0]
+	for _, f := range forms {
+		if f != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// jsonEscaped is s as it appears between the quotes of a JSON string (without HTML escaping).
+func jsonEscaped(s string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s) // a string always encodes
+	out := strings.TrimSuffix(b.String(), "\n")
+	return out[1 : len(out)-1]
+}
+
+// jsonEscapedHTML is s as encoding/json writes it by default (<, > and & escaped).
+func jsonEscapedHTML(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
+}
+
+// Sensitive reports whether s holds a registered secret.
+func (r *Redactor) Sensitive(s string) bool { return r.String(s) != s }
 
 // String redacts s.
 func (r *Redactor) String(s string) string {
