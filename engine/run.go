@@ -74,6 +74,9 @@ type Result struct {
 	Notifications []*Notification `json:"notifications,omitempty"`
 	// Edges are the routes taken, in order, for coverage.
 	Edges []*Edge `json:"-"`
+	// Redactor holds the instance's sensitive values, for whoever prints about the instance
+	// later (the test runner's failure messages).
+	Redactor *Redactor `json:"-"`
 }
 
 // Instance is one run of a flow: a cursor, variables, a clock. It is owned by one goroutine.
@@ -227,7 +230,7 @@ func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Opt
 	in.env["env"] = in.envFunc
 	in.env["secret"] = in.secretFunc
 	in.env["retry_after"] = func(h any) int { return RetryAfter(h, in.clock.Now()) }
-	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Calls: in.calls, Path: []string{}, Waits: []float64{}}
+	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Calls: in.calls, Path: []string{}, Waits: []float64{}, Redactor: &in.redactor}
 	return in
 }
 
