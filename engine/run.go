@@ -70,6 +70,7 @@ type Result struct {
 	Started       time.Time       `json:"started"`
 	Ended         time.Time       `json:"ended"`
 	StoppedAt     string          `json:"stopped_at,omitempty"`
+	Input         *InputRef       `json:"input,omitempty"`
 	Error         *ErrorInfo      `json:"error,omitempty"`
 	Notifications []*Notification `json:"notifications,omitempty"`
 	// Edges are the routes taken, in order, for coverage.
