@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -225,11 +226,17 @@ func (t Type) ParseInput(s string) (any, error) {
 // ParseDuration accepts a Go duration ("90s", "1m30s") or a number of seconds ("2.5").
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return time.Duration(f * float64(time.Second)), nil
+	if f, err := strconv.ParseFloat(s, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if math.IsInf(f, 0) && !errors.Is(err, strconv.ErrRange) { // "Inf", "infinity"
+			return 0, fmt.Errorf("%q is not a number of seconds", s)
+		}
+		return DurationOfSeconds(f)
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
+		if d, rerr, ok := durationOverflow(s); ok {
+			return d, rerr
+		}
 		return 0, fmt.Errorf("%q is neither a number of seconds nor a duration like 90s or 1m30s", s)
 	}
 	return d, nil
