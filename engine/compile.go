@@ -239,6 +239,8 @@ func (c *Compiler) compileVariables(n *yaml.Node) {
 				c.errs.Add(PosOf(c.file, d), "%v", err)
 			} else if val, err := decl.Type.Convert(normalizeYAML(raw)); err != nil {
 				c.errs.Add(PosOf(c.file, d), "default of %s: %v", k.Value, err)
+			} else if what, bad := nonFinite(val); bad {
+				c.errs.Add(PosOf(c.file, d), "default of %s: %s is not a number that can be stored", k.Value, what)
 			} else {
 				decl.Default, decl.HasDefault = val, true
 			}

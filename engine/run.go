@@ -136,6 +136,10 @@ func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
 			errs = append(errs, fmt.Sprintf("input %s: %v", name, err))
 			continue
 		}
+		if what, bad := nonFinite(val); bad {
+			errs = append(errs, fmt.Sprintf("input %s: %s is not a number that can be stored", name, what))
+			continue
+		}
 		out[name] = val
 	}
 	for _, v := range f.Vars {
@@ -428,6 +432,9 @@ func (in *Instance) Set(v *Variable, val any) error {
 	x, err := v.Type.Convert(val)
 	if err != nil {
 		return fmt.Errorf("%s: %v", v.Name, err)
+	}
+	if what, bad := nonFinite(x); bad {
+		return finiteError(v.Name, what)
 	}
 	in.env[v.Name] = x
 	return nil

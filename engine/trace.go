@@ -62,8 +62,16 @@ func NewJSONLTracer(w io.Writer) *JSONLTracer { return &JSONLTracer{w: bufio.New
 
 func (t *JSONLTracer) Event(e *Event) {
 	b, err := json.Marshal(e)
-	if err != nil {
-		return
+	if err != nil { // never skip an event: show what JSON cannot hold as strings
+		cp := *e
+		cp.Inputs, _ = encodable(e.Inputs).(map[string]any)
+		cp.Set, _ = encodable(e.Set).(map[string]any)
+		cp.Body = encodable(e.Body)
+		cp.Message = strings.TrimSpace(e.Message + " (some values could not be encoded as JSON: " + err.Error() + ")")
+		if b, err = json.Marshal(&cp); err != nil {
+			b, _ = json.Marshal(&Event{Seq: e.Seq, Instance: e.Instance, Time: e.Time, Node: e.Node, Kind: e.Kind, Event: e.Event,
+				Message: "event could not be encoded as JSON: " + err.Error()})
+		}
 	}
 	t.mu.Lock()
 	t.w.Write(b)
