@@ -35,6 +35,8 @@ type Action struct {
 	AuthName          string
 	Auth              Auth
 	MaxBodySize       int64
+	// FollowRedirects follows redirects to other origins too (SPEC §11 Redirects).
+	FollowRedirects bool
 }
 
 // Header is a named template (a request header or query parameter).
@@ -50,7 +52,7 @@ type Output struct {
 	Pos  yamldoc.Pos
 }
 
-var actionKeys = []string{"method", "url", "headers", "query", "body", "idempotency_key", "timeout", "success", "outputs", "transient_statuses", "classify", "auth", "max_body_size", "description"}
+var actionKeys = []string{"method", "url", "headers", "query", "body", "idempotency_key", "timeout", "success", "outputs", "transient_statuses", "classify", "auth", "max_body_size", "follow_redirects", "description"}
 
 var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
@@ -105,6 +107,9 @@ func (c *Compiler) compileActions(n *yaml.Node) {
 		}
 		if x := m["classify"]; x != nil {
 			a.Classify = c.Expr(x)
+		}
+		if x := m["follow_redirects"]; x != nil {
+			a.FollowRedirects = c.Bool(x)
 		}
 		if x := m["max_body_size"]; x != nil {
 			if i, ok := c.Int(x); ok {

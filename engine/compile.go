@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/archflow/archflow/engine/transport"
@@ -221,6 +220,8 @@ func (c *Compiler) compileVariables(n *yaml.Node) {
 				c.Errs.Add(yamldoc.PosOf(c.File, d), "%v", err)
 			} else if val, err := decl.Type.Convert(normalizeYAML(raw)); err != nil {
 				c.Errs.Add(yamldoc.PosOf(c.File, d), "default of %s: %v", k.Value, err)
+			} else if what, bad := nonFinite(val); bad {
+				c.Errs.Add(yamldoc.PosOf(c.File, d), "default of %s: %s is not a number that can be stored", k.Value, what)
 			} else {
 				decl.Default, decl.HasDefault = val, true
 			}
@@ -401,9 +402,9 @@ func (c *Compiler) compileIncludes(n *yaml.Node) {
 			continue
 		}
 		path := includePath(c.File, p)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			c.Errs.Add(yamldoc.PosOf(c.File, it), "include %s: %s", p, yamldoc.ReadError(err))
+		data, rerr := yamldoc.ReadUserFile(path)
+		if rerr != nil {
+			c.Errs.Add(yamldoc.PosOf(c.File, it), "include %s: %s", p, rerr.Msg)
 			continue
 		}
 		root, errs := yamldoc.ParseYAML(path, data)

@@ -179,7 +179,7 @@ func RetryAfter(headers any, now time.Time) int {
 	if d <= 0 {
 		return 0
 	}
-	return int(math.Ceil(d.Seconds()))
+	return int(min(math.Ceil(d.Seconds()), math.MaxInt32)) // as delay-seconds: callers multiply it
 }
 
 func headerValue(headers any, name string) string {

@@ -3,7 +3,6 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -231,9 +230,9 @@ func errNoRegistry(file string) error {
 // LoadFile reads and compiles a flow file. Every error of the file is returned together, sorted,
 // as an ErrorList; warnings (lint) are kept on the Flow.
 func (r *Registry) LoadFile(path string) (*Flow, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path}, Severity: yamldoc.SevError, Msg: yamldoc.ReadError(err)}}
+	data, rerr := yamldoc.ReadUserFile(path)
+	if rerr != nil {
+		return nil, yamldoc.ErrorList{rerr}
 	}
 	return r.Load(path, data)
 }

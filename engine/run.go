@@ -67,10 +67,14 @@ type Result struct {
 	Started       time.Time          `json:"started"`
 	Ended         time.Time          `json:"ended"`
 	StoppedAt     string             `json:"stopped_at,omitempty"`
+	Input         *InputRef          `json:"input,omitempty"`
 	Error         *failure.ErrorInfo `json:"error,omitempty"`
 	Notifications []*Notification    `json:"notifications,omitempty"`
 	// Edges are the routes taken, in order, for coverage.
 	Edges []*Edge `json:"-"`
+	// Redactor holds the instance's sensitive values, for whoever prints about the instance
+	// later (the test runner's failure messages).
+	Redactor *trace.Redactor `json:"-"`
 }
 
 // Instance is one run of a flow: a cursor, variables, a clock. It is owned by one goroutine.
@@ -127,6 +131,10 @@ func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
 		}
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("input %s: %v", name, err))
+			continue
+		}
+		if what, bad := nonFinite(val); bad {
+			errs = append(errs, fmt.Sprintf("input %s: %s is not a number that can be stored", name, what))
 			continue
 		}
 		out[name] = val
@@ -224,7 +232,7 @@ func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Opt
 	in.env["env"] = in.envFunc
 	in.env["secret"] = in.secretFunc
 	in.env["retry_after"] = func(h any) int { return RetryAfter(h, in.clock.Now()) }
-	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Calls: in.calls, Path: []string{}, Waits: []float64{}}
+	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Calls: in.calls, Path: []string{}, Waits: []float64{}, Redactor: &in.redactor}
 	return in
 }
 
@@ -431,6 +439,9 @@ func (in *Instance) Set(v *Variable, val any) error {
 	x, err := v.Type.Convert(val)
 	if err != nil {
 		return fmt.Errorf("%s: %v", v.Name, err)
+	}
+	if what, bad := nonFinite(x); bad {
+		return finiteError(v.Name, what)
 	}
 	in.env[v.Name] = x
 	return nil

@@ -157,7 +157,7 @@ func (d *dataAction) attempt(ctx context.Context, in *engine.Instance, n int, id
 			return d.finish(in, req, nil, authFailure(d.name, err))
 		}
 	}
-	resp, terr := d.send(ctx, in, req)
+	resp, last, redirect, terr := d.sendFollowing(ctx, in, req)
 	if terr != nil && ctx.Err() != nil {
 		return attempt{}, ctx.Err()
 	}
@@ -171,10 +171,10 @@ func (d *dataAction) attempt(ctx context.Context, in *engine.Instance, n int, id
 			if ctx.Err() != nil {
 				return attempt{}, ctx.Err()
 			}
-			return d.finish(in, req, resp, authFailure(d.name, aerr))
+			return d.finish(in, last, resp, authFailure(d.name, aerr))
 		}
 		if refreshed {
-			resp, terr = d.send(ctx, in, req)
+			resp, last, redirect, terr = d.sendFollowing(ctx, in, req)
 			if terr != nil && ctx.Err() != nil {
 				return attempt{}, ctx.Err()
 			}
@@ -182,12 +182,15 @@ func (d *dataAction) attempt(ctx context.Context, in *engine.Instance, n int, id
 				return attempt{}, terr
 			}
 			if terr == nil && resp.Status == http.StatusUnauthorized {
-				return d.finish(in, req, resp, &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindAuth, Status: 401, Node: d.name,
+				return d.finish(in, last, resp, &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindAuth, Status: 401, Node: d.name,
 					Message: "401 Unauthorized even with a fresh token"})
 			}
 		}
 	}
-	return d.finish(in, req, resp, transportFailure(d.name, terr))
+	if terr != nil {
+		return d.finish(in, last, resp, transportFailure(d.name, terr))
+	}
+	return d.finish(in, last, resp, redirect)
 }
 
 // authFailure is a failure to get credentials: permanent, unless the auth type says otherwise

@@ -3,6 +3,7 @@ package nodes
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -242,6 +243,8 @@ func (p *retryPolicy) compileBackoff(c *engine.Compiler, n *yaml.Node) {
 		if f, ok := c.Number(x); ok {
 			if f < 1 {
 				c.Errorf(x, "backoff multiplier must be at least 1; got %v", f)
+			} else if math.IsInf(f, 0) || math.IsNaN(f) {
+				c.Errorf(x, "backoff multiplier must be a finite number; got %v", f)
 			}
 			p.multiplier = f
 		}
@@ -290,10 +293,11 @@ func (p *retryPolicy) backoff(n int) time.Duration {
 		return p.schedule[n-1]
 	}
 	secs, err := engine.Backoff(n, p.initial.Seconds(), p.multiplier, p.max.Seconds())
-	if err != nil {
+	if err != nil || math.IsNaN(secs) {
 		return p.max
 	}
-	return time.Duration(secs * float64(time.Second))
+	d, _ := yamldoc.DurationOfSeconds(secs) // saturated beyond range; max bounds it anyway
+	return min(d, p.max)
 }
 
 // jittered applies the policy's jitter to d with the instance's seeded random source.

@@ -2,7 +2,9 @@ package nodes
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/archflow/archflow/engine"
@@ -64,6 +66,9 @@ func compileWait(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys map[s
 			}
 			if x := m["max"]; x != nil {
 				if d, ok := c.Duration(x); ok {
+					if d <= 0 {
+						c.Errorf(x, "wait max must be positive; got %s", d)
+					}
 					w.max = d
 				}
 			}
@@ -78,9 +83,22 @@ func compileWait(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys map[s
 			t = literalTemplate(forN)
 		}
 		w.dur = c.Template(t)
-		if w.dur != nil && w.dur.IsLiteral() {
-			if d, err := yamldoc.ParseDuration(w.dur.Src); err != nil {
+		literal, isLiteral := "", false
+		switch {
+		case forN.Kind == yaml.ScalarNode && (forN.Tag == "!!int" || forN.Tag == "!!float"):
+			literal, isLiteral = forN.Value, true // a number of seconds, compiled as an expression
+			var f float64
+			if forN.Decode(&f) == nil {
+				literal = strconv.FormatFloat(f, 'g', -1, 64)
+			}
+		case w.dur != nil && w.dur.IsLiteral():
+			literal, isLiteral = w.dur.Src, true
+		}
+		if isLiteral {
+			if d, err := yamldoc.ParseDuration(literal); err != nil {
 				c.Errorf(forN, "wait: %v", err)
+			} else if d < 0 {
+				c.Errorf(forN, "wait of %s is negative", d)
 			} else if d > w.max && !w.trim {
 				c.Errorf(forN, "wait of %s is longer than its max %s (add trim: true to cut it to max)", d, w.max)
 			}
@@ -102,7 +120,11 @@ func waitDuration(v any) (time.Duration, error) {
 	case time.Duration:
 		return x, nil
 	case string:
-		return yamldoc.ParseDuration(x)
+		d, err := yamldoc.ParseDuration(x)
+		if errors.Is(err, yamldoc.ErrDurationRange) {
+			return d, nil // saturated: above max (an error unless trim), or a zero wait
+		}
+		return d, err
 	case nil:
 		return 0, fmt.Errorf("wait value is NOT_SET")
 	}
@@ -110,7 +132,7 @@ func waitDuration(v any) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("wait value %v is neither seconds nor a duration", v)
 	}
-	return time.Duration(d * float64(time.Second)), nil
+	return yamldoc.DurationOfSeconds(d)
 }
 
 func (w *wait) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, error) {
@@ -142,6 +164,9 @@ func (w *wait) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, err
 			return nil, err
 		}
 		d, err = waitDuration(v)
+		if errors.Is(err, yamldoc.ErrDurationRange) {
+			err = nil // saturated: above max (an error unless trim), or a zero wait
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", w.dur.Pos, err)
 		}

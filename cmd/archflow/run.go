@@ -2,15 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -92,7 +86,11 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 	if errs := flow.CheckEnv(lookup); len(errs) > 0 {
 		return errs
 	}
-	batch, err := readInputs(flow, rf)
+	src, err := newInputSource(flow, rf)
+	if err != nil {
+		return err
+	}
+	total, err := src.check()
 	if err != nil {
 		return err
 	}
@@ -115,7 +113,7 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 	var traceFile *os.File
 	var jsonl *trace.JSONLTracer
 	if rf.trace != "" {
-		if traceFile, err = os.Create(rf.trace); err != nil {
+		if traceFile, err = createPrivate(rf.trace); err != nil {
 			return exitWith(exitInvalid, "%v", err)
 		}
 		defer traceFile.Close()
@@ -123,7 +121,7 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 		tracers = append(tracers, jsonl)
 	}
 	color := useColor(stdout)
-	single := len(batch) == 1
+	single := total == 1
 	if single && rf.output == "text" {
 		tracers = append(tracers, newTextTracer(stdout, color, reg))
 	}
@@ -134,80 +132,11 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	results := make([]*engine.Result, len(batch))
-	var progress *progressBar
-	if !single && isTerminal(stderr) {
-		progress = newProgressBar(stderr, len(batch))
-	}
-	var mu sync.Mutex
-	printed := 0
-	flush := func() { // print results in input order as they complete
-		for printed < len(results) && results[printed] != nil {
-			printResult(stdout, results[printed], rf.output, single, color)
-			printed++
-		}
-	}
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < min(rf.concurrency, len(batch)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				o := *opts
-				if newTransport != nil {
-					o.Transport = newTransport()
-				}
-				r := flow.Run(ctx, batch[i], &o)
-				mu.Lock()
-				results[i] = r
-				if progress != nil {
-					progress.add(r.Outcome)
-				}
-				flush()
-				mu.Unlock()
-			}
-		}()
-	}
-	for i := range batch {
-		if ctx.Err() != nil {
-			break
-		}
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	if progress != nil {
-		progress.done()
-	}
-	for ; printed < len(results); printed++ { // after an interruption, the ones that did run
-		if results[printed] != nil {
-			printResult(stdout, results[printed], rf.output, single, color)
-		}
-	}
+	code := runBatch(ctx, flow, src, total, opts, newTransport, rf, single, color, stdout, stderr)
 	if jsonl != nil {
 		if err := jsonl.Flush(); err != nil {
 			fmt.Fprintf(stderr, "archflow: writing trace: %v\n", err)
 		}
-	}
-	code := exitOK
-	notRun := 0
-	for _, r := range results {
-		switch {
-		case r == nil:
-			notRun++
-			code = exitInternal
-		case r.Outcome == engine.OutcomeInterrupted:
-			code = exitInternal
-		case r.Outcome != engine.OutcomeSuccess && code == exitOK:
-			code = exitFailed
-		}
-	}
-	if !single && rf.output == "text" {
-		printBatchSummary(stdout, results, color)
-	}
-	if notRun > 0 {
-		fmt.Fprintf(stderr, "archflow: interrupted: %d of %d instances not started\n", notRun, len(batch))
 	}
 	if code != exitOK {
 		return &exitError{code: code}
@@ -220,117 +149,6 @@ func asError(err error) *yamldoc.Error {
 		return e
 	}
 	return &yamldoc.Error{Severity: yamldoc.SevError, Msg: err.Error()}
-}
-
-// readInputs gathers the instances' inputs: --input alone, or one per line of --inputs with
-// --input values as defaults. Every line is checked before anything runs.
-func readInputs(flow *engine.Flow, rf *runFlags) ([]map[string]any, error) {
-	base := map[string]any{}
-	for _, kv := range rf.inputs {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, exitWith(exitInvalid, "--input %q: expected name=value", kv)
-		}
-		base[k] = v
-	}
-	var raw []map[string]any
-	if rf.inputsFile == "" {
-		raw = []map[string]any{base}
-	} else {
-		lines, err := readInputsFile(rf.inputsFile)
-		if err != nil {
-			return nil, err
-		}
-		for _, l := range lines {
-			m := map[string]any{}
-			for k, v := range base {
-				m[k] = v
-			}
-			for k, v := range l.values {
-				m[k] = v
-			}
-			raw = append(raw, m)
-		}
-		if len(raw) == 0 {
-			return nil, exitWith(exitInvalid, "%s: no inputs", rf.inputsFile)
-		}
-	}
-	var out []map[string]any
-	var errs yamldoc.ErrorList
-	for i, m := range raw {
-		in, err := flow.Inputs(m)
-		if err != nil && rf.inputsFile == "" {
-			return nil, exitWith(exitInvalid, "%v (nothing was run)", err)
-		}
-		if err != nil {
-			pos := yamldoc.Pos{File: "--input"}
-			if rf.inputsFile != "" {
-				pos = yamldoc.Pos{File: rf.inputsFile, Line: i + 1, Col: 1}
-				if strings.HasSuffix(strings.ToLower(rf.inputsFile), ".csv") {
-					pos.Line++ // the header is line 1
-				}
-			}
-			errs = append(errs, &yamldoc.Error{Pos: pos, Severity: yamldoc.SevError, Msg: err.Error()})
-			continue
-		}
-		out = append(out, in)
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return out, nil
-}
-
-type inputLine struct{ values map[string]any }
-
-func readInputsFile(path string) ([]inputLine, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, exitWith(exitInvalid, "%v", err)
-	}
-	defer fh.Close()
-	var out []inputLine
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".csv":
-		r := csv.NewReader(fh)
-		header, err := r.Read()
-		if err != nil {
-			return nil, yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path, Line: 1, Col: 1}, Severity: yamldoc.SevError, Msg: "expected a header row of input names"}}
-		}
-		for {
-			rec, err := r.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				line, _ := r.FieldPos(0)
-				return nil, yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path, Line: line, Col: 1}, Severity: yamldoc.SevError, Msg: err.Error()}}
-			}
-			m := map[string]any{}
-			for i, name := range header {
-				if i < len(rec) && rec[i] != "" {
-					m[strings.TrimSpace(name)] = rec[i]
-				}
-			}
-			out = append(out, inputLine{values: m})
-		}
-	case ".jsonl", ".ndjson", ".json":
-		dec := json.NewDecoder(fh)
-		line := 0
-		for {
-			var m map[string]any
-			line++
-			if err := dec.Decode(&m); err == io.EOF {
-				break
-			} else if err != nil {
-				return nil, yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path, Line: line, Col: 1}, Severity: yamldoc.SevError, Msg: "expected one JSON object per line: " + err.Error()}}
-			}
-			out = append(out, inputLine{values: m})
-		}
-	default:
-		return nil, exitWith(exitInvalid, "--inputs %s: expected a .jsonl or .csv file", path)
-	}
-	return out, nil
 }
 
 type multiTracer []trace.Tracer

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -107,9 +108,15 @@ func TestRunBatchFromJSONLAndCSV(t *testing.T) {
 	if code != 0 || n.Load() != 3 {
 		t.Fatalf("exit %d after %d calls: %s", code, n.Load(), errOut)
 	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 3 || !strings.Contains(lines[0], `"order_id":"B-1"`) || !strings.Contains(lines[2], `"order_id":"B-3"`) {
-		t.Errorf("results not one per line in input order:\n%s", out)
+	// results stream as instances end, each naming its input line
+	for i, id := range []string{"B-1", "B-2", "B-3"} {
+		found := false
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			found = found || strings.Contains(l, `"order_id":"`+id+`"`) && strings.Contains(l, fmt.Sprintf(`"input":{"line":%d}`, i+1))
+		}
+		if !found {
+			t.Errorf("no result for %s with its input line:\n%s", id, out)
+		}
 	}
 	csvFile := filepath.Join(dir, "orders.csv")
 	os.WriteFile(csvFile, []byte("order_id,amount\nC-1,10\nC-2,abc\n"), 0o644)

@@ -111,12 +111,12 @@ func runTests(cmd *cobra.Command, reg *engine.Registry, paths []string, tf *test
 		rep.WriteText(stdout, stderr, tf.verbose, tf.coverageMin)
 	}
 	if tf.junit != "" {
-		if err := writeFile(tf.junit, rep.WriteJUnit); err != nil {
+		if err := writeFile(tf.junit, true, rep.WriteJUnit); err != nil {
 			return exitWith(exitInternal, "writing %s: %v", tf.junit, err)
 		}
 	}
 	if tf.coverageHTML != "" {
-		if err := writeFile(tf.coverageHTML, rep.WriteCoverageHTML); err != nil {
+		if err := writeFile(tf.coverageHTML, false, rep.WriteCoverageHTML); err != nil {
 			return exitWith(exitInternal, "writing %s: %v", tf.coverageHTML, err)
 		}
 	}
@@ -136,8 +136,13 @@ func runTests(cmd *cobra.Command, reg *engine.Registry, paths []string, tf *test
 	return nil
 }
 
-func writeFile(path string, write func(w io.Writer) error) error {
-	f, err := os.Create(path)
+// writeFile writes a report; private ones (results: JUnit) are created 0600 (SPEC §11).
+func writeFile(path string, private bool, write func(w io.Writer) error) error {
+	create := os.Create
+	if private {
+		create = createPrivate
+	}
+	f, err := create(path)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -386,17 +385,13 @@ type Mock struct {
 // LoadMock reads a --mock file, which holds what a test case's http: holds. Errors come back as
 // an yamldoc.ErrorList with file:line:col.
 func LoadMock(path string) (*Mock, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		msg := err.Error()
-		if os.IsNotExist(err) {
-			msg = "no such file"
-		}
-		return nil, yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path}, Severity: yamldoc.SevError, Msg: msg}}
+	data, rerr := yamldoc.ReadUserFile(path)
+	if rerr != nil {
+		return nil, yamldoc.ErrorList{rerr}
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, yamldoc.ErrorList{yamldoc.YAMLError(path, err)}
+	doc, errs := yamldoc.DecodeYAML(path, data)
+	if doc == nil {
+		return nil, errs
 	}
 	d := &yamldoc.Decoder{File: path}
 	if len(doc.Content) == 0 {

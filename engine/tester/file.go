@@ -155,13 +155,13 @@ var caseKeys = []string{"name", "description", "tags", "skip", "inputs", "env", 
 // Load decodes a test file. It returns nil and every error of the file (and of its flow),
 // sorted, when anything is wrong: a file that does not decode runs none of its cases.
 func (l *Loader) Load(path string) (*File, yamldoc.ErrorList) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path}, Severity: yamldoc.SevError, Msg: err.Error()}}
+	data, rerr := yamldoc.ReadUserFile(path)
+	if rerr != nil {
+		return nil, yamldoc.ErrorList{rerr}
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, yamldoc.ErrorList{yamldoc.YAMLError(path, err)}
+	doc, errs := yamldoc.DecodeYAML(path, data)
+	if doc == nil {
+		return nil, errs
 	}
 	d := &yamldoc.Decoder{File: path}
 	if len(doc.Content) == 0 {

@@ -305,6 +305,7 @@ func runCase(ctx context.Context, cr *CaseResult, opts *Options) {
 			}
 		}
 	}
+	redactFailures(cr, lookup)
 	if res.Outcome == engine.OutcomeInterrupted && ctx.Err() != nil {
 		cr.Status = Error
 		cr.Failures = append(cr.Failures, Failure{Pos: c.Pos, Msg: "interrupted"})

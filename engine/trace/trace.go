@@ -5,10 +5,13 @@ package trace
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
+	"math"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -67,8 +70,16 @@ func NewJSONLTracer(w io.Writer) *JSONLTracer { return &JSONLTracer{w: bufio.New
 
 func (t *JSONLTracer) Event(e *Event) {
 	b, err := json.Marshal(e)
-	if err != nil {
-		return
+	if err != nil { // never skip an event: show what JSON cannot hold as strings
+		cp := *e
+		cp.Inputs, _ = Encodable(e.Inputs).(map[string]any)
+		cp.Set, _ = Encodable(e.Set).(map[string]any)
+		cp.Body = Encodable(e.Body)
+		cp.Message = strings.TrimSpace(e.Message + " (some values could not be encoded as JSON: " + err.Error() + ")")
+		if b, err = json.Marshal(&cp); err != nil {
+			b, _ = json.Marshal(&Event{Seq: e.Seq, Instance: e.Instance, Time: e.Time, Node: e.Node, Kind: e.Kind, Event: e.Event,
+				Message: "event could not be encoded as JSON: " + err.Error()})
+		}
 	}
 	t.mu.Lock()
 	t.w.Write(b)
@@ -102,25 +113,62 @@ type Redactor struct {
 	r       *strings.Replacer
 }
 
-// Add registers a secret value.
+// Add registers a sensitive value, of any length, and the forms it takes on the way to the wire:
+// URL-encoded (query and path), JSON-escaped (a body), base64 (a Basic credential). Longer forms
+// are replaced first, so a secret inside another is not half-redacted.
 func (r *Redactor) Add(s string) {
-	if len(s) < 4 { // too short to redact without mangling ordinary text
+	if s == "" {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, x := range r.secrets {
-		if x == s {
-			return
+	if slices.Contains(r.secrets, s) {
+		return
+	}
+	for _, form := range sensitiveForms(s) {
+		if !slices.Contains(r.secrets, form) {
+			r.secrets = append(r.secrets, form)
 		}
 	}
-	r.secrets = append(r.secrets, s)
-	var pairs []string
+	slices.SortStableFunc(r.secrets, func(a, b string) int { return len(b) - len(a) })
+	pairs := make([]string, 0, 2*len(r.secrets))
 	for _, x := range r.secrets {
 		pairs = append(pairs, x, Redacted)
 	}
 	r.r = strings.NewReplacer(pairs...)
 }
+
+// sensitiveForms are s and its encodings, each once.
+func sensitiveForms(s string) []string {
+	forms := []string{s, url.QueryEscape(s), url.PathEscape(s), jsonEscaped(s), jsonEscapedHTML(s),
+		base64.StdEncoding.EncodeToString([]byte(s)), base64.URLEncoding.EncodeToString([]byte(s))}
+	out := forms[:0]
+	for _, f := range forms {
+		if f != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// jsonEscaped is s as it appears between the quotes of a JSON string (without HTML escaping).
+func jsonEscaped(s string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s) // a string always encodes
+	out := strings.TrimSuffix(b.String(), "\n")
+	return out[1 : len(out)-1]
+}
+
+// jsonEscapedHTML is s as encoding/json writes it by default (<, > and & escaped).
+func jsonEscapedHTML(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
+}
+
+// Sensitive reports whether s holds a registered secret.
+func (r *Redactor) Sensitive(s string) bool { return r.String(s) != s }
 
 // String redacts s.
 func (r *Redactor) String(s string) string {
@@ -235,4 +283,49 @@ func FormatValue(v any) string {
 // FormatSeconds prints seconds as a duration (1m30s).
 func FormatSeconds(s float64) string {
 	return time.Duration(s * float64(time.Second)).String()
+}
+
+// Encodable copies v with every value JSON cannot encode replaced by a string.
+func Encodable(v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return FormatFloat(x)
+		}
+		return x
+	case float32:
+		return Encodable(float64(x))
+	case map[string]any:
+		if x == nil {
+			return map[string]any(nil)
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = Encodable(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = Encodable(e)
+		}
+		return out
+	}
+	if _, err := json.Marshal(v); err != nil {
+		return "unencodable value: " + err.Error()
+	}
+	return v
+}
+
+// FormatFloat spells the floats JSON cannot hold (NaN, ±Inf) as strings.
+func FormatFloat(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "+Inf"
+	}
+	return "-Inf"
 }

@@ -74,11 +74,16 @@ type HTTPTransport struct {
 	client *resty.Client
 }
 
-// NewHTTPTransport returns a transport that sends real requests. Redirects are followed (up to
-// ten, net/http's default); resty's own retries stay off: retrying is the flow's business.
+// NewHTTPTransport returns a transport that sends real requests, one on the wire per Do: it
+// follows no redirect (the data action decides, so that every hop is traced and counted), keeps
+// no cookies, and neither resty nor net/http re-sends on its own (see noReplay).
 func NewHTTPTransport() *HTTPTransport {
 	c := resty.New().SetRetryCount(0).SetDoNotParseResponse(true)
 	c.SetLogger(quietLogger{})
+	c.SetCookieJar(nil) // resty makes a jar by default; it would be shared by every instance
+	hc := c.GetClient()
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	hc.Transport = noReplay{rt: hc.Transport}
 	return &HTTPTransport{client: c}
 }
 

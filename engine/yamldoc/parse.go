@@ -1,8 +1,9 @@
 package yamldoc
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"strconv"
@@ -14,10 +15,9 @@ import (
 
 // ParseYAML parses one YAML document and returns its top mapping node.
 func ParseYAML(file string, data []byte) (*yaml.Node, ErrorList) {
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		return nil, ErrorList{yamlError(file, err)}
+	doc, errs := DecodeYAML(file, data)
+	if doc == nil {
+		return nil, errs
 	}
 	if len(doc.Content) == 0 {
 		return nil, ErrorList{{Pos: Pos{File: file, Line: 1, Col: 1}, Severity: SevError, Msg: "empty file"}}
@@ -70,14 +70,21 @@ func ReadError(err error) string {
 	return err.Error()
 }
 
-// ParseDuration accepts a Go duration ("90s", "1m30s") or a number of seconds ("2.5").
+// ParseDuration accepts a Go duration ("90s", "1m30s") or a number of seconds ("2.5"). A value
+// beyond what time.Duration holds saturates and comes with ErrDurationRange.
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return time.Duration(f * float64(time.Second)), nil
+	if f, err := strconv.ParseFloat(s, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if math.IsInf(f, 0) && !errors.Is(err, strconv.ErrRange) { // "Inf", "infinity"
+			return 0, fmt.Errorf("%q is not a number of seconds", s)
+		}
+		return DurationOfSeconds(f)
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
+		if d, rerr, ok := durationOverflow(s); ok {
+			return d, rerr
+		}
 		return 0, fmt.Errorf("%q is neither a number of seconds nor a duration like 90s or 1m30s", s)
 	}
 	return d, nil

@@ -78,7 +78,8 @@ func (f *fileChannel) Deliver(ctx context.Context, in *engine.Instance, n *engin
 // appendLine writes b at the end of the file in one write and fsyncs. A write that fails half
 // way is cut off again, so that the next line does not follow a torn one.
 func appendLine(path string, b []byte) error {
-	fh, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	// 0600: dead letters hold run data (SPEC §11)
+	fh, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}

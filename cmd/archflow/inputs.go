@@ -1,0 +1,260 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/yamldoc"
+)
+
+// MaxInputLine is the longest line of an inputs file (SPEC §11).
+const MaxInputLine = 16 << 20
+
+// maxInputErrors bounds the errors a check of a bad inputs file reports.
+const maxInputErrors = 50
+
+// inputSource gives the inputs of a run's instances: --input alone, or one instance per line of
+// --inputs, --input values serving as defaults. The file is streamed, never held in memory, and
+// read twice: once to check every line before anything runs, once to run them.
+type inputSource struct {
+	flow *engine.Flow
+	base map[string]any
+	path string // "" for --input alone
+}
+
+func newInputSource(flow *engine.Flow, rf *runFlags) (*inputSource, error) {
+	s := &inputSource{flow: flow, base: map[string]any{}, path: rf.inputsFile}
+	for _, kv := range rf.inputs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, exitWith(exitInvalid, "--input %q: expected name=value", kv)
+		}
+		s.base[k] = v
+	}
+	if s.path != "" {
+		switch strings.ToLower(filepath.Ext(s.path)) {
+		case ".csv", ".jsonl", ".ndjson", ".json":
+		default:
+			return nil, exitWith(exitInvalid, "--inputs %s: expected a .jsonl or .csv file", s.path)
+		}
+	}
+	return s, nil
+}
+
+// check reads every input and returns how many there are, or every error (file:line:col).
+func (s *inputSource) check() (int, error) {
+	n := 0
+	var errs yamldoc.ErrorList
+	err := s.each(func(line int, in map[string]any, err error) error {
+		n++
+		if err != nil {
+			if s.path == "" {
+				return exitWith(exitInvalid, "%v (nothing was run)", err)
+			}
+			errs = append(errs, asError(err))
+			if len(errs) >= maxInputErrors {
+				return errTooManyErrors
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errTooManyErrors) {
+		return 0, err
+	}
+	if len(errs) > 0 {
+		return 0, errs
+	}
+	if n == 0 {
+		return 0, exitWith(exitInvalid, "%s: no inputs", s.path)
+	}
+	return n, nil
+}
+
+var errTooManyErrors = errors.New("too many errors")
+
+// each calls fn with every input in order: its line in the file (0 for --input alone), the
+// checked inputs, or the error of that line. A file that cannot be read further (a malformed
+// CSV record, a line above MaxInputLine) ends with that error.
+func (s *inputSource) each(fn func(line int, in map[string]any, err error) error) error {
+	if s.path == "" {
+		in, err := s.flow.Inputs(s.base)
+		return fn(0, in, err)
+	}
+	fh, err := os.Open(s.path)
+	if err != nil {
+		return exitWith(exitInvalid, "%v", err)
+	}
+	defer fh.Close()
+	emit := func(line, col int, raw map[string]any, rerr error) error {
+		if rerr != nil {
+			return fn(line, nil, s.errorAt(line, col, rerr.Error()))
+		}
+		m := make(map[string]any, len(s.base)+len(raw))
+		for k, v := range s.base {
+			m[k] = v
+		}
+		for k, v := range raw {
+			m[k] = v
+		}
+		in, err := s.flow.Inputs(m)
+		if err != nil {
+			return fn(line, nil, s.errorAt(line, 1, err.Error()))
+		}
+		return fn(line, in, nil)
+	}
+	if strings.ToLower(filepath.Ext(s.path)) == ".csv" {
+		return s.eachCSV(fh, emit)
+	}
+	return s.eachJSONL(fh, emit)
+}
+
+func (s *inputSource) errorAt(line, col int, msg string) *yamldoc.Error {
+	return &yamldoc.Error{Pos: yamldoc.Pos{File: s.path, Line: line, Col: col}, Severity: yamldoc.SevError, Msg: msg}
+}
+
+type emitFunc func(line, col int, raw map[string]any, err error) error
+
+// eachJSONL reads one JSON object per line; blank lines are skipped.
+func (s *inputSource) eachJSONL(r io.Reader, emit emitFunc) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for line := 1; ; line++ {
+		text, err := readLine(br)
+		if errors.Is(err, io.EOF) && len(text) == 0 {
+			return nil
+		}
+		if errors.Is(err, errLineTooLong) {
+			return yamldoc.ErrorList{s.errorAt(line, 1, err.Error())}
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return yamldoc.ErrorList{s.errorAt(line, 1, err.Error())}
+		}
+		if t := bytes.TrimSpace(text); len(t) > 0 {
+			var m map[string]any
+			if derr := json.Unmarshal(t, &m); derr != nil || m == nil {
+				col, msg := jsonErrorAt(text, derr)
+				if err := emit(line, col, nil, errors.New("expected one JSON object per line: "+msg)); err != nil {
+					return err
+				}
+			} else if err := emit(line, 1, m, nil); err != nil {
+				return err
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+	}
+}
+
+// jsonErrorAt gives the column of a JSON error in its line and a message without Go types.
+func jsonErrorAt(line []byte, err error) (int, string) {
+	lead := len(line) - len(bytes.TrimLeft(line, " \t"))
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return lead + 1, "got null"
+	case errors.As(err, &se):
+		return lead + int(se.Offset), se.Error()
+	case errors.As(err, &te):
+		return lead + 1, "got a " + te.Value
+	}
+	return lead + 1, err.Error()
+}
+
+var errLineTooLong = fmt.Errorf("line longer than %d MiB", MaxInputLine>>20)
+
+// readLine reads one line without its newline, refusing one longer than MaxInputLine.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var out []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(out)+len(chunk) > MaxInputLine+1 {
+			return nil, errLineTooLong
+		}
+		out = append(out, chunk...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		out = bytes.TrimSuffix(bytes.TrimSuffix(out, []byte("\n")), []byte("\r"))
+		return out, err
+	}
+}
+
+// eachCSV reads a header row of input names, then one instance per record.
+func (s *inputSource) eachCSV(r io.Reader, emit emitFunc) error {
+	lr := &lineLimitReader{r: r}
+	cr := csv.NewReader(lr)
+	fail := func(err error) error {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return yamldoc.ErrorList{s.errorAt(pe.Line, max(pe.Column, 1), pe.Err.Error())}
+		}
+		return yamldoc.ErrorList{s.errorAt(lr.line, 1, err.Error())}
+	}
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return yamldoc.ErrorList{s.errorAt(1, 1, "expected a header row of input names")}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	names := make([]string, len(header))
+	for i, h := range header {
+		names[i] = strings.TrimSpace(h)
+	}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fail(err)
+		}
+		line, _ := cr.FieldPos(0) // valid: Read returned a record
+		m := map[string]any{}
+		for i, name := range names {
+			if i < len(rec) && rec[i] != "" {
+				m[name] = rec[i]
+			}
+		}
+		if err := emit(line, 1, m, nil); err != nil {
+			return err
+		}
+	}
+}
+
+// lineLimitReader fails a read that would make a line longer than MaxInputLine, so that a
+// CSV reader never buffers more; it counts lines for that error's position.
+type lineLimitReader struct {
+	r    io.Reader
+	run  int // bytes since the last newline
+	line int // the line being read, from 1
+}
+
+func (l *lineLimitReader) Read(p []byte) (int, error) {
+	if l.line == 0 {
+		l.line = 1
+	}
+	n, err := l.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\n' {
+			l.run = 0
+			l.line++
+			continue
+		}
+		l.run++
+		if l.run > MaxInputLine {
+			return i, errLineTooLong
+		}
+	}
+	return n, err
+}

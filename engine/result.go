@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"encoding/json"
+	"math"
+	"time"
+
+	"github.com/archflow/archflow/engine/failure"
+	"github.com/archflow/archflow/engine/trace"
+)
+
+// InputRef is where a batch instance's inputs came from: its line in the inputs file.
+type InputRef struct {
+	Line int `json:"line"`
+}
+
+// NotStarted is the result of a batch input that never started (the batch was interrupted
+// first): inputs in = results out (SPEC §4).
+func (f *Flow) NotStarted(line int) *Result {
+	return &Result{Flow: f.Name, Outcome: OutcomeInterrupted, Input: &InputRef{Line: line},
+		Outputs: map[string]any{}, Variables: map[string]any{}, Path: []string{}, Calls: map[string]int{}, Waits: []float64{}}
+}
+
+// resultJSON is a Result as JSON shows it: times are null for an instance that never started,
+// and so is stopped_at.
+type resultJSON struct {
+	Instance      string             `json:"instance"`
+	Flow          string             `json:"flow"`
+	Outcome       string             `json:"outcome"`
+	Outputs       map[string]any     `json:"outputs"`
+	Variables     map[string]any     `json:"variables"`
+	Path          []string           `json:"path"`
+	Calls         map[string]int     `json:"calls"`
+	Waits         []float64          `json:"waits"`
+	Started       *time.Time         `json:"started"`
+	Ended         *time.Time         `json:"ended"`
+	StoppedAt     json.RawMessage    `json:"stopped_at,omitempty"`
+	Input         *InputRef          `json:"input,omitempty"`
+	Error         *failure.ErrorInfo `json:"error,omitempty"`
+	Notifications []*Notification    `json:"notifications,omitempty"`
+	// EncodeError says which values could not be encoded as they were (SPEC §11: a result
+	// always encodes).
+	EncodeError string `json:"encode_error,omitempty"`
+}
+
+// MarshalJSON encodes a result, always: a value JSON cannot hold (NaN, ±Inf, anything not
+// data) is written as a string naming it, so the outcome, variables and kept notifications are
+// never lost to one bad value.
+func (r *Result) MarshalJSON() ([]byte, error) {
+	j := resultJSON{Instance: r.Instance, Flow: r.Flow, Outcome: r.Outcome, Outputs: r.Outputs, Variables: r.Variables,
+		Path: r.Path, Calls: r.Calls, Waits: r.Waits, Input: r.Input, Error: r.Error, Notifications: r.Notifications}
+	if !r.Started.IsZero() {
+		j.Started, j.Ended = &r.Started, &r.Ended
+	}
+	if r.StoppedAt != "" {
+		j.StoppedAt, _ = json.Marshal(r.StoppedAt)
+	} else if r.Started.IsZero() && r.Outcome == OutcomeInterrupted {
+		j.StoppedAt = json.RawMessage("null")
+	}
+	b, err := json.Marshal(j)
+	if err != nil {
+		j.Outputs, j.Variables = trace.Encodable(r.Outputs).(map[string]any), trace.Encodable(r.Variables).(map[string]any)
+		j.Waits = make([]float64, len(r.Waits))
+		for i, w := range r.Waits {
+			if math.IsNaN(w) || math.IsInf(w, 0) {
+				w = 0
+			}
+			j.Waits[i] = w
+		}
+		j.Notifications = make([]*Notification, len(r.Notifications))
+		for i, n := range r.Notifications {
+			cp := *n
+			cp.Payload, cp.Outputs = trace.Encodable(n.Payload), trace.Encodable(n.Outputs).(map[string]any)
+			j.Notifications[i] = &cp
+		}
+		j.EncodeError = "some values could not be encoded as JSON and are shown as strings: " + err.Error()
+		if b, err = json.Marshal(j); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}

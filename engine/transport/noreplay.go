@@ -1,0 +1,46 @@
+package transport
+
+import (
+	"io"
+	"net/http"
+)
+
+// noReplay keeps net/http from re-sending a request on its own. Its transport replays a request
+// whose reused keep-alive connection dropped when the request is "replayable": no body or a
+// rewindable one (GetBody), and an idempotent method or an Idempotency-Key header (see
+// Request.isReplayable in net/http). The server may well have acted on the first copy, and the
+// re-send would be a request on the wire that no trace or `calls` shows (SPEC §11). A body that
+// is never nil and never rewindable makes no request replayable; the failure comes back as a
+// transient network error and only the flow's retry policy decides whether to send again.
+type noReplay struct{ rt http.RoundTripper }
+
+func (t noReplay) RoundTrip(r *http.Request) (*http.Response, error) {
+	cp := r.Clone(r.Context())
+	cp.GetBody = nil
+	if cp.Body == nil || cp.Body == http.NoBody {
+		// net/http probes the empty body of a GET, HEAD, OPTIONS or DELETE away and sends none; a
+		// POST, PUT or PATCH would go out chunked, so it keeps its nil body when that is not
+		// replayable anyway (no Idempotency-Key).
+		switch cp.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch:
+			if cp.Header.Get("Idempotency-Key") == "" && cp.Header.Get("X-Idempotency-Key") == "" {
+				break
+			}
+			fallthrough
+		default:
+			cp.Body = emptyBody{}
+			cp.ContentLength = 0
+		}
+	} else {
+		cp.Body = onceBody{cp.Body}
+	}
+	return t.rt.RoundTrip(cp)
+}
+
+// onceBody hides the concrete type of a body, so that net/http cannot treat it as rewindable.
+type onceBody struct{ io.ReadCloser }
+
+type emptyBody struct{}
+
+func (emptyBody) Read([]byte) (int, error) { return 0, io.EOF }
+func (emptyBody) Close() error             { return nil }

@@ -1,0 +1,112 @@
+package nodes
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/failure"
+	"github.com/archflow/archflow/engine/transport"
+)
+
+// MaxRedirects is how many redirects one attempt follows (SPEC §11).
+const MaxRedirects = 5
+
+// credentialHeaders are dropped from a request that follows a redirect to another origin, with
+// every header whose value holds a secret.
+var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie"}
+
+// sendFollowing sends req and follows the redirects SPEC §11 allows: same-origin ones, and with
+// follow_redirects: true cross-origin ones, without credentials. Every hop goes through send, so
+// it is traced and counted. It returns the last response, the request that got it, and a
+// redirect that was not followed as a failure (nil when there is none).
+func (d *dataAction) sendFollowing(ctx context.Context, in *engine.Instance, req *transport.Request) (*transport.Response, *transport.Request, *failure.ErrorInfo, error) {
+	for hops := 0; ; hops++ {
+		resp, err := d.send(ctx, in, req)
+		if err != nil || !isRedirect(resp.Status) {
+			return resp, req, nil, err
+		}
+		loc := resp.Header.Get("Location")
+		if loc == "" {
+			return resp, req, nil, nil // a 3xx without a Location is an ordinary status
+		}
+		next, why := d.redirect(in, req, resp.Status, loc)
+		if why == "" && hops >= MaxRedirects {
+			why = fmt.Sprintf("more than %d redirects", MaxRedirects)
+		}
+		if why != "" {
+			return resp, req, &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindHTTP, Status: resp.Status, Node: d.name,
+				Message: fmt.Sprintf("HTTP %d redirect to %s not followed: %s", resp.Status, in.Redactor().String(loc), why)}, nil
+		}
+		req = next
+	}
+}
+
+func isRedirect(status int) bool {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+// redirect builds the request that follows a redirect, or says why it is not followed.
+func (d *dataAction) redirect(in *engine.Instance, req *transport.Request, status int, loc string) (*transport.Request, string) {
+	from, err := url.Parse(req.URL)
+	if err != nil {
+		return nil, "the request URL does not parse"
+	}
+	to, err := from.Parse(loc)
+	if err != nil || (to.Scheme != "http" && to.Scheme != "https") {
+		return nil, "the Location is not an http(s) URL"
+	}
+	next := *req
+	next.URL = to.String()
+	next.Header = req.Header.Clone()
+	// 301, 302 and 303 turn a request with a body into a GET, as browsers and net/http do.
+	if status != http.StatusTemporaryRedirect && status != http.StatusPermanentRedirect && (status == http.StatusSeeOther || req.Method == http.MethodPost) {
+		if req.Method != http.MethodHead {
+			next.Method = http.MethodGet
+		}
+		next.Body = nil
+		next.Header.Del("Content-Type")
+	}
+	if sameOrigin(from, to) {
+		return &next, ""
+	}
+	if !d.action.FollowRedirects {
+		return nil, "another origin (set follow_redirects: true on the action to follow it)"
+	}
+	if len(next.Body) > 0 {
+		return nil, fmt.Sprintf("a %d to another origin would re-send the request body there", status)
+	}
+	for _, h := range credentialHeaders {
+		next.Header.Del(h)
+	}
+	red := in.Redactor()
+	for k, vs := range next.Header {
+		for _, v := range vs {
+			if red.Sensitive(v) { // holds a secret: an api_key header, a secret() value
+				next.Header.Del(k)
+				break
+			}
+		}
+	}
+	return &next, ""
+}
+
+// sameOrigin compares scheme, host and port, the port defaulting by scheme.
+func sameOrigin(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if u.Scheme == "https" {
+			return "443"
+		}
+		return "80"
+	}
+	return a.Scheme == b.Scheme && a.Hostname() == b.Hostname() && port(a) == port(b)
+}
