@@ -201,6 +201,8 @@ func newScope(vars map[string]Type, retries map[string]bool) *scope {
 		expr.DisableBuiltin("now"),
 		expr.Patch(flowAliasPatch{}),
 		expr.Patch(ifPatch{}),
+		expr.Patch(notSetEqPatch{vars: vars}),
+		notSetEqFunction(),
 	}
 	s.opts = append(s.opts, pureFunctions()...)
 	return s
@@ -381,9 +383,9 @@ func (c *Compiler) Expr(n *yaml.Node) *Expr {
 		c.errs.Add(PosOf(c.file, n), "expected an expression, got a %s", kindName(n))
 		return nil
 	}
-	if s := strings.TrimSpace(n.Value); strings.HasPrefix(s, "{{") && strings.HasSuffix(s, "}}") {
+	if strings.Contains(n.Value, "{{") && strings.Contains(n.Value, "}}") {
 		// the classic slip: a template where a bare expression goes
-		c.errs.Add(PosOf(c.file, n), "%q is a bare expression: write it without {{ }}", n.Value)
+		c.errs.Add(PosOf(c.file, n), "%s", bareExprHint(n.Value))
 		return nil
 	}
 	p := scalarPos(c.file, n) // expr columns count from 0

@@ -49,7 +49,7 @@ func ParseYAML(file string, data []byte) (*yaml.Node, ErrorList) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		return nil, ErrorList{yamlError(file, err)}
+		return nil, ErrorList{YAMLSyntaxError(file, data, err)}
 	}
 	if len(doc.Content) == 0 {
 		return nil, ErrorList{{Pos: Pos{File: file, Line: 1, Col: 1}, Severity: SevError, Msg: "empty file"}}
@@ -58,7 +58,7 @@ func ParseYAML(file string, data []byte) (*yaml.Node, ErrorList) {
 	if root.Kind != yaml.MappingNode {
 		return nil, ErrorList{{Pos: PosOf(file, root), Severity: SevError, Msg: "expected a mapping at the top of the file"}}
 	}
-	return root, nil
+	return root, UnquotedTemplates(file, data, root)
 }
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

@@ -391,7 +391,7 @@ func LoadMock(path string) (*Mock, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, engine.ErrorList{engine.YAMLError(path, err)}
+		return nil, engine.ErrorList{engine.YAMLSyntaxError(path, data, err)}
 	}
 	d := &Decoder{File: path}
 	if len(doc.Content) == 0 {

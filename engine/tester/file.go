@@ -157,7 +157,7 @@ func (l *Loader) Load(path string) (*File, engine.ErrorList) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, engine.ErrorList{engine.YAMLError(path, err)}
+		return nil, engine.ErrorList{engine.YAMLSyntaxError(path, data, err)}
 	}
 	d := &scripted.Decoder{File: path}
 	if len(doc.Content) == 0 {
