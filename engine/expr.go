@@ -86,7 +86,7 @@ func (e *Expr) runtimeError(in *Instance, err error) error {
 			}
 		}
 	}
-	return fmt.Errorf("%s: %q: %s", e.Pos, e.Src, msg)
+	return fmt.Errorf("%s: %q: %s%s", e.Pos, e.Src, msg, e.nilMemberHint(fe, msg))
 }
 
 // operandsAt names the variables read directly by the operation at loc, where the VM failed.

@@ -70,6 +70,7 @@ type Result struct {
 	Started       time.Time       `json:"started"`
 	Ended         time.Time       `json:"ended"`
 	StoppedAt     string          `json:"stopped_at,omitempty"`
+	Input         *InputRef       `json:"input,omitempty"` // set by the caller for a batch
 	Error         *ErrorInfo      `json:"error,omitempty"`
 	Notifications []*Notification `json:"notifications,omitempty"`
 	// Edges are the routes taken, in order, for coverage.
@@ -100,14 +101,20 @@ type Instance struct {
 }
 
 // InputError is a rejected input: reported before anything runs.
-type InputError struct{ Msg string }
+type InputError struct {
+	Msg string
+	// Name is the input the first problem of Msg is about ("" when it is about none), so that a
+	// caller can point at its place in an inputs file.
+	Name string
+}
 
 func (e *InputError) Error() string { return e.Msg }
 
 // Inputs checks and converts inputs: strings (from the command line) are parsed per the declared
 // type; other values are converted. Missing required inputs and unknown names are errors.
 func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
-	var errs []string
+	type problem struct{ msg, name string }
+	var errs []problem
 	out := make(map[string]any, len(raw))
 	for _, name := range sortedKeys(raw) {
 		v := f.Var(name)
@@ -118,7 +125,7 @@ func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
 					inputs = append(inputs, x.Name)
 				}
 			}
-			errs = append(errs, fmt.Sprintf("unknown input %q%s", name, didYouMean(name, inputs)))
+			errs = append(errs, problem{fmt.Sprintf("unknown input %q%s", name, didYouMean(name, inputs)), name})
 			continue
 		}
 		val := raw[name]
@@ -129,25 +136,25 @@ func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
 			val, err = v.Type.Convert(normalizeYAML(val))
 		}
 		if err != nil {
-			errs = append(errs, fmt.Sprintf("input %s: %v", name, err))
+			errs = append(errs, problem{fmt.Sprintf("input %s: wrong type: %v", name, err), name})
 			continue
 		}
 		out[name] = val
 	}
 	for _, v := range f.Vars {
 		if v.Required {
-			if x, ok := out[v.Name]; !ok || x == nil {
-				errs = append(errs, fmt.Sprintf("missing required input %s (%s)", v.Name, v.Type))
+			if x, given := raw[v.Name]; !given || x == nil {
+				errs = append(errs, problem{fmt.Sprintf("missing required input %s (%s)", v.Name, v.Type), ""})
 			}
 		}
 	}
 	if len(errs) > 0 {
-		sort.Strings(errs)
-		msg := errs[0]
+		sort.Slice(errs, func(i, j int) bool { return errs[i].msg < errs[j].msg })
+		msg := errs[0].msg
 		for _, e := range errs[1:] {
-			msg += "; " + e
+			msg += "; " + e.msg
 		}
-		return nil, &InputError{Msg: msg}
+		return nil, &InputError{Msg: msg, Name: errs[0].name}
 	}
 	return out, nil
 }

@@ -283,6 +283,29 @@ func (d *dataAction) finish(in *engine.Instance, req *engine.Request, resp *engi
 	in.SetError(nil)
 
 	a := attempt{outcome: "success", err: failure}
+	// the response is shown even when an expression over it then fails: that is when it is needed
+	emitResponse := func(a attempt) {
+		if !in.Tracing() {
+			return
+		}
+		ev := &engine.Event{Node: d.name, Kind: "data_action", Event: "response", Action: act.Name, Attempt: req.Attempt,
+			Method: req.Method, URL: req.URL, Outcome: a.outcome, Error: a.err}
+		if resp != nil {
+			s := status
+			ev.Status = &s
+			ev.Headers = in.Redactor().RedactHeaders(resp.Header)
+			if body != nil {
+				ev.Body = body
+			} else if text != "" {
+				ev.Body = text
+			}
+			ev.Elapsed = &elapsed
+		}
+		if a.err != nil {
+			ev.Class = a.err.Class
+		}
+		in.Emit(ev)
+	}
 	if failure != nil && resp != nil && failure.Kind == engine.KindNetwork && strings.Contains(failure.Message, "larger than") {
 		failure.Status = status
 	}
@@ -292,6 +315,7 @@ func (d *dataAction) finish(in *engine.Instance, req *engine.Request, resp *engi
 			var err error
 			ok, err = act.Success.EvalBool(in)
 			if err != nil {
+				emitResponse(attempt{outcome: "error", err: a.err})
 				return attempt{}, err
 			}
 		}
@@ -314,6 +338,7 @@ func (d *dataAction) finish(in *engine.Instance, req *engine.Request, resp *engi
 		if act.Classify != nil {
 			v, err := act.Classify.Eval(in)
 			if err != nil {
+				emitResponse(attempt{outcome: "error", err: a.err})
 				return attempt{}, err
 			}
 			switch v {
@@ -321,6 +346,7 @@ func (d *dataAction) finish(in *engine.Instance, req *engine.Request, resp *engi
 				a.err.Class = v.(string)
 				in.SetError(a.err)
 			default:
+				emitResponse(attempt{outcome: "error", err: a.err})
 				return attempt{}, fmt.Errorf("%s: classify gave %v; it must give \"transient\" or \"permanent\"", act.Classify.Pos, v)
 			}
 		}
@@ -329,31 +355,15 @@ func (d *dataAction) finish(in *engine.Instance, req *engine.Request, resp *engi
 	for _, o := range act.Outputs {
 		v, err := o.Expr.Eval(in)
 		if err != nil {
+			emitResponse(attempt{outcome: "error", err: a.err})
 			return attempt{}, err
 		}
 		if err := in.Set(o.Var, v); err != nil {
+			emitResponse(attempt{outcome: "error", err: a.err})
 			return attempt{}, fmt.Errorf("%s: output %v", o.Pos, err)
 		}
 	}
-	if in.Tracing() {
-		ev := &engine.Event{Node: d.name, Kind: "data_action", Event: "response", Action: act.Name, Attempt: req.Attempt,
-			Method: req.Method, URL: req.URL, Outcome: a.outcome, Error: a.err}
-		if resp != nil {
-			s := status
-			ev.Status = &s
-			ev.Headers = in.Redactor().RedactHeaders(resp.Header)
-			if body != nil {
-				ev.Body = body
-			} else if text != "" {
-				ev.Body = text
-			}
-			ev.Elapsed = &elapsed
-		}
-		if a.err != nil {
-			ev.Class = a.err.Class
-		}
-		in.Emit(ev)
-	}
+	emitResponse(a)
 	return a, nil
 }
 

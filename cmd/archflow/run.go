@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -29,6 +30,7 @@ type runFlags struct {
 	maxSteps    int
 	output      string
 	mock        string
+	ignoreExtra bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -60,6 +62,7 @@ Exit codes: 0 every instance ended success; 1 some ended otherwise (error includ
 	f.IntVar(&rf.maxSteps, "max-steps", engine.DefaultMaxSteps, "node executions allowed per instance")
 	f.StringVar(&rf.output, "output", "text", "text or json (one result per line)")
 	f.StringVar(&rf.mock, "mock", "", "answer HTTP from scripted responses in FILE (as a test case's http:)")
+	f.BoolVar(&rf.ignoreExtra, "ignore-extra-columns", false, "skip columns (or JSON keys) of --inputs that are not inputs of the flow")
 	return cmd
 }
 
@@ -145,7 +148,7 @@ func runFlow(cmd *cobra.Command, path string, rf *runFlags) error {
 	printed := 0
 	flush := func() { // print results in input order as they complete
 		for printed < len(results) && results[printed] != nil {
-			printResult(stdout, results[printed], rf.output, single, color)
+			printResult(stdout, results[printed], rf.output, single, color, batch[printed].given)
 			printed++
 		}
 	}
@@ -160,13 +163,20 @@ func runFlow(cmd *cobra.Command, path string, rf *runFlags) error {
 				if newTransport != nil {
 					o.Transport = newTransport()
 				}
-				r := flow.Run(ctx, batch[i], &o)
+				r := flow.Run(ctx, batch[i].values, &o)
+				if batch[i].line > 0 {
+					r.Input = &engine.InputRef{Line: batch[i].line}
+				}
 				mu.Lock()
 				results[i] = r
-				if progress != nil {
+				if progress != nil { // the bar shares the terminal: erase it, print, redraw
 					progress.add(r.Outcome)
+					progress.clear()
 				}
 				flush()
+				if progress != nil {
+					progress.draw()
+				}
 				mu.Unlock()
 			}
 		}()
@@ -180,11 +190,11 @@ func runFlow(cmd *cobra.Command, path string, rf *runFlags) error {
 	close(work)
 	wg.Wait()
 	if progress != nil {
-		progress.done()
+		progress.clear()
 	}
 	for ; printed < len(results); printed++ { // after an interruption, the ones that did run
 		if results[printed] != nil {
-			printResult(stdout, results[printed], rf.output, single, color)
+			printResult(stdout, results[printed], rf.output, single, color, batch[printed].given)
 		}
 	}
 	if jsonl != nil {
@@ -204,6 +214,10 @@ func runFlow(cmd *cobra.Command, path string, rf *runFlags) error {
 		case r.Outcome != engine.OutcomeSuccess && code == exitOK:
 			code = exitFailed
 		}
+	}
+	if progress != nil {
+		progress.draw()
+		progress.done()
 	}
 	if !single && rf.output == "text" {
 		printBatchSummary(stdout, results, color)
@@ -226,7 +240,7 @@ func asError(err error) *engine.Error {
 
 // readInputs gathers the instances' inputs: --input alone, or one per line of --inputs with
 // --input values as defaults. Every line is checked before anything runs.
-func readInputs(flow *engine.Flow, rf *runFlags) ([]map[string]any, error) {
+func readInputs(flow *engine.Flow, rf *runFlags) ([]batchInput, error) {
 	base := map[string]any{}
 	for _, kv := range rf.inputs {
 		k, v, ok := strings.Cut(kv, "=")
@@ -235,47 +249,51 @@ func readInputs(flow *engine.Flow, rf *runFlags) ([]map[string]any, error) {
 		}
 		base[k] = v
 	}
-	var raw []map[string]any
 	if rf.inputsFile == "" {
-		raw = []map[string]any{base}
-	} else {
-		lines, err := readInputsFile(rf.inputsFile)
+		in, err := flow.Inputs(base)
 		if err != nil {
-			return nil, err
-		}
-		for _, l := range lines {
-			m := map[string]any{}
-			for k, v := range base {
-				m[k] = v
-			}
-			for k, v := range l.values {
-				m[k] = v
-			}
-			raw = append(raw, m)
-		}
-		if len(raw) == 0 {
-			return nil, exitWith(exitInvalid, "%s: no inputs", rf.inputsFile)
-		}
-	}
-	var out []map[string]any
-	var errs engine.ErrorList
-	for i, m := range raw {
-		in, err := flow.Inputs(m)
-		if err != nil && rf.inputsFile == "" {
 			return nil, exitWith(exitInvalid, "%v (nothing was run)", err)
 		}
-		if err != nil {
-			pos := engine.Pos{File: "--input"}
-			if rf.inputsFile != "" {
-				pos = engine.Pos{File: rf.inputsFile, Line: i + 1, Col: 1}
-				if strings.HasSuffix(strings.ToLower(rf.inputsFile), ".csv") {
-					pos.Line++ // the header is line 1
+		return []batchInput{{values: in}}, nil
+	}
+	lines, err := readInputsFile(rf.inputsFile)
+	if err != nil {
+		return nil, err
+	}
+	if len(lines) == 0 {
+		return nil, exitWith(exitInvalid, "%s: no inputs", rf.inputsFile)
+	}
+	var out []batchInput
+	var errs engine.ErrorList
+	for _, l := range lines {
+		m := map[string]any{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for k, v := range l.values {
+			if rf.ignoreExtra {
+				if d := flow.Var(k); d == nil || !d.Input {
+					continue
 				}
 			}
-			errs = append(errs, &engine.Error{Pos: pos, Severity: engine.SevError, Msg: err.Error()})
+			m[k] = v
+		}
+		in, err := flow.Inputs(m)
+		if err != nil {
+			pos := engine.Pos{File: rf.inputsFile, Line: l.line, Col: 1}
+			msg := err.Error()
+			if ie, ok := err.(*engine.InputError); ok && ie.Name != "" {
+				if c := l.cols[ie.Name]; c > 0 {
+					pos.Col = c
+				}
+				if d := flow.Var(ie.Name); d == nil || !d.Input {
+					msg += " (--ignore-extra-columns skips what is not an input)"
+				}
+			}
+			errs = append(errs, &engine.Error{Pos: pos, Severity: engine.SevError, Msg: msg})
 			continue
 		}
-		out = append(out, in)
+		out = append(out, batchInput{values: in, line: l.line, given: l.values})
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -283,7 +301,20 @@ func readInputs(flow *engine.Flow, rf *runFlags) ([]map[string]any, error) {
 	return out, nil
 }
 
-type inputLine struct{ values map[string]any }
+// batchInput is one instance's checked inputs and, in a batch, where they came from.
+type batchInput struct {
+	values map[string]any
+	line   int            // 0 for --input alone
+	given  map[string]any // what the line gave, shown beside its result
+}
+
+// inputLine is one line of an inputs file: its values, its line number and the column where
+// each value starts (for errors).
+type inputLine struct {
+	values map[string]any
+	line   int
+	cols   map[string]int
+}
 
 func readInputsFile(path string) ([]inputLine, error) {
 	fh, err := os.Open(path)
@@ -308,31 +339,70 @@ func readInputsFile(path string) ([]inputLine, error) {
 				line, _ := r.FieldPos(0)
 				return nil, engine.ErrorList{{Pos: engine.Pos{File: path, Line: line, Col: 1}, Severity: engine.SevError, Msg: err.Error()}}
 			}
-			m := map[string]any{}
+			l := inputLine{values: map[string]any{}, cols: map[string]int{}}
+			l.line, _ = r.FieldPos(0)
 			for i, name := range header {
+				name = strings.TrimSpace(name)
 				if i < len(rec) && rec[i] != "" {
-					m[strings.TrimSpace(name)] = rec[i]
+					l.values[name] = rec[i]
+					_, l.cols[name] = r.FieldPos(i)
 				}
 			}
-			out = append(out, inputLine{values: m})
+			out = append(out, l)
 		}
 	case ".jsonl", ".ndjson", ".json":
-		dec := json.NewDecoder(fh)
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 		line := 0
-		for {
-			var m map[string]any
+		for sc.Scan() {
 			line++
-			if err := dec.Decode(&m); err == io.EOF {
-				break
-			} else if err != nil {
-				return nil, engine.ErrorList{{Pos: engine.Pos{File: path, Line: line, Col: 1}, Severity: engine.SevError, Msg: "expected one JSON object per line: " + err.Error()}}
+			text := sc.Text()
+			if strings.TrimSpace(text) == "" {
+				continue
 			}
-			out = append(out, inputLine{values: m})
+			var m map[string]any
+			if err := json.Unmarshal([]byte(text), &m); err != nil || m == nil {
+				msg := "expected one JSON object per line"
+				if err != nil {
+					msg += ": " + err.Error()
+				}
+				return nil, engine.ErrorList{{Pos: engine.Pos{File: path, Line: line, Col: 1}, Severity: engine.SevError, Msg: msg}}
+			}
+			out = append(out, inputLine{values: m, line: line, cols: jsonValueColumns(text)})
+		}
+		if err := sc.Err(); err != nil {
+			return nil, exitWith(exitInvalid, "%s: %v", path, err)
 		}
 	default:
 		return nil, exitWith(exitInvalid, "--inputs %s: expected a .jsonl or .csv file", path)
 	}
 	return out, nil
+}
+
+// jsonValueColumns finds, in one JSON object, the column where each top-level value starts.
+func jsonValueColumns(text string) map[string]int {
+	cols := map[string]int{}
+	dec := json.NewDecoder(strings.NewReader(text))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return cols
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return cols
+		}
+		name, _ := k.(string)
+		off := int(dec.InputOffset())
+		for off < len(text) && (text[off] == ' ' || text[off] == ':' || text[off] == '\t') {
+			off++
+		}
+		cols[name] = len([]rune(text[:off])) + 1
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return cols
+		}
+	}
+	return cols
 }
 
 type multiTracer []engine.Tracer
