@@ -213,7 +213,7 @@ func (c *Compiler) compileVariables(n *yaml.Node) {
 			continue
 		}
 		if isReserved(k.Value) {
-			c.errs.Add(PosOf(c.file, k), "%q is a reserved name and cannot be a variable", k.Value)
+			c.errs.Add(PosOf(c.file, k), "%s", reservedMessage(k.Value))
 			continue
 		}
 		vm := c.mapping(v, "type", "input", "required", "default", "output", "description")

@@ -118,3 +118,15 @@ nodes:
 		t.Errorf("i != \"3\" compiled: %v", msgs)
 	}
 }
+
+func TestReservedNameOffersFreeNames(t *testing.T) {
+	t.Parallel()
+	got := loadMessages(t, "flow: t\nvariables:\n  count: {type: integer}\n  contains: {type: string}\nstart: d\nnodes:\n  d: {end: success}\n")
+	want := []string{
+		`flow.yaml:3:3: error: "count" is a reserved name and cannot be a variable: call it count_ or n_count (docs/flow-format.md lists the reserved names)`,
+		`flow.yaml:4:3: error: "contains" is a reserved name and cannot be a variable: call it n_contains or my_contains (docs/flow-format.md lists the reserved names)`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}

@@ -150,7 +150,7 @@ func (g *graph) readTrace(path, instance string, stderr io.Writer) error {
 	g.traced = true
 	sc := bufio.NewScanner(fh)
 	sc.Buffer(make([]byte, 64*1024), 64*1024*1024)
-	unknown, flows := map[string]bool{}, map[string]bool{}
+	unknown := map[string]bool{}
 	line, seen := 0, 0
 	for sc.Scan() {
 		line++
@@ -165,9 +165,10 @@ func (g *graph) readTrace(path, instance string, stderr io.Writer) error {
 		if instance != "" && ev.Instance != instance {
 			continue
 		}
-		if ev.Event == "start" && ev.Flow != "" && ev.Flow != g.flow.Name && !flows[ev.Flow] {
-			flows[ev.Flow] = true
-			fmt.Fprintf(stderr, "archflow: warning: %s:%d: the trace is of flow %s, not %s\n", path, line, ev.Flow, g.flow.Name)
+		if ev.Event == "start" && ev.Flow != "" && ev.Flow != g.flow.Name {
+			// highlighting another flow's steps would draw a path that was never taken
+			return engine.ErrorList{{Pos: engine.Pos{File: path, Line: line, Col: 1}, Severity: engine.SevError,
+				Msg: fmt.Sprintf("the trace is of flow %s, not %s: pass a trace that run --trace wrote for %s", ev.Flow, g.flow.Name, g.flow.File)}}
 		}
 		if ev.Event != "enter" {
 			continue
