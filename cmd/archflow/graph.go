@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/graph/svg"
 )
 
 // Colours of the path a trace took, the same in every format.
@@ -38,7 +38,7 @@ labelled next, on_failure, on_timeout, case N or default. A trace written by
 run --trace (or a snapshot: true test case's golden trace) highlights the nodes entered
 and the routes taken, with counts.
 
---format svg pipes the dot output through Graphviz, which must be on PATH.
+--format svg draws the picture in process (no Graphviz needed).
 
 Exit codes: 0 drawn; 2 invalid flow, trace or flags.`,
 		Example: `  # paste into a Markdown file inside a mermaid code block
@@ -53,7 +53,7 @@ Exit codes: 0 drawn; 2 invalid flow, trace or flags.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&gf.format, "format", "mermaid", "mermaid, dot or svg (needs Graphviz's dot on PATH)")
+	f.StringVar(&gf.format, "format", "mermaid", "mermaid, dot or svg")
 	f.StringVar(&gf.trace, "trace", "", "highlight the path taken in a JSON Lines trace FILE")
 	f.StringVar(&gf.instance, "instance", "", "with --trace: only this instance (default: every instance of the trace)")
 	return cmd
@@ -67,14 +67,6 @@ func drawGraph(stdout, stderr io.Writer, path string, gf *graphFlags) error {
 	}
 	if gf.instance != "" && gf.trace == "" {
 		return exitWith(exitInvalid, "--instance needs --trace")
-	}
-	dotPath := ""
-	if gf.format == "svg" {
-		p, err := exec.LookPath("dot")
-		if err != nil {
-			return exitWith(exitInvalid, "--format svg needs Graphviz: no dot command on PATH (install graphviz, or use --format dot and render it elsewhere)")
-		}
-		dotPath = p
 	}
 	f, err := engine.LoadFile(path)
 	if err != nil {
@@ -95,13 +87,12 @@ func drawGraph(stdout, stderr io.Writer, path string, gf *graphFlags) error {
 	case "dot":
 		_, err = io.WriteString(stdout, g.dot())
 	case "svg":
-		c := exec.Command(dotPath, "-Tsvg")
-		c.Stdin = strings.NewReader(g.dot())
-		var errBuf bytes.Buffer
-		c.Stdout, c.Stderr = stdout, &errBuf
-		if err := c.Run(); err != nil {
-			return exitWith(exitInternal, "dot -Tsvg: %v: %s", err, strings.TrimSpace(errBuf.String()))
+		// drawn in process from the same DOT text: no Graphviz needed
+		pic, perr := svg.ParseDOT(g.dot())
+		if perr != nil {
+			return exitWith(exitInternal, "drawing svg: %v", perr)
 		}
+		err = svg.Render(stdout, pic)
 	}
 	return err
 }

@@ -52,6 +52,8 @@ backoff that honours Retry-After, and escalate permanent ones with a correlation
 	root.AddCommand(newRunCmd(), newValidateCmd())
 	root.AddCommand(newTestCmd())
 	root.AddCommand(newSchemaCmd(), newGraphCmd())
+	root.AddCommand(newInitCmd())
+	completeFlagValues(root)
 	return root
 }
 
