@@ -154,4 +154,3 @@ func kindShape(kind string) string {
 	}
 	return "rounded"
 }
-
