@@ -45,7 +45,7 @@ Exit codes: 0 drawn; 2 invalid flow, trace or flags.`,
   archflow graph flows/self-healing.yaml
 
   # the path a run took, as a picture
-  archflow run flows/self-healing.yaml --input order_id=A-1 --clock virtual --trace run.jsonl
+  archflow run flows/self-healing.yaml --input order_id=A-1 --mock flows/self-healing.mock.yaml --clock virtual --trace run.jsonl
   archflow graph flows/self-healing.yaml --trace run.jsonl --format svg > run.svg`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
