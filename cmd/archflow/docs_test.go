@@ -19,6 +19,7 @@ import (
 //
 //	```yaml file=NAME      written to NAME in the page's working directory (a later block of the
 //	                       same name replaces it: the tutorial builds its flow step by step)
+//	```text file=NAME      the same, for inputs files (.jsonl, .csv) and the like
 //	```yaml fragment       part of a file, shown for reading (not run)
 //	```sh run              each line `[VAR=value ...] archflow ARGS [> FILE]  [# exit N]` is run
 //	                       in the page's directory; the exit code must be N (default 0)
@@ -107,7 +108,7 @@ func runDocPage(t *testing.T, repo, page string) {
 			tag = fields[1]
 		}
 		switch {
-		case lang == "yaml" && strings.HasPrefix(tag, "file="):
+		case (lang == "yaml" || lang == "text") && strings.HasPrefix(tag, "file="):
 			name := strings.TrimPrefix(tag, "file=")
 			if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 				t.Fatal(err)
