@@ -89,6 +89,9 @@ func (c *Coverage) Diagram() *svg.Graph {
 		covered := c.covNodes[n.Name]
 		fill, stroke, class := mark(covered)
 		label := n.Name + "\n" + n.Kind
+		if n.Retry {
+			label += " + retry"
+		}
 		title := fmt.Sprintf("node %s (%s): ", n.Name, n.Kind)
 		if covered {
 			title += "covered"
