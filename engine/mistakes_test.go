@@ -63,6 +63,16 @@ func TestCommonMistakesAreTaught(t *testing.T) {
 			[]string{`flow.yaml:5:3: error: invalid YAML: found a tab character that violates indentation: tabs are not allowed in YAML: indent with spaces`},
 		},
 		{
+			"a line indented less than its siblings",
+			"flow: t\nstart: a\nnodes:\n  a:\n    assign: {x: 1}\n   next: d\n  d: {end: success}\n",
+			[]string{`flow.yaml:6:4: error: invalid YAML: did not find expected key: this line is indented 3 spaces: indent it 4, like the lines above it`},
+		},
+		{
+			"a line indented more than its siblings",
+			"flow: t\nstart: a\nnodes:\n  a:\n    assign: {x: 1}\n     next: d\n  d: {end: success}\n",
+			[]string{`flow.yaml:6:6: error: invalid YAML: did not find expected key: this line is indented 5 spaces: indent it 4, like the lines above it`},
+		},
+		{
 			"braces in a bare expression",
 			"flow: t\nvariables:\n  order_id: {type: string}\nstart: d\nnodes:\n  d:\n    decision:\n      - when: \"{{ order_id }} == 'x'\"\n        next: e\n    default: e\n  e: {end: success}\n",
 			[]string{`flow.yaml:8:15: error: bare expressions take no {{ }}: write order_id == 'x'`},

@@ -53,6 +53,9 @@ func YAMLSyntaxError(file string, data []byte, err error) *Error {
 		if l, c, ok := find(reported, len(lines), unquotedTemplateColumn); ok {
 			return set(l, c, fmt.Sprintf("a template must be quoted: write %s", quoteYAML(strings.TrimSpace(stripComment(lines[l-1][c-1:])))))
 		}
+		if l, c, want, ok := misindented(lines, reported); ok {
+			return set(l, c, fmt.Sprintf("this line is indented %d spaces: indent it %d, like the lines above it", c-1, want))
+		}
 	case strings.Contains(msg, "unexpected end of stream"):
 		if l, c, ok := find(reported, len(lines), unclosedQuoteColumn); ok {
 			return set(l, c, "this quoted string is never closed")
@@ -130,12 +133,21 @@ func flowValueAt(line string, col int) string {
 
 var unquotedTemplateRe = regexp.MustCompile(`(?:^|:|-)\s+(\{\{)`)
 
-// unquotedTemplateColumn finds a value that starts with an unquoted {{.
+// unquotedTemplateColumn finds a value that starts with an unquoted {{ and goes on after its
+// }}: the shape YAML cannot read (`url: {{ x }}/orders`). A value that is only `{{ x }}` reads
+// as a mapping, and UnquotedTemplates reports it.
 func unquotedTemplateColumn(line string) int {
-	if m := unquotedTemplateRe.FindStringSubmatchIndex(stripComment(line)); m != nil {
-		return m[2] + 1
+	line = stripComment(line)
+	m := unquotedTemplateRe.FindStringSubmatchIndex(line)
+	if m == nil {
+		return 0
 	}
-	return 0
+	rest := line[m[2]:]
+	end := strings.Index(rest, "}}")
+	if end < 0 || strings.TrimSpace(rest[end+2:]) == "" {
+		return 0
+	}
+	return m[2] + 1
 }
 
 func stripComment(line string) string {
@@ -234,4 +246,94 @@ func unclosedQuoteColumn(line string) int {
 		}
 	}
 	return open + 1
+}
+
+// misindented finds the first line, from line `from` on, whose indentation fits no block: less
+// than the block it is in but not as deep as any block that encloses it, or deeper than the line
+// before it when that line opens no block. It returns the line, its column and the indentation
+// the line most likely meant. Block scalars (|, >) and flow collections over several lines are
+// skipped.
+func misindented(lines []string, from int) (line, col, want int, ok bool) {
+	stack := []int{0}
+	opens := false // the previous line ends with ":": the next may be deeper
+	scalarAt := -1 // inside a block scalar started at this indentation
+	depth := 0     // open { and [ of a flow collection over several lines
+	for i, raw := range lines {
+		t := strings.TrimLeft(raw, " ")
+		n := len(raw) - len(t)
+		if t == "" || strings.HasPrefix(t, "#") || strings.HasPrefix(t, "---") {
+			continue
+		}
+		if scalarAt >= 0 {
+			if n > scalarAt {
+				continue
+			}
+			scalarAt = -1
+		}
+		if depth > 0 {
+			depth += flowDepth(t)
+			continue
+		}
+		top := stack[len(stack)-1]
+		switch {
+		case n > top:
+			if !opens && i+1 >= from {
+				return i + 1, n + 1, top, true
+			}
+			stack = append(stack, n)
+		case n < top:
+			popped := top
+			for len(stack) > 1 && stack[len(stack)-1] > n {
+				popped = stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+			}
+			if stack[len(stack)-1] != n {
+				if i+1 >= from {
+					return i + 1, n + 1, popped, true
+				}
+				stack = append(stack, n)
+			}
+		}
+		body := strings.TrimSpace(stripComment(t))
+		if strings.HasPrefix(body, "- ") { // a list item: its mapping is indented past the dash
+			item := n + 2
+			body = strings.TrimSpace(body[2:])
+			if stack[len(stack)-1] < item && strings.Contains(body, ": ") {
+				stack = append(stack, item)
+			}
+		}
+		if f := strings.Fields(body); len(f) > 0 && (strings.HasPrefix(f[len(f)-1], "&") || strings.HasPrefix(f[len(f)-1], "!")) {
+			body = strings.TrimSpace(strings.TrimSuffix(body, f[len(f)-1])) // an anchor or tag before a block
+			opens = body == "" || strings.HasSuffix(body, ":") || body == "-"
+		} else {
+			opens = strings.HasSuffix(body, ":") || body == "-"
+		}
+		if strings.HasSuffix(body, "|") || strings.HasSuffix(body, ">") || strings.HasSuffix(body, "|-") ||
+			strings.HasSuffix(body, ">-") || strings.HasSuffix(body, "|+") || strings.HasSuffix(body, ">+") {
+			scalarAt = n
+		}
+		depth = flowDepth(body)
+	}
+	return 0, 0, 0, false
+}
+
+// flowDepth counts the { and [ a line opens minus those it closes, outside quotes.
+func flowDepth(s string) int {
+	d := 0
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '{' || c == '[':
+			d++
+		case c == '}' || c == ']':
+			d--
+		}
+	}
+	return max(d, 0)
 }

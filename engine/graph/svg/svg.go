@@ -71,7 +71,7 @@ func Render(w io.Writer, g *Graph) error {
 
 // RenderString returns g as an SVG document.
 func RenderString(g *Graph) string {
-	boxes, layers := layout(g)
+	boxes, _ := layout(g)
 	var b strings.Builder
 	width, height := 0.0, 0.0
 	for _, bx := range boxes {
@@ -103,7 +103,6 @@ func RenderString(g *Graph) string {
 		fmt.Fprintf(&b, `<marker id="%s" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="%s"/></marker>`+"\n", markerID(c), esc(c))
 	}
 	b.WriteString("</defs>\n")
-	_ = layers
 	b.WriteString(`<rect x="0" y="0" width="100%" height="100%" fill="#ffffff"/>` + "\n")
 	drawEdges(&b, g, boxes, back, width-margin-extra-labelRoom/2)
 	for _, n := range g.Nodes {
