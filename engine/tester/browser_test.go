@@ -108,7 +108,7 @@ func TestCoverageHTMLInChromium(t *testing.T) {
 			t.Errorf("the report refers to something outside itself: %s", ref)
 		}
 	}
-	for _, want := range []string{`<svg`, `class="node covered" id="node-call"`, `class="node uncovered"`, `class="uncovered"`} {
+	for _, want := range []string{`<svg`, `class="node covered" id="self-healing-node-call"`, `class="node uncovered"`, `class="uncovered"`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report lacks %s", want)
 		}

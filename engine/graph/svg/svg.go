@@ -100,13 +100,13 @@ func RenderString(g *Graph) string {
 		colors[edgeColor(e)] = true
 	}
 	for _, c := range sortedKeys(colors) {
-		fmt.Fprintf(&b, `<marker id="%s" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="%s"/></marker>`+"\n", markerID(c), esc(c))
+		fmt.Fprintf(&b, `<marker id="%s" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="%s"/></marker>`+"\n", markerID(g.Name, c), esc(c))
 	}
 	b.WriteString("</defs>\n")
 	b.WriteString(`<rect x="0" y="0" width="100%" height="100%" fill="#ffffff"/>` + "\n")
 	drawEdges(&b, g, boxes, back, width-margin-extra-labelRoom/2)
 	for _, n := range g.Nodes {
-		drawNode(&b, boxes[n.ID])
+		drawNode(&b, g.Name, boxes[n.ID])
 	}
 	b.WriteString("</svg>\n")
 	return b.String()
@@ -121,9 +121,19 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-func markerID(color string) string {
-	r := strings.NewReplacer("#", "", "(", "", ")", "", ",", "", " ", "")
-	return "arrow-" + r.Replace(color)
+// markerID names a colour's arrowhead. Ids carry the graph's name, so that several pictures in
+// one HTML page (the coverage report) do not share ids.
+func markerID(graph, color string) string {
+	return idPart(graph) + "arrow-" + idStrip.Replace(color)
+}
+
+var idStrip = strings.NewReplacer("#", "", "(", "", ")", "", ",", "", " ", "", "\"", "", "'", "", "<", "", ">", "", "&", "")
+
+func idPart(s string) string {
+	if s == "" {
+		return ""
+	}
+	return idStrip.Replace(s) + "-"
 }
 
 func edgeColor(e *Edge) string {
@@ -457,7 +467,7 @@ func drawEdges(b *strings.Builder, g *Graph, boxes map[string]*box, back map[*Ed
 		if e.Title != "" {
 			fmt.Fprintf(b, "<title>%s</title>", esc(e.Title))
 		}
-		fmt.Fprintf(b, `<path d="%s" fill="none" stroke="%s" stroke-width="%.1f" stroke-linejoin="round"%s marker-end="url(#%s)"/>`, d, esc(color), pw, dash, markerID(color))
+		fmt.Fprintf(b, `<path d="%s" fill="none" stroke="%s" stroke-width="%.1f" stroke-linejoin="round"%s marker-end="url(#%s)"/>`, d, esc(color), pw, dash, markerID(g.Name, color))
 		if e.Label != "" {
 			fc := e.FontColor
 			if fc == "" {
@@ -493,7 +503,7 @@ func bottom(bx *box, dx float64) float64 {
 	return bx.h / 2
 }
 
-func drawNode(b *strings.Builder, bx *box) {
+func drawNode(b *strings.Builder, graph string, bx *box) {
 	n := bx.n
 	fill := n.Fill
 	if fill == "" {
@@ -515,7 +525,7 @@ func drawNode(b *strings.Builder, bx *box) {
 	if n.Class != "" {
 		cls += " " + n.Class
 	}
-	fmt.Fprintf(b, `<g class="%s" id="node-%s">`, esc(cls), esc(n.ID))
+	fmt.Fprintf(b, `<g class="%s" id="%snode-%s">`, esc(cls), esc(idPart(graph)), esc(n.ID))
 	if n.Title != "" {
 		fmt.Fprintf(b, "<title>%s</title>", esc(n.Title))
 	}

@@ -53,7 +53,7 @@ func TestParseDOT(t *testing.T) {
 	}
 }
 
-var rectRe = regexp.MustCompile(`<g class="node[^"]*" id="node-([^"]+)">(?:<title>[^<]*</title>)?<(?:rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"|ellipse cx="([\d.]+)" cy="([\d.]+)" rx="([\d.]+)" ry="([\d.]+)"|polygon points="([^"]+)")`)
+var rectRe = regexp.MustCompile(`<g class="node[^"]*" id="loop-node-([^"]+)">(?:<title>[^<]*</title>)?<(?:rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"|ellipse cx="([\d.]+)" cy="([\d.]+)" rx="([\d.]+)" ry="([\d.]+)"|polygon points="([^"]+)")`)
 
 func TestRenderDrawsEveryNodeAndEdgeWithoutOverlap(t *testing.T) {
 	t.Parallel()
@@ -65,7 +65,7 @@ func TestRenderDrawsEveryNodeAndEdgeWithoutOverlap(t *testing.T) {
 	if err := xml.Unmarshal([]byte(out), new(struct{})); err != nil {
 		t.Fatalf("not well-formed XML: %v", err)
 	}
-	for _, want := range []string{">call</text>", ">data_action</text>", ">next ×2</text>", ">on_timeout</text>", `stroke-dasharray="5,4"`, `marker-end="url(#arrow-2e7d32)"`} {
+	for _, want := range []string{">call</text>", ">data_action</text>", ">next ×2</text>", ">on_timeout</text>", `stroke-dasharray="5,4"`, `marker-end="url(#loop-arrow-2e7d32)"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("svg lacks %s", want)
 		}
