@@ -91,11 +91,11 @@ func near(a, b int) bool { return a-b < 24 && b-a < 24 }
 func TestCoverageHTMLInChromium(t *testing.T) {
 	t.Parallel()
 	bin := chromium(t)
-	// one case of the seed's seventeen: some of the flow covered, some not
-	rep := tester.RunPaths(context.Background(), []string{"../../flows/self-healing.test.yaml"},
+	// one case of each example flow: two diagrams on the page, each partly covered
+	rep := tester.RunPaths(context.Background(), []string{"../../flows"},
 		&tester.Options{Coverage: true, Run: regexp.MustCompile(`^recovers after two 503s$`)})
-	if len(rep.Coverage) != 1 || rep.Coverage[0].Total().Percent() >= 100 {
-		t.Fatalf("want one flow partly covered, got %+v", rep.Coverage)
+	if len(rep.Coverage) != 2 || rep.Coverage[0].Total().Percent() >= 100 || rep.Coverage[1].Total().Percent() >= 100 {
+		t.Fatalf("want two flows partly covered, got %+v", rep.Coverage)
 	}
 	var page bytes.Buffer
 	if err := rep.WriteCoverageHTML(&page); err != nil {
@@ -108,7 +108,10 @@ func TestCoverageHTMLInChromium(t *testing.T) {
 			t.Errorf("the report refers to something outside itself: %s", ref)
 		}
 	}
-	for _, want := range []string{`<svg`, `class="node covered" id="self-healing-node-call"`, `class="node uncovered"`, `class="uncovered"`} {
+	if n := strings.Count(html, "<svg"); n != 2 {
+		t.Errorf("%d diagrams, want 2", n)
+	}
+	for _, want := range []string{`class="node covered" id="self-healing-node-call"`, `class="node covered" id="self-healing-retry-node-call"`, `class="node uncovered"`, `class="uncovered"`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report lacks %s", want)
 		}
