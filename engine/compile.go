@@ -193,7 +193,7 @@ func (c *Compiler) compileVariables(n *yaml.Node) {
 			continue
 		}
 		if isReserved(k.Value) {
-			c.Errs.Add(yamldoc.PosOf(c.File, k), "%q is a reserved name and cannot be a variable", k.Value)
+			c.Errs.Add(yamldoc.PosOf(c.File, k), "%s", reservedMessage(k.Value))
 			continue
 		}
 		vm := c.Mapping(v, "type", "input", "required", "default", "output", "description")

@@ -159,7 +159,7 @@ func TestConditionErrors(t *testing.T) {
 	}{
 		{"integer condition", "retry_count + 1", "retry_count + 1", `condition "retry_count + 1" gives integer, not a boolean`},
 		{"string condition", "request_id", "request_id\n", `condition "request_id" gives string, not a boolean`},
-		{"template where a bare expression goes", `"{{ retry_count > 1 }}"`, `"{{ retry_count > 1 }}"`, "is a bare expression: write it without {{ }}"},
+		{"template where a bare expression goes", `"{{ retry_count > 1 }}"`, `"{{ retry_count > 1 }}"`, "bare expressions take no {{ }}: write retry_count > 1"},
 		{"mismatched operands", "retry_count >= request_id", ">= request_id", "mismatched types int and string"},
 		{"structured mismatched operands", `{operator: AND, operands: [{field: retry_count, op: ">=", value: "{{ request_id }}"}]}`,
 			"{operator", "mismatched types int and string"},

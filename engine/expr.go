@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -87,7 +88,7 @@ func (e *Expr) runtimeError(in *Instance, err error) error {
 			}
 		}
 	}
-	return fmt.Errorf("%s: %q: %s", e.Pos, e.Src, msg)
+	return fmt.Errorf("%s: %q: %s%s", e.Pos, e.Src, msg, e.nilMemberHint(fe, msg))
 }
 
 // operandsAt names the variables read directly by the operation at loc, where the VM failed.
@@ -202,6 +203,8 @@ func newScope(vars map[string]Type, retries map[string]bool) *scope {
 		expr.DisableBuiltin("now"),
 		expr.Patch(flowAliasPatch{}),
 		expr.Patch(ifPatch{}),
+		expr.Patch(notSetEqPatch{vars: vars}),
+		notSetEqFunction(),
 	}
 	s.opts = append(s.opts, pureFunctions()...)
 	return s
@@ -382,9 +385,9 @@ func (c *Compiler) Expr(n *yaml.Node) *Expr {
 		c.Errs.Add(yamldoc.PosOf(c.File, n), "expected an expression, got a %s", yamldoc.KindName(n))
 		return nil
 	}
-	if s := strings.TrimSpace(n.Value); strings.HasPrefix(s, "{{") && strings.HasSuffix(s, "}}") {
+	if strings.Contains(n.Value, "{{") && strings.Contains(n.Value, "}}") {
 		// the classic slip: a template where a bare expression goes
-		c.Errs.Add(yamldoc.PosOf(c.File, n), "%q is a bare expression: write it without {{ }}", n.Value)
+		c.Errs.Add(yamldoc.PosOf(c.File, n), "%s", bareExprHint(n.Value))
 		return nil
 	}
 	p := scalarPos(c.File, n) // expr columns count from 0
@@ -614,3 +617,11 @@ func quoteExpr(s string) string {
 	b.WriteByte('"')
 	return b.String()
 }
+
+// bareExprHint is the message for {{ }} where a bare expression goes, with the expression
+// written the way it should be.
+func bareExprHint(src string) string {
+	return fmt.Sprintf("bare expressions take no {{ }}: write %s", strings.TrimSpace(bareTemplateRe.ReplaceAllString(src, "$1")))
+}
+
+var bareTemplateRe = regexp.MustCompile(`\{\{\s*(.*?)\s*\}\}`)

@@ -101,14 +101,20 @@ type Instance struct {
 }
 
 // InputError is a rejected input: reported before anything runs.
-type InputError struct{ Msg string }
+type InputError struct {
+	Msg string
+	// Name is the input the first problem of Msg is about ("" when it is about none), so that a
+	// caller can point at its place in an inputs file.
+	Name string
+}
 
 func (e *InputError) Error() string { return e.Msg }
 
 // Inputs checks and converts inputs: strings (from the command line) are parsed per the declared
 // type; other values are converted. Missing required inputs and unknown names are errors.
 func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
-	var errs []string
+	type problem struct{ msg, name string }
+	var errs []problem
 	out := make(map[string]any, len(raw))
 	for _, name := range sortedKeys(raw) {
 		v := f.Var(name)
@@ -119,7 +125,7 @@ func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
 					inputs = append(inputs, x.Name)
 				}
 			}
-			errs = append(errs, fmt.Sprintf("unknown input %q%s", name, yamldoc.DidYouMean(name, inputs)))
+			errs = append(errs, problem{fmt.Sprintf("unknown input %q%s", name, yamldoc.DidYouMean(name, inputs)), name})
 			continue
 		}
 		val := raw[name]
@@ -130,29 +136,29 @@ func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
 			val, err = v.Type.Convert(normalizeYAML(val))
 		}
 		if err != nil {
-			errs = append(errs, fmt.Sprintf("input %s: %v", name, err))
+			errs = append(errs, problem{fmt.Sprintf("input %s: wrong type: %v", name, err), name})
 			continue
 		}
 		if what, bad := nonFinite(val); bad {
-			errs = append(errs, fmt.Sprintf("input %s: %s is not a number that can be stored", name, what))
+			errs = append(errs, problem{fmt.Sprintf("input %s: %s is not a number that can be stored", name, what), name})
 			continue
 		}
 		out[name] = val
 	}
 	for _, v := range f.Vars {
 		if v.Required {
-			if x, ok := out[v.Name]; !ok || x == nil {
-				errs = append(errs, fmt.Sprintf("missing required input %s (%s)", v.Name, v.Type))
+			if x, given := raw[v.Name]; !given || x == nil {
+				errs = append(errs, problem{fmt.Sprintf("missing required input %s (%s)", v.Name, v.Type), ""})
 			}
 		}
 	}
 	if len(errs) > 0 {
-		sort.Strings(errs)
-		msg := errs[0]
+		sort.Slice(errs, func(i, j int) bool { return errs[i].msg < errs[j].msg })
+		msg := errs[0].msg
 		for _, e := range errs[1:] {
-			msg += "; " + e
+			msg += "; " + e.msg
 		}
-		return nil, &InputError{Msg: msg}
+		return nil, &InputError{Msg: msg, Name: errs[0].name}
 	}
 	return out, nil
 }
@@ -430,6 +436,17 @@ func (in *Instance) Stderr() io.Writer {
 
 // Lookup reads an env()/secret() source.
 func (in *Instance) Lookup(name string) (string, bool) { return in.lookup(name) }
+
+// Visits is how many times the instance has entered node so far, this entry included.
+func (in *Instance) Visits(node string) int {
+	n := 0
+	for _, p := range in.res.Path {
+		if p == node {
+			n++
+		}
+	}
+	return n
+}
 
 // Get reads a variable or scope value.
 func (in *Instance) Get(name string) any { return in.env[name] }

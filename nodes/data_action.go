@@ -64,7 +64,11 @@ func (d *dataAction) RetriesItself() bool { return d.retry != nil }
 func describeDataAction(e *trace.Event) (trace.Line, bool) {
 	switch e.Event {
 	case "request":
-		return trace.Line{Text: e.Method + " " + e.URL, Note: fmt.Sprintf("(%s, attempt %d)", e.Action, e.Attempt)}, true
+		which := fmt.Sprintf("%s, call #%d", e.Action, e.Visit)
+		if e.Attempt > 1 {
+			which += fmt.Sprintf(", retry attempt %d", e.Attempt)
+		}
+		return trace.Line{Text: e.Method + " " + e.URL, Note: "(" + which + ")"}, true
 	case "response":
 		status := "no response"
 		if e.Status != nil {
@@ -292,7 +296,7 @@ func (d *dataAction) send(ctx context.Context, in *engine.Instance, req *transpo
 				body = string(req.Body)
 			}
 		}
-		in.Emit(&trace.Event{Node: d.name, Kind: "data_action", Event: "request", Action: req.Action, Attempt: req.Attempt,
+		in.Emit(&trace.Event{Node: d.name, Kind: "data_action", Event: "request", Action: req.Action, Attempt: req.Attempt, Visit: in.Visits(d.name),
 			Method: req.Method, URL: req.URL, Headers: in.Redactor().RedactHeaders(req.Header), Body: body})
 	}
 	in.CountCall(req.Action)
@@ -341,6 +345,29 @@ func (d *dataAction) finish(in *engine.Instance, req *transport.Request, resp *t
 	in.SetError(nil)
 
 	a := attempt{outcome: "success", err: failed}
+	// the response is shown even when an expression over it then fails: that is when it is needed
+	emitResponse := func(a attempt) {
+		if !in.Tracing() {
+			return
+		}
+		ev := &trace.Event{Node: d.name, Kind: "data_action", Event: "response", Action: act.Name, Attempt: req.Attempt,
+			Method: req.Method, URL: req.URL, Outcome: a.outcome, Error: a.err}
+		if resp != nil {
+			s := status
+			ev.Status = &s
+			ev.Headers = in.Redactor().RedactHeaders(resp.Header)
+			if body != nil {
+				ev.Body = body
+			} else if text != "" {
+				ev.Body = text
+			}
+			ev.Elapsed = &elapsed
+		}
+		if a.err != nil {
+			ev.Class = a.err.Class
+		}
+		in.Emit(ev)
+	}
 	if failed != nil && resp != nil && failed.Kind == failure.KindNetwork && strings.Contains(failed.Message, "larger than") {
 		failed.Status = status
 	}
@@ -350,6 +377,7 @@ func (d *dataAction) finish(in *engine.Instance, req *transport.Request, resp *t
 			var err error
 			ok, err = act.Success.EvalBool(in)
 			if err != nil {
+				emitResponse(attempt{outcome: "error", err: a.err})
 				return attempt{}, err
 			}
 		}
@@ -372,6 +400,7 @@ func (d *dataAction) finish(in *engine.Instance, req *transport.Request, resp *t
 		if act.Classify != nil {
 			v, err := act.Classify.Eval(in)
 			if err != nil {
+				emitResponse(attempt{outcome: "error", err: a.err})
 				return attempt{}, err
 			}
 			switch v {
@@ -379,6 +408,7 @@ func (d *dataAction) finish(in *engine.Instance, req *transport.Request, resp *t
 				a.err.Class = v.(string)
 				in.SetError(a.err)
 			default:
+				emitResponse(attempt{outcome: "error", err: a.err})
 				return attempt{}, fmt.Errorf("%s: classify gave %v; it must give \"transient\" or \"permanent\"", act.Classify.Pos, v)
 			}
 		}
@@ -387,31 +417,15 @@ func (d *dataAction) finish(in *engine.Instance, req *transport.Request, resp *t
 	for _, o := range act.Outputs {
 		v, err := o.Expr.Eval(in)
 		if err != nil {
+			emitResponse(attempt{outcome: "error", err: a.err})
 			return attempt{}, err
 		}
 		if err := in.Set(o.Var, v); err != nil {
+			emitResponse(attempt{outcome: "error", err: a.err})
 			return attempt{}, fmt.Errorf("%s: output %v", o.Pos, err)
 		}
 	}
-	if in.Tracing() {
-		ev := &trace.Event{Node: d.name, Kind: "data_action", Event: "response", Action: act.Name, Attempt: req.Attempt,
-			Method: req.Method, URL: req.URL, Outcome: a.outcome, Error: a.err}
-		if resp != nil {
-			s := status
-			ev.Status = &s
-			ev.Headers = in.Redactor().RedactHeaders(resp.Header)
-			if body != nil {
-				ev.Body = body
-			} else if text != "" {
-				ev.Body = text
-			}
-			ev.Elapsed = &elapsed
-		}
-		if a.err != nil {
-			ev.Class = a.err.Class
-		}
-		in.Emit(ev)
-	}
+	emitResponse(a)
 	return a, nil
 }
 

@@ -24,10 +24,13 @@ func runBatch(ctx context.Context, flow *engine.Flow, src *inputSource, total in
 	var mu sync.Mutex
 	counts := map[string]int{}
 	code, notStarted := exitOK, 0
-	report := func(r *engine.Result) {
+	report := func(r *engine.Result, given map[string]any) {
 		mu.Lock()
 		defer mu.Unlock()
-		printResult(stdout, r, rf.output, single, color)
+		if progress != nil { // the bar shares the terminal: erase it, print, redraw it
+			progress.clear()
+		}
+		printResult(stdout, r, rf.output, single, color, given)
 		counts[r.Outcome]++
 		switch {
 		case r.Outcome == engine.OutcomeInterrupted:
@@ -40,6 +43,7 @@ func runBatch(ctx context.Context, flow *engine.Flow, src *inputSource, total in
 		}
 		if progress != nil {
 			progress.add(r.Outcome)
+			progress.draw()
 		}
 	}
 	type job struct {
@@ -61,7 +65,7 @@ func runBatch(ctx context.Context, flow *engine.Flow, src *inputSource, total in
 				if src.path != "" {
 					r.Input = &engine.InputRef{Line: j.line}
 				}
-				report(r)
+				report(r, j.in)
 			}
 		}()
 	}
@@ -76,7 +80,7 @@ func runBatch(ctx context.Context, flow *engine.Flow, src *inputSource, total in
 			case <-ctx.Done():
 			}
 		}
-		report(flow.NotStarted(line))
+		report(flow.NotStarted(line), in)
 		return nil
 	})
 	close(work)

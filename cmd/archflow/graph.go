@@ -1,17 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/graph"
+	"github.com/archflow/archflow/engine/graph/svg"
 	"github.com/archflow/archflow/engine/yamldoc"
 )
 
@@ -31,14 +29,14 @@ labelled next, on_failure, on_timeout, case N or default. A trace written by
 run --trace (or a snapshot: true test case's golden trace) highlights the nodes entered
 and the routes taken, with counts.
 
---format svg pipes the dot output through Graphviz, which must be on PATH.
+--format svg draws the picture in process (no Graphviz needed).
 
 Exit codes: 0 drawn; 2 invalid flow, trace or flags.`,
 		Example: `  # paste into a Markdown file inside a mermaid code block
   archflow graph flows/self-healing.yaml
 
   # the path a run took, as a picture
-  archflow run flows/self-healing.yaml --input order_id=A-1 --clock virtual --trace run.jsonl
+  archflow run flows/self-healing.yaml --input order_id=A-1 --mock flows/self-healing.mock.yaml --clock virtual --trace run.jsonl
   archflow graph flows/self-healing.yaml --trace run.jsonl --format svg > run.svg`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -46,7 +44,7 @@ Exit codes: 0 drawn; 2 invalid flow, trace or flags.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&gf.format, "format", "mermaid", "mermaid, dot or svg (needs Graphviz's dot on PATH)")
+	f.StringVar(&gf.format, "format", "mermaid", "mermaid, dot or svg")
 	f.StringVar(&gf.trace, "trace", "", "highlight the path taken in a JSON Lines trace FILE")
 	f.StringVar(&gf.instance, "instance", "", "with --trace: only this instance (default: every instance of the trace)")
 	return cmd
@@ -60,14 +58,6 @@ func drawGraph(stdout, stderr io.Writer, reg *engine.Registry, path string, gf *
 	}
 	if gf.instance != "" && gf.trace == "" {
 		return exitWith(exitInvalid, "--instance needs --trace")
-	}
-	dotPath := ""
-	if gf.format == "svg" {
-		p, err := exec.LookPath("dot")
-		if err != nil {
-			return exitWith(exitInvalid, "--format svg needs Graphviz: no dot command on PATH (install graphviz, or use --format dot and render it elsewhere)")
-		}
-		dotPath = p
 	}
 	f, err := reg.LoadFile(path)
 	if err != nil {
@@ -87,6 +77,9 @@ func drawGraph(stdout, stderr io.Writer, reg *engine.Registry, path string, gf *
 		for _, w := range warnings {
 			fmt.Fprintf(stderr, "archflow: warning: %s\n", w)
 		}
+		if l, ok := yamldoc.AsList(err); ok {
+			return l
+		}
 		if err != nil {
 			return exitWith(exitInvalid, "%v", err)
 		}
@@ -97,13 +90,12 @@ func drawGraph(stdout, stderr io.Writer, reg *engine.Registry, path string, gf *
 	case "dot":
 		_, err = io.WriteString(stdout, g.Dot())
 	case "svg":
-		c := exec.Command(dotPath, "-Tsvg")
-		c.Stdin = strings.NewReader(g.Dot())
-		var errBuf bytes.Buffer
-		c.Stdout, c.Stderr = stdout, &errBuf
-		if err := c.Run(); err != nil {
-			return exitWith(exitInternal, "dot -Tsvg: %v: %s", err, strings.TrimSpace(errBuf.String()))
+		// drawn in process from the same DOT text: no Graphviz needed
+		pic, perr := svg.ParseDOT(g.Dot())
+		if perr != nil {
+			return exitWith(exitInternal, "drawing svg: %v", perr)
 		}
+		err = svg.Render(stdout, pic)
 	}
 	return err
 }

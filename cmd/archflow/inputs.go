@@ -26,13 +26,14 @@ const maxInputErrors = 50
 // --inputs, --input values serving as defaults. The file is streamed, never held in memory, and
 // read twice: once to check every line before anything runs, once to run them.
 type inputSource struct {
-	flow *engine.Flow
-	base map[string]any
-	path string // "" for --input alone
+	flow        *engine.Flow
+	base        map[string]any
+	path        string // "" for --input alone
+	ignoreExtra bool   // --ignore-extra-columns: keys that are not inputs of the flow are skipped
 }
 
 func newInputSource(flow *engine.Flow, rf *runFlags) (*inputSource, error) {
-	s := &inputSource{flow: flow, base: map[string]any{}, path: rf.inputsFile}
+	s := &inputSource{flow: flow, base: map[string]any{}, path: rf.inputsFile, ignoreExtra: rf.ignoreExtra}
 	for _, kv := range rf.inputs {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
@@ -94,7 +95,7 @@ func (s *inputSource) each(fn func(line int, in map[string]any, err error) error
 		return exitWith(exitInvalid, "%v", err)
 	}
 	defer fh.Close()
-	emit := func(line, col int, raw map[string]any, rerr error) error {
+	emit := func(line, col int, raw map[string]any, cols map[string]int, rerr error) error {
 		if rerr != nil {
 			return fn(line, nil, s.errorAt(line, col, rerr.Error()))
 		}
@@ -103,11 +104,14 @@ func (s *inputSource) each(fn func(line int, in map[string]any, err error) error
 			m[k] = v
 		}
 		for k, v := range raw {
+			if d := s.flow.Var(k); s.ignoreExtra && (d == nil || !d.Input) {
+				continue
+			}
 			m[k] = v
 		}
 		in, err := s.flow.Inputs(m)
 		if err != nil {
-			return fn(line, nil, s.errorAt(line, 1, err.Error()))
+			return fn(line, nil, s.inputError(line, cols, err))
 		}
 		return fn(line, in, nil)
 	}
@@ -117,11 +121,28 @@ func (s *inputSource) each(fn func(line int, in map[string]any, err error) error
 	return s.eachJSONL(fh, emit)
 }
 
+// inputError points at the column of the input the error is about, and says how to skip a
+// column that is no input of the flow.
+func (s *inputSource) inputError(line int, cols map[string]int, err error) *yamldoc.Error {
+	col, msg := 1, err.Error()
+	var ie *engine.InputError
+	if errors.As(err, &ie) && ie.Name != "" {
+		if c := cols[ie.Name]; c > 0 {
+			col = c
+		}
+		if d := s.flow.Var(ie.Name); d == nil || !d.Input {
+			msg += " (--ignore-extra-columns skips what is not an input)"
+		}
+	}
+	return s.errorAt(line, col, msg)
+}
+
 func (s *inputSource) errorAt(line, col int, msg string) *yamldoc.Error {
 	return &yamldoc.Error{Pos: yamldoc.Pos{File: s.path, Line: line, Col: col}, Severity: yamldoc.SevError, Msg: msg}
 }
 
-type emitFunc func(line, col int, raw map[string]any, err error) error
+// emitFunc takes one line's values (with the column each starts at) or its error at line:col.
+type emitFunc func(line, col int, raw map[string]any, cols map[string]int, err error) error
 
 // eachJSONL reads one JSON object per line; blank lines are skipped.
 func (s *inputSource) eachJSONL(r io.Reader, emit emitFunc) error {
@@ -141,10 +162,10 @@ func (s *inputSource) eachJSONL(r io.Reader, emit emitFunc) error {
 			var m map[string]any
 			if derr := json.Unmarshal(t, &m); derr != nil || m == nil {
 				col, msg := jsonErrorAt(text, derr)
-				if err := emit(line, col, nil, errors.New("expected one JSON object per line: "+msg)); err != nil {
+				if err := emit(line, col, nil, nil, errors.New("expected one JSON object per line: "+msg)); err != nil {
 					return err
 				}
-			} else if err := emit(line, 1, m, nil); err != nil {
+			} else if err := emit(line, 1, m, jsonValueColumns(string(text)), nil); err != nil {
 				return err
 			}
 		}
@@ -220,13 +241,14 @@ func (s *inputSource) eachCSV(r io.Reader, emit emitFunc) error {
 			return fail(err)
 		}
 		line, _ := cr.FieldPos(0) // valid: Read returned a record
-		m := map[string]any{}
+		m, cols := map[string]any{}, map[string]int{}
 		for i, name := range names {
 			if i < len(rec) && rec[i] != "" {
 				m[name] = rec[i]
+				_, cols[name] = cr.FieldPos(i)
 			}
 		}
-		if err := emit(line, 1, m, nil); err != nil {
+		if err := emit(line, 1, m, cols, nil); err != nil {
 			return err
 		}
 	}
@@ -257,4 +279,30 @@ func (l *lineLimitReader) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// jsonValueColumns finds, in one JSON object, the column where each top-level value starts.
+func jsonValueColumns(text string) map[string]int {
+	cols := map[string]int{}
+	dec := json.NewDecoder(strings.NewReader(text))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return cols
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return cols
+		}
+		name, _ := k.(string)
+		off := int(dec.InputOffset())
+		for off < len(text) && (text[off] == ' ' || text[off] == ':' || text[off] == '\t') {
+			off++
+		}
+		cols[name] = len([]rune(text[:off])) + 1
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return cols
+		}
+	}
+	return cols
 }

@@ -44,13 +44,15 @@ func newRootCmd(reg *engine.Registry) *cobra.Command {
 nodes joined by edges, typed instance variables, decisions in expr. Its main job is
 self-healing integrations: call an HTTP data action, retry transient failures with
 backoff that honours Retry-After, and escalate permanent ones with a correlation id.`,
-		Example: `  archflow run flows/self-healing.yaml --input order_id=A-1 --clock virtual
+		Example: `  archflow init my-flow          # a starter flow, its test file and a mock
+  archflow run flows/self-healing.yaml --input order_id=A-1 --mock flows/self-healing.mock.yaml --clock virtual
   archflow validate flows/
   archflow test flows/`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(reg), newValidateCmd(reg), newTestCmd(reg), newSchemaCmd(reg), newGraphCmd(reg))
+	root.AddCommand(newRunCmd(reg), newValidateCmd(reg), newTestCmd(reg), newSchemaCmd(reg), newGraphCmd(reg), newInitCmd())
+	completeFlagValues(root)
 	return root
 }
 

@@ -27,6 +27,7 @@ type runFlags struct {
 	maxSteps    int
 	output      string
 	mock        string
+	ignoreExtra bool
 }
 
 func newRunCmd(reg *engine.Registry) *cobra.Command {
@@ -38,11 +39,14 @@ func newRunCmd(reg *engine.Registry) *cobra.Command {
 
 Exit codes: 0 every instance ended success; 1 some ended otherwise (error included);
 2 invalid flow or input, nothing run; 3 interrupted or internal error.`,
-		Example: `  # one instance, waits taking no wall time
-  archflow run flows/self-healing.yaml --input order_id=A-1 --input amount=42 --clock virtual
+		Example: `  # one instance against the scripted ERP of the example, waits taking no wall time
+  archflow run flows/self-healing.yaml --input order_id=A-1 --input amount=42 --mock flows/self-healing.mock.yaml --clock virtual
 
-  # a batch of instances, 8 at a time, results as JSON Lines, a trace for replay
-  archflow run flows/self-healing.yaml --inputs orders.jsonl --concurrency 8 --output json --trace trace.jsonl`,
+  # a batch of instances, 8 at a time, results as JSON Lines, a trace for graph --trace
+  archflow run flows/self-healing.yaml --inputs orders.jsonl --concurrency 8 --output json --trace trace.jsonl --mock flows/self-healing.mock.yaml --clock virtual
+
+  # against the real API: drop --mock and say where it is
+  ERP_URL=https://erp.example.com archflow run flows/self-healing.yaml --input order_id=A-1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runFlow(cmd, reg, args[0], &rf)
@@ -58,6 +62,7 @@ Exit codes: 0 every instance ended success; 1 some ended otherwise (error includ
 	f.IntVar(&rf.maxSteps, "max-steps", engine.DefaultMaxSteps, "node executions allowed per instance")
 	f.StringVar(&rf.output, "output", "text", "text or json (one result per line)")
 	f.StringVar(&rf.mock, "mock", "", "answer HTTP from scripted responses in FILE (as a test case's http:)")
+	f.BoolVar(&rf.ignoreExtra, "ignore-extra-columns", false, "skip columns (or JSON keys) of --inputs that are not inputs of the flow")
 	return cmd
 }
 

@@ -121,7 +121,7 @@ func TestRunBatchFromJSONLAndCSV(t *testing.T) {
 	csvFile := filepath.Join(dir, "orders.csv")
 	os.WriteFile(csvFile, []byte("order_id,amount\nC-1,10\nC-2,abc\n"), 0o644)
 	code, _, errOut = cli(t, "run", seedFlow, "--inputs", csvFile)
-	if code != 2 || n.Load() != 3 || !strings.Contains(errOut, "orders.csv:3:1: error: input amount") {
+	if code != 2 || n.Load() != 3 || !strings.Contains(errOut, "orders.csv:3:5: error: input amount: wrong type") {
 		t.Errorf("bad CSV line: exit %d, calls %d, stderr %s", code, n.Load(), errOut)
 	}
 }

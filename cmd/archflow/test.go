@@ -44,7 +44,8 @@ Exit codes: 0 all cases passed; 1 a case failed or coverage is below --coverage-
 		Example: `  archflow test flows/
   archflow test flows/ --coverage --coverage-min 100 --junit report.xml
   archflow test --run 'Retry-After' --output github
-  archflow test flows/self-healing.test.yaml --update   # rewrite golden traces`,
+  archflow test flows/ --coverage-html coverage.html     # each flow's diagram, covered parts coloured
+  archflow test testdata/tester/pass/snapshot.test.yaml --update   # rewrite its golden traces`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTests(cmd, reg, args, &tf)
 		},

@@ -17,7 +17,11 @@ import (
 	"github.com/archflow/archflow/engine/trace"
 )
 
+// isTerminal reports whether w is a terminal. A writer may say so itself (a test's screen).
 func isTerminal(w io.Writer) bool {
+	if t, ok := w.(interface{ IsTerminal() bool }); ok {
+		return t.IsTerminal()
+	}
 	f, ok := w.(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
@@ -50,6 +54,7 @@ type textTracer struct {
 	w       io.Writer
 	c       palette
 	started time.Time
+	calls   map[string]int // requests per node: a hand-built retry loop re-enters the node
 }
 
 func newTextTracer(w io.Writer, color bool, reg *engine.Registry) *textTracer {
@@ -109,7 +114,7 @@ func fmtDur(d time.Duration) string {
 	return d.Truncate(time.Second).String()
 }
 
-func printResult(w io.Writer, r *engine.Result, output string, single, color bool) {
+func printResult(w io.Writer, r *engine.Result, output string, single, color bool, given map[string]any) {
 	if output == "json" {
 		b, err := json.Marshal(r)
 		if err != nil {
@@ -146,7 +151,14 @@ func printResult(w io.Writer, r *engine.Result, output string, single, color boo
 	}
 	summary += " · " + r.Ended.Sub(r.Started).Round(time.Millisecond).String()
 	if !single {
-		fmt.Fprintf(w, "%s %s %s\n", outcome, c.dim(r.Instance), c.dim(summary))
+		which := ""
+		if r.Input != nil {
+			which = fmt.Sprintf("line %d ", r.Input.Line)
+		}
+		if len(given) > 0 {
+			which += clip(trace.FormatVars(given), 60) + " "
+		}
+		fmt.Fprintf(w, "%s %s%s %s\n", outcome, which, c.dim(r.Instance), c.dim(summary))
 		if r.Error != nil {
 			fmt.Fprintf(w, "    %s\n", c.red(r.Error.Message))
 		}
@@ -199,6 +211,7 @@ func newProgressBar(w io.Writer, total int) *progressBar {
 	return p
 }
 
+// add counts a finished instance; the caller redraws the bar after printing its result.
 func (p *progressBar) add(outcome string) {
 	p.done_++
 	if outcome == engine.OutcomeSuccess {
@@ -206,7 +219,6 @@ func (p *progressBar) add(outcome string) {
 	} else {
 		p.notOK++
 	}
-	p.draw()
 }
 
 func (p *progressBar) draw() {
@@ -218,4 +230,16 @@ func (p *progressBar) draw() {
 	fmt.Fprintf(p.w, "\r[%s%s] %d/%d  success %d  other %d", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), p.done_, p.total, p.ok, p.notOK)
 }
 
+// clear erases the bar's line, so that a result printed next starts on a clean line.
+func (p *progressBar) clear() { fmt.Fprint(p.w, "\r\x1b[2K") }
+
 func (p *progressBar) done() { fmt.Fprintln(p.w) }
+
+// clip shortens s to at most n runes, marking the cut.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

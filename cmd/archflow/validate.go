@@ -31,7 +31,7 @@ for flow files (YAML with flow: and nodes:) and test files.
 
 Exit codes: 0 clean (warnings allowed); 2 errors, or warnings under --strict.`,
 		Example: `  archflow validate flows/self-healing.yaml
-  archflow validate flows/ testdata/ --strict --output github`,
+  archflow validate flows/ --strict --output github`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch output {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/yamldoc"
 )
 
 // Colours of the path a trace took, the same in every format.
@@ -62,7 +63,7 @@ func (g *Graph) ReadTrace(r io.Reader, path, instance string) (warnings []string
 	g.traced = true
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 64*1024*1024)
-	unknown, flows := map[string]bool{}, map[string]bool{}
+	unknown := map[string]bool{}
 	line, seen := 0, 0
 	for sc.Scan() {
 		line++
@@ -77,9 +78,10 @@ func (g *Graph) ReadTrace(r io.Reader, path, instance string) (warnings []string
 		if instance != "" && ev.Instance != instance {
 			continue
 		}
-		if ev.Event == "start" && ev.Flow != "" && ev.Flow != g.flow.Name && !flows[ev.Flow] {
-			flows[ev.Flow] = true
-			warnings = append(warnings, fmt.Sprintf("%s:%d: the trace is of flow %s, not %s", path, line, ev.Flow, g.flow.Name))
+		if ev.Event == "start" && ev.Flow != "" && ev.Flow != g.flow.Name {
+			// highlighting another flow's steps would draw a path that was never taken
+			return warnings, yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path, Line: line, Col: 1}, Severity: yamldoc.SevError,
+				Msg: fmt.Sprintf("the trace is of flow %s, not %s: pass a trace that run --trace wrote for %s", ev.Flow, g.flow.Name, g.flow.File)}}
 		}
 		if ev.Event != "enter" {
 			continue

@@ -41,6 +41,13 @@ type Coverage struct {
 	Cases    Tally    `json:"decision_cases"`
 	Outcomes Tally    `json:"data_action_outcomes"`
 	Missing  []string `json:"missing"`
+
+	// what was covered, for the diagram of the HTML report
+	flow        *engine.Flow
+	covNodes    map[string]bool
+	covEdges    map[*engine.Edge]bool
+	covOnError  bool
+	covOutcomes map[string]bool // node + "\x00" + outcome
 }
 
 // Total is every item together: the figure --coverage-min checks.
@@ -97,7 +104,7 @@ func coverage(files []*FileResult) []*Coverage {
 	var out []*Coverage
 	for _, fl := range order {
 		a := byFlow[fl]
-		c := &Coverage{Flow: fl.Name, File: fl.File}
+		c := &Coverage{Flow: fl.Name, File: fl.File, flow: fl, covNodes: a.nodes, covEdges: a.edges, covOnError: a.onError, covOutcomes: a.outcomes}
 		for _, n := range fl.Nodes {
 			c.Nodes.Total++
 			if a.nodes[n.Name] {

@@ -36,6 +36,7 @@ type Event struct {
 	Set     map[string]any     `json:"set,omitempty"`
 	Action  string             `json:"action,omitempty"`
 	Attempt int                `json:"attempt,omitempty"`
+	Visit   int                `json:"visit,omitempty"` // which entry into the node this is (a hand-built loop re-enters it)
 	Method  string             `json:"method,omitempty"`
 	URL     string             `json:"url,omitempty"`
 	Status  *int               `json:"status,omitempty"`

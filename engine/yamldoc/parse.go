@@ -26,7 +26,7 @@ func ParseYAML(file string, data []byte) (*yaml.Node, ErrorList) {
 	if root.Kind != yaml.MappingNode {
 		return nil, ErrorList{{Pos: PosOf(file, root), Severity: SevError, Msg: "expected a mapping at the top of the file"}}
 	}
-	return root, nil
+	return root, UnquotedTemplates(file, data, root)
 }
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

@@ -48,7 +48,7 @@ func DecodeYAML(file string, data []byte) (*yaml.Node, ErrorList) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, ErrorList{yamlError(file, err)}
+		return nil, ErrorList{YAMLSyntaxError(file, data, err)}
 	}
 	if e := CheckAliases(file, &doc, MaxAliasNodes); e != nil {
 		return nil, ErrorList{e}
