@@ -51,6 +51,7 @@ backoff that honours Retry-After, and escalate permanent ones with a correlation
 	root.AddCommand(newRunCmd(), newValidateCmd())
 	root.AddCommand(newTestCmd())
 	root.AddCommand(newSchemaCmd(), newGraphCmd())
+	root.AddCommand(newImportCmd())
 	return root
 }
 
