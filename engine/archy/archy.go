@@ -31,7 +31,7 @@ func (d *Diag) Error() string { return fmt.Sprintf("%s:%d:%d: %s", d.File, d.Lin
 
 // Options of an import.
 type Options struct {
-	Set     map[string]string     // Archy substitutions
+	Set     map[string]string    // Archy substitutions
 	Exports []*dataaction.Export // data action exports, matched to callData by name
 }
 
@@ -112,10 +112,10 @@ type dcase struct {
 }
 
 type variable struct {
-	name, typ    string
+	name, typ     string
 	input, output bool
-	def          string // YAML value, "" for none
-	note         string
+	def           string // YAML value, "" for none
+	note          string
 }
 
 type action struct {
@@ -165,7 +165,7 @@ type translator struct {
 	genesys    bool
 	start      *node
 	onError    *node
-	stateEntry map[string]*node  // refId → entry
+	stateEntry map[string]*node // refId → entry
 	states     map[string]*yaml.Node
 	tasks      map[string]*yaml.Node
 	taskScopes map[string]*scopeCtx

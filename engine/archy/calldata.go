@@ -2,6 +2,7 @@ package archy
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -16,18 +17,18 @@ const GenesysAuth = "genesys"
 // failureOutputs are Architect's failure outputs of a data action, read from the error body that
 // Genesys Cloud (and most APIs) send; every one is a string, as in Architect.
 var failureOutputs = map[string]string{
-	"errorCode":         "body?.code ?? body?.errorCode ?? error?.kind",
-	"status":            "body?.status ?? status",
-	"correlationId":     `body?.contextId ?? headers["Inin-Correlation-Id"]`,
-	"entityId":          "body?.entityId",
-	"entityName":        "body?.entityName",
-	"userMessage":       "body?.message ?? error?.message",
-	"userParamsMessage": "body?.messageWithParams",
-	"userParams.key":    `jsonpath(body, "$.messageParams.*~", [nil])[0]`,
-	"userParams.value":  `jsonpath(body, "$.messageParams.*", [nil])[0]`,
-	"details.errorCode": `jsonpath(body, "$.details[0].errorCode", [nil])[0]`,
-	"details.fieldName": `jsonpath(body, "$.details[0].fieldName", [nil])[0]`,
-	"details.entityId":  `jsonpath(body, "$.details[0].entityId", [nil])[0]`,
+	"errorCode":          "body?.code ?? body?.errorCode ?? error?.kind",
+	"status":             "body?.status ?? status",
+	"correlationId":      `body?.contextId ?? headers["Inin-Correlation-Id"]`,
+	"entityId":           "body?.entityId",
+	"entityName":         "body?.entityName",
+	"userMessage":        "body?.message ?? error?.message",
+	"userParamsMessage":  "body?.messageWithParams",
+	"userParams.key":     `jsonpath(body, "$.messageParams.*~", [nil])[0]`,
+	"userParams.value":   `jsonpath(body, "$.messageParams.*", [nil])[0]`,
+	"details.errorCode":  `jsonpath(body, "$.details[0].errorCode", [nil])[0]`,
+	"details.fieldName":  `jsonpath(body, "$.details[0].fieldName", [nil])[0]`,
+	"details.entityId":   `jsonpath(body, "$.details[0].entityId", [nil])[0]`,
 	"details.entityName": `jsonpath(body, "$.details[0].entityName", [nil])[0]`,
 }
 
@@ -174,7 +175,7 @@ func (t *translator) exportAction(a *action, x *dataaction.Export, at *yaml.Node
 	for _, w := range r.Warnings {
 		t.warnf(at, "data action %q: %s", x.Name, w)
 	}
-	a.source = fmt.Sprintf("data action %q (%s)", x.Name, x.File)
+	a.source = fmt.Sprintf("data action %q (%s)", x.Name, filepath.Base(x.File))
 	a.method, a.url, a.query, a.headers = r.Method, r.URL, r.Query, r.Headers
 	a.bodyRaw, a.hasBody, a.fields = r.BodyText, r.HasBody, r.BodyFields
 	if x.Genesys() {

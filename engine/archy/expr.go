@@ -449,20 +449,32 @@ var functions = map[string]function{
 		}
 		return "(" + strings.Join(parts, " + ") + ")"
 	}},
-	"additem":   {2, 2, func(a []string) string { return "concat(" + a[0] + " ?? [], [" + a[1] + "])" }},
-	"count":     {1, 1, func(a []string) string { return "len(" + a[0] + " ?? [])" }},
-	"getat":     {2, 2, func(a []string) string { return "(" + a[0] + ")[" + a[1] + "]" }},
-	"findstring": {2, 2, func(a []string) string { return "indexOf(" + a[0] + ", " + a[1] + ")" }},
-	"contains":  {2, 2, func(a []string) string { return "contains_(" + a[0] + ", " + a[1] + ")" }},
-	"substring": {3, 3, func(a []string) string { return "(" + a[0] + ")[" + a[1] + ":(" + a[1] + ") + (" + a[2] + ")]" }},
-	"lower":     {1, 1, func(a []string) string { return "lower(" + a[0] + ")" }},
-	"upper":     {1, 1, func(a []string) string { return "upper(" + a[0] + ")" }},
-	"trim":      {1, 1, func(a []string) string { return "trim(" + a[0] + ")" }},
+	"additem":               {2, 2, func(a []string) string { return "concat(" + a[0] + " ?? [], [" + a[1] + "])" }},
+	"count":                 {1, 1, func(a []string) string { return "len(" + a[0] + " ?? [])" }},
+	"getat":                 {2, 2, func(a []string) string { return "(" + a[0] + ")[" + a[1] + "]" }},
+	"findstring":            {2, 2, func(a []string) string { return "indexOf(" + a[0] + ", " + a[1] + ")" }},
+	"contains":              {2, 2, func(a []string) string { return "contains_(" + a[0] + ", " + a[1] + ")" }},
+	"substring":             {3, 3, func(a []string) string { return "(" + a[0] + ")[" + a[1] + ":(" + a[1] + ") + (" + a[2] + ")]" }},
+	"lower":                 {1, 1, func(a []string) string { return "lower(" + a[0] + ")" }},
+	"upper":                 {1, 1, func(a []string) string { return "upper(" + a[0] + ")" }},
+	"trim":                  {1, 1, func(a []string) string { return "trim(" + a[0] + ")" }},
 	"getjsonobjectproperty": {2, 2, func(a []string) string { return "(" + a[0] + ")?.[" + a[1] + "]" }},
 	"jsonparse":             {1, 1, func(a []string) string { return "fromJSON(" + a[0] + ")" }},
 	// MakeDuration(days, hours, minutes, seconds, milliseconds) is a number of seconds, which is
 	// what archflow's waits and duration variables take.
 	"makeduration": {5, 5, func(a []string) string {
+		total, mult := 0.0, []float64{86400, 3600, 60, 1, 0.001}
+		for i, x := range a {
+			f, err := strconv.ParseFloat(x, 64)
+			if err != nil {
+				total = -1
+				break
+			}
+			total += f * mult[i]
+		}
+		if total >= 0 { // all literals: the number itself
+			return strconv.FormatFloat(total, 'f', -1, 64)
+		}
 		return fmt.Sprintf("((%s) * 86400 + (%s) * 3600 + (%s) * 60 + (%s) + (%s) / 1000.0)", a[0], a[1], a[2], a[3], a[4])
 	}},
 	"getcurrentdatetimeutc": {0, 0, func([]string) string { return "now()" }},

@@ -17,7 +17,7 @@ import (
 // vpart is literal text or a reference.
 type vpart struct {
 	lit  string
-	ref  string   // dotted name: input.x, esc.quote, rawResult ...
+	ref  string    // dotted name: input.x, esc.quote, rawResult ...
 	args [][]vpart // call arguments: each a template (a quoted string) or one reference
 	call bool
 }
