@@ -28,8 +28,7 @@ var fixtures = []struct {
 }{
 	{"retry", map[string]string{"flow_name": "Push-Order", "integration": "ERP", "push_order": "Push Order"}},
 	{"constructs", nil},
-	{"platform", map[string]string{"integration": "Genesys Cloud Data Actions"}},
-	{"errors", nil},
+	{"platform", map[string]string{"integration": "Genesys"}},
 }
 
 func exports(t *testing.T) []*dataaction.Export {
