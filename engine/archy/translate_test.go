@@ -1,0 +1,189 @@
+package archy_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/archy"
+	"github.com/archflow/archflow/engine/archy/dataaction"
+)
+
+func TestArchitectExpressions(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{"x": "x", "name": "name", "items": "items", "contact": "contact", "count": "count_var", "t": "t", "n": "n"}
+	resolve := func(scope, name string) (string, bool) {
+		if scope == "State" && name == "s" {
+			return "Main_s", true
+		}
+		v, ok := vars[name]
+		return v, ok && scope == "Flow"
+	}
+	tests := []struct{ in, want string }{
+		{`Flow.x == NOT_SET`, `x == nil`},
+		{`Flow.x != not_set`, `x != nil`},
+		{`IsSet(Flow.x) and Flow.x > 1`, `IsSet(x) && x > 1`},
+		{`IsSet(Flow.x) AND Flow.x > 1 OR NOT IsSet(Flow.name)`, `IsSet(x) && x > 1 || !IsSet(name)`},
+		{`Flow.x == 1 Or Flow.x == 2 aNd not(Flow.x == 3)`, `x == 1 || x == 2 && !(x == 3)`},
+		{`(Flow.x == 1 or Flow.x == 2) and !IsNotSetOrEmpty(Flow.name)`, `(x == 1 || x == 2) && !IsNotSetOrEmpty(name)`},
+		{`State.s + "!"`, `Main_s + "!"`},
+		{`Flow.count + 1`, `count_var + 1`},
+		{`If(IsSet(Flow.x), Flow.x, 0)`, `If(IsSet(x), x, 0)`},
+		{`ToString(Flow.x)`, `ToString(x)`},
+		{`ToInt("42")`, `ToInt("42")`},
+		{`ToDecimal(Flow.x) / 2`, `float(x) / 2`},
+		{`Append("a", Flow.name)`, `(ToString("a") + ToString(name))`},
+		{`Count(Flow.items)`, `len(items ?? [])`},
+		{`GetAt(Flow.items, 0)`, `(items)[0]`},
+		{`Flow.items[Flow.x - 1]`, `items[x - 1]`},
+		{`FindString(Flow.name, "@")`, `indexOf(name, "@")`},
+		{`Contains(Flow.items, "a")`, `contains_(items, "a")`},
+		{`Substring(Flow.name, 1, 3)`, `(name)[1:(1) + (3)]`},
+		{`lower(Flow.name) == "x"`, `lower(name) == "x"`},
+		{`UPPER(Trim(Flow.name))`, `upper(trim(name))`},
+		{`GetJsonObjectProperty(Flow.contact, "email")`, `(contact)?.["email"]`},
+		{`JsonParse("{\"a\": 1}")`, `fromJSON("{\"a\": 1}")`},
+		{`Flow.contact.personalEmail`, `contact?.personalEmail`},
+		{`MakeDuration(0, 0, 5, 0, 0)`, `300`},
+		{`MakeDuration(0, 0, Flow.x, 0, 0)`, `((0) * 86400 + (0) * 3600 + (x) * 60 + (0) + (0) / 1000.0)`},
+		{`GetCurrentDateTimeUtc()`, `now()`},
+		{`AddMinutes(Flow.t, 5)`, `(t) + duration(ToString(5) + "m")`},
+		{`DateTimeDiff(Flow.t, GetCurrentDateTimeUtc())`, `((t) - (now()))`},
+		{`AddItem(Flow.items, "b")`, `concat(items ?? [], ["b"])`},
+		{`ToString(Flow.items, ", ")`, `join(map(items ?? [], ToString(#)), ", ")`},
+		{`-Flow.n * 2 <> 3`, `-n * 2 != 3`},
+		{`"it's \"quoted\""`, `"it's \"quoted\""`},
+		{`true == TRUE`, `true == true`},
+	}
+	for _, tt := range tests {
+		got, errs := archy.TranslateExpr(tt.in, resolve)
+		if len(errs) > 0 {
+			t.Errorf("%s: %v", tt.in, errs[0])
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("%s\n got: %s\nwant: %s", tt.in, got, tt.want)
+		}
+	}
+	// each translation is expr that archflow compiles against typed variables, and runs
+	flow := `flow: exprs
+variables:
+  x: {type: integer}
+  n: {type: integer, default: 2}
+  name: {type: string, default: " Ann "}
+  items: {type: list}
+  contact: {type: object, default: {email: a@example.com}}
+  t: {type: datetime}
+  out: {type: string, output: true}
+  num: {type: number, output: true}
+  ok: {type: boolean, output: true}
+start: a
+nodes:
+  a:
+    assign:
+      ok: "{{ x == nil && !IsSet(x) && IsNotSetOrEmpty(items) && len(items ?? []) == 0 }}"
+      out: "{{ (ToString(\"[\") + ToString(upper(trim(name))) + ToString(contact?.email) + ToString((contact)?.[\"nope\"]) + \"]\") }}"
+      num: "{{ float(n) / 4 + ((0) * 86400 + (0) * 3600 + (n) * 60 + (0) + (0) / 1000.0) }}"
+      items: "{{ concat(items ?? [], [\"b\"]) }}"
+    next: done
+  done: {end: success}
+`
+	f, err := engine.Load("exprs.yaml", []byte(flow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := specRun(t, f)
+	if r.Outputs["ok"] != true || r.Outputs["out"] != "[ANNa@example.com]" || r.Outputs["num"] != 120.5 {
+		t.Errorf("outputs %v", r.Outputs)
+	}
+	// what cannot be translated names its place, every one of them
+	_, errs := archy.TranslateExpr(`Foo(Flow.x) + Flow.missing + Bar()`, resolve)
+	var msgs []string
+	for _, e := range errs {
+		msgs = append(msgs, e.Msg)
+	}
+	if len(errs) != 3 || errs[0].Offset != 0 || errs[1].Offset != 14 || errs[2].Offset != 29 {
+		t.Errorf("errors: %q at %v", msgs, errs)
+	}
+}
+
+// Everything that cannot be translated is listed at once, at file:line:col of the source.
+func TestUntranslatablePlaces(t *testing.T) {
+	t.Parallel()
+	src := filepath.Join(dir, "untranslatable.workflow.yaml")
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, diags := archy.Import(src, data, archy.Options{Set: map[string]string{"name": "Bad"}})
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.Error())
+	}
+	want := []string{
+		src + ":18:22: in expression \"Frobnicate(Flow.a) == 1\": unknown or unsupported Architect function Frobnicate()",
+		src + ":25:28: in expression \"Flow.nope + 1\": unknown variable Flow.nope",
+		src + ":26:13: action playAudio is not supported by archflow import (it has no meaning outside Genesys Cloud or no public API)",
+		src + ":28:13: action transferToAcd is not supported by archflow import (it has no meaning outside Genesys Cloud or no public API)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// an unresolved substitution names itself, at its place in the original file
+	_, diags = archy.Import(src, data, archy.Options{})
+	if len(diags) != 1 || diags[0].Error() != src+":3:10: Archy substitution {{name}} has no value: give it with --set name=VALUE or in --options" {
+		t.Errorf("got %v", diags)
+	}
+}
+
+// The real exports in ../shared/reference/archy import and validate. The repository stands alone:
+// without them the test skips.
+func TestReferenceWorkflows(t *testing.T) {
+	t.Parallel()
+	ref := filepath.Join("..", "..", "..", "shared", "reference", "archy")
+	if _, err := os.Stat(ref); err != nil {
+		t.Skip("no reference material beside the repository")
+	}
+	xs, probs := dataaction.LoadDir(ref)
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	set := map[string]string{
+		"flow_name": "Callback Prioritization", "workflow_name": "Send Transcript", "division": "Home", "default_language": "en-us",
+		"data_action_category": "Genesys", "get_interaction_state": "Get Interaction State", "get_callback_priority": "Get Callback Priority",
+		"update_callback_priority": "Update Callback Priority", "send_agentless_email": "Send Agentless Email",
+		"fromAddress_email": "noreply@example.com", "replyToAddress_email": "noreply@example.com",
+		"get_message_transcript": "Get Message Transcript", "common_module_name": "Merge Contact",
+	}
+	for _, name := range []string{"callback-prioritization", "proactive-callback-workbin", "send-message-transcript"} {
+		src := filepath.Join(ref, name+".workflow.yaml")
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, diags := archy.Import(src, data, archy.Options{Set: set, Exports: xs})
+		if len(diags) > 0 {
+			t.Errorf("%s: %v", name, diags)
+			continue
+		}
+		f, err := engine.Load(name+".yaml", res.YAML)
+		if err != nil {
+			t.Errorf("%s does not validate: %v\n%s", name, err, res.YAML)
+			continue
+		}
+		if len(f.Nodes) < 5 {
+			t.Errorf("%s: only %d nodes", name, len(f.Nodes))
+		}
+	}
+}
+
+func specRun(t *testing.T, f *engine.Flow) *engine.Result {
+	t.Helper()
+	in, err := f.Inputs(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.Run(t.Context(), in, &engine.Options{Capture: true})
+}
