@@ -77,6 +77,9 @@ func parseRef(s string) (vpart, int, error) {
 		i++
 	}
 	start := i
+	if i >= len(s) || !(s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z') {
+		return vpart{}, 0, nil // Velocity names start with a letter: "$5" is text
+	}
 	for i < len(s) && (isNameByte(s[i]) || s[i] == '.' && i+1 < len(s) && isNameByte(s[i+1])) {
 		i++
 	}
