@@ -12,6 +12,9 @@ import (
 	"github.com/archflow/archflow/engine/archy/dataaction"
 )
 
+// maxImportSize bounds the Archy files import reads, as flow files are bounded (SPEC §11).
+const maxImportSize = 16 << 20
+
 func newImportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import",
@@ -40,6 +43,9 @@ Exit codes: 0 written; 2 something could not be translated (every place is liste
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file := args[0]
+			if st, err := os.Stat(file); err == nil && st.Size() > maxImportSize {
+				return exitWith(exitInvalid, "%s: %d bytes is more than an Archy file may hold (%d)", file, st.Size(), maxImportSize)
+			}
 			data, err := os.ReadFile(file)
 			if err != nil {
 				return exitWith(exitInvalid, "%s: %v", file, err)
@@ -71,7 +77,7 @@ Exit codes: 0 written; 2 something could not be translated (every place is liste
 			stderr := cmd.ErrOrStderr()
 			res, diags := archy.Import(file, data, opts)
 			for _, d := range diags {
-				problems = append(problems, d.Error()+"")
+				problems = append(problems, d.Error())
 			}
 			if len(problems) > 0 {
 				for _, p := range problems {
@@ -82,6 +88,9 @@ Exit codes: 0 written; 2 something could not be translated (every place is liste
 			}
 			for _, w := range res.Warnings {
 				fmt.Fprintf(stderr, "%s:%d:%d: warning: %s\n", w.File, w.Line, w.Col, w.Msg)
+			}
+			for _, n := range res.Notes {
+				fmt.Fprintf(stderr, "note: %s\n", n)
 			}
 			name := out
 			if name == "" {

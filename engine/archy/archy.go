@@ -63,11 +63,21 @@ func Import(file string, data []byte, opts Options) (*Result, []*Diag) {
 	root := doc.Content[0]
 	wf := child(root, "workflow")
 	if wf == nil {
+		if wf = child(root, "commonModule"); wf != nil {
+			t.flowScope = "Common" // a common module's variables are Common.x
+		}
+	}
+	if wf == nil {
+		if len(root.Content) == 0 {
+			return nil, []*Diag{{File: file, Line: root.Line, Col: root.Column, Msg: "not an Archy flow file: expected workflow:"}}
+		}
 		k := root.Content[0]
-		t.errorf(k, "flow type %q is not imported: archflow imports workflow: flows", k.Value)
+		t.errorf(k, "flow type %q is not imported: archflow imports workflow: and commonModule: flows", k.Value)
 		return nil, t.sorted(t.errs)
 	}
+	t.flowScope0()
 	t.workflow(wf)
+	t.checkRoutes(wf)
 	if len(t.errs) > 0 {
 		return nil, t.sorted(t.errs)
 	}
@@ -147,6 +157,8 @@ type scopeCtx struct {
 }
 
 type translator struct {
+	flowScope  string     // Flow, or Common in a common module
+	at         *yaml.Node // the action being translated, where a missing part is reported
 	file       string
 	subs       []substitution
 	opts       Options
@@ -177,7 +189,16 @@ type translator struct {
 	endNode    *node
 }
 
+func (t *translator) flowScope0() {
+	if t.flowScope == "" {
+		t.flowScope = "Flow"
+	}
+}
+
 func (t *translator) pos(n *yaml.Node) (int, int) {
+	if n == nil {
+		n = t.at
+	}
 	if n == nil {
 		return 1, 1
 	}
@@ -343,7 +364,7 @@ func (t *translator) workflow(wf *yaml.Node) {
 	t.names[ExitReason] = true // declared last, under this name
 	var inits [][2]string
 	for _, v := range seq(child(wf, "variables")) {
-		if set := t.variable(v, "Flow", nil); set != nil {
+		if set := t.variable(v, t.flowScope, nil); set != nil {
 			inits = append(inits, *set)
 		}
 	}
@@ -647,6 +668,9 @@ func (t *translator) action(a *yaml.Node, next *node) *node {
 		t.errorf(a, "expected an action like updateData: {...}")
 		return next
 	}
+	saved := t.at
+	t.at = k
+	defer func() { t.at = saved }()
 	name := str(child(v, "name"))
 	if name == "" {
 		name = k.Value
@@ -755,8 +779,20 @@ func (t *translator) varRef(n *yaml.Node) (string, bool) {
 
 func (t *translator) resolve(scope, name string) (string, bool) {
 	switch scope {
-	case "Flow":
+	case "Flow", "Common":
+		if scope != t.flowScope {
+			return "", false
+		}
 		v, ok := t.vars[name]
+		if !ok && scope == "Flow" {
+			// the error handling task reads what went wrong
+			switch name {
+			case "ErrorType":
+				return "error?.kind", true
+			case "ErrorMessage", "ErrorDetails":
+				return "error?.message", true
+			}
+		}
 		return v, ok
 	case "State", "Task":
 		if t.scope != nil && t.scope.kind == scope {
@@ -919,7 +955,12 @@ func (t *translator) exprOf(n *yaml.Node) string {
 // condition is a bare expression for a decision case.
 func (t *translator) condition(n *yaml.Node) string {
 	if l := child(n, "lit"); l != nil {
-		return strings.ToLower(l.Value)
+		v, err := t.literal(l, "boolean")
+		if err != nil || v == "null" {
+			t.errorf(l, "a condition's literal must be true or false, not %q", l.Value)
+			return "false"
+		}
+		return v
 	}
 	return t.exprOf(n)
 }
@@ -972,9 +1013,22 @@ func (t *translator) literal(l *yaml.Node, typ string) (string, error) {
 		return "[" + strings.Join(items, ", ") + "]", nil
 	}
 	switch typ {
-	case "integer", "number", "boolean":
+	case "boolean":
+		switch strings.ToLower(l.Value) {
+		case "true", "yes", "on", "y":
+			return "true", nil
+		case "false", "no", "off", "n":
+			return "false", nil
+		case "":
+			return "null", nil
+		}
+		return "null", fmt.Errorf("%q is not a boolean", l.Value)
+	case "integer", "number":
 		if l.Tag == "!!str" && l.Value == "" {
 			return "null", nil
+		}
+		if l.Tag != "!!int" && l.Tag != "!!float" {
+			return "null", fmt.Errorf("%q is not a number", l.Value)
 		}
 		return l.Value, nil
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // resolve follows aliases to the node they stand for.
@@ -204,3 +206,27 @@ func writePairs(b *strings.Builder, key string, ps [][2]string) {
 
 // yamlKey writes a mapping key: the same rules as a string value.
 func yamlKey(s string) string { return yamlString(s) }
+
+// checkRoutes reports routes that lead nowhere: a state or task whose actions only change to
+// itself never reaches an action, which no flow can express.
+func (t *translator) checkRoutes(at *yaml.Node) {
+	bad := false
+	check := func(n *node) {
+		if n != nil && resolve(n) == nil {
+			bad = true
+		}
+	}
+	check(t.start)
+	for _, n := range t.nodes {
+		check(n.next)
+		check(n.def)
+		check(n.onFailure)
+		check(n.onTimeout)
+		for _, c := range n.cases {
+			check(c.next)
+		}
+	}
+	if bad {
+		t.errorf(at, "a state changes to itself before any action runs: the flow would never end")
+	}
+}

@@ -531,7 +531,12 @@ func literalWith(v any, exprs []string) string {
 			}
 			rest := x[i+len(marker):]
 			j := strings.Index(rest, "@@")
-			n, _ := strconv.Atoi(rest[:j])
+			n, err := strconv.Atoi(rest[:max(j, 0)])
+			if j < 0 || err != nil || n < 0 || n >= len(exprs) {
+				// the template's own text looked like a marker: keep it as text
+				parts = append(parts, quote(x))
+				break
+			}
 			if i == 0 && j+2 == len(rest) && len(parts) == 0 {
 				return "(" + exprs[n] + ")" // the whole string is one reference: keep its type
 			}
