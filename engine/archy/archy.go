@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -113,7 +114,8 @@ type node struct {
 	waitFor   string
 	trim      bool
 	outcome   string
-	line      int // Architect source line, for a comment
+	line      int    // Architect source line, for a comment
+	comment   string // what a node archflow adds stands for (default: the Architect name)
 }
 
 type dcase struct {
@@ -428,15 +430,16 @@ func (t *translator) workflow(wf *yaml.Node) {
 	}
 	if len(inits) > 0 {
 		n := t.newNode("assign", "Initialize", wf)
+		n.comment = "initial values given as expressions"
 		n.sets = inits
 		n.next = start
 		start = n
 	}
 	t.start = start
-	t.errorHandling(child(wf, "settingsErrorHandling"))
 	for _, ref := range stateOrder {
 		t.state(ref)
 	}
+	t.errorHandling(child(wf, "settingsErrorHandling")) // after the states, so its nodes are written last
 }
 
 func seq(n *yaml.Node) []*yaml.Node {
@@ -533,7 +536,8 @@ func (t *translator) variable(n *yaml.Node, scope string, sc *scopeCtx) *[2]stri
 		if err != nil {
 			t.errorf(lit, "initial value of %s: %v", full, err)
 		}
-		decl.def = val
+		// a default is a value, not a template: no {{ escaping
+		decl.def = strings.ReplaceAll(val, `{{ \"{{\" }}`, "{{")
 	} else if e := child(iv, "exp"); e != nil {
 		return &[2]string{got, t.template(e)}
 	}
@@ -605,6 +609,7 @@ func (t *translator) errorHandling(n *yaml.Node) {
 func (t *translator) end(at *yaml.Node) *node {
 	if t.endNode == nil {
 		t.endNode = t.newNode("end", "Workflow_ended", at)
+		t.endNode.comment = "where every End Workflow with an exit reason ends"
 		t.endNode.outcome = "success"
 	}
 	return t.endNode
@@ -620,9 +625,11 @@ func (t *translator) state(ref string) {
 	var entry *node
 	if sets := t.entrySets(st, sc); len(sets) > 0 {
 		entry = t.newNode("assign", sc.name, st) // made first, so that it is written first
+		entry.comment = "state " + strconv.Quote(sc.name) + ": its variables start again"
 		entry.sets = sets
 	}
 	fall := t.newNode("end", "End_of_"+validName(sc.name, "state"), st)
+	fall.comment = "the actions of state " + strconv.Quote(sc.name) + " ran out"
 	fall.outcome = "success"
 	body := t.list(child(st, "actions"), fall)
 	if entry == nil {
@@ -848,9 +855,12 @@ func (t *translator) loop(k, v *yaml.Node, name string, next *node) *node {
 	}
 	count := t.exprOf(child(v, "loopCount"))
 	init := t.newNode("assign", name, k)
+	init.comment = name + ": the index starts at 0"
 	init.sets = [][2]string{{idx, "0"}}
 	check := t.newNode("decision", name+"_check", k)
+	check.comment = name + ": another round?"
 	step := t.newNode("assign", name+"_next", k)
+	step.comment = name + ": next round (Next Loop comes here)"
 	step.sets = [][2]string{{idx, template(idx + " + 1")}}
 	step.next = check
 	init.next = check
@@ -890,6 +900,7 @@ func (t *translator) callTask(ref, outputs *yaml.Node, next *node) *node {
 	var entry *node
 	if sets := t.entrySets(tk, t.scope); len(sets) > 0 {
 		entry = t.newNode("assign", str(child(tk, "name")), tk)
+		entry.comment = "task " + strconv.Quote(str(child(tk, "name"))) + ": its variables start again"
 		entry.sets = sets
 	}
 	body := t.list(child(tk, "actions"), next) // a task whose actions run out returns, as End Task does
@@ -911,13 +922,15 @@ func (t *translator) callTask(ref, outputs *yaml.Node, next *node) *node {
 func (t *translator) translate(n *yaml.Node) string {
 	out, errs := TranslateExpr(n.Value, t.resolve)
 	for _, e := range errs {
-		l, c := t.pos(n)
+		l, c := n.Line, n.Column
 		if !strings.Contains(n.Value, "\n") {
+			// the offset counts in the expression as substituted; map the column back after it
 			c += e.Offset
 			if n.Style == yaml.DoubleQuotedStyle || n.Style == yaml.SingleQuotedStyle {
 				c++
 			}
 		}
+		c = origCol(t.subs, l, c)
 		t.errs = append(t.errs, &Diag{File: t.file, Line: l, Col: c, Msg: fmt.Sprintf("in expression %q: %s", n.Value, e.Msg)})
 	}
 	if len(errs) > 0 {

@@ -334,6 +334,7 @@ func (t *translator) platform(k, v *yaml.Node, name string, next *node) *node {
 		n.onFailure = t.outputList(outputs, next, "failure")
 		if notFound != n.onFailure {
 			d := t.newNode("decision", name+"_not_found", k)
+			d.comment = name + ": a missing row (404) is not found, anything else a failure"
 			d.cases = []dcase{{when: "status == 404", next: notFound}}
 			d.def = n.onFailure
 			n.onFailure = d

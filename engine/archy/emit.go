@@ -156,7 +156,11 @@ func (t *translator) emit() []byte {
 	for _, n := range nodes {
 		w("  %s:", n.name)
 		if n.line > 0 {
-			w("  # %s, line %d", strings.ReplaceAll(n.base, "\n", " "), n.line)
+			c := n.base
+			if n.comment != "" {
+				c = n.comment
+			}
+			w("  # %s, line %d", strings.ReplaceAll(c, "\n", " "), n.line)
 		}
 		w("\n")
 		switch n.kind {

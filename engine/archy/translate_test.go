@@ -187,3 +187,15 @@ func specRun(t *testing.T, f *engine.Flow) *engine.Result {
 	}
 	return f.Run(t.Context(), in, &engine.Options{Capture: true})
 }
+
+// Positions stay those of the original file when a substitution on the same line changed its length.
+func TestPositionsAfterSubstitution(t *testing.T) {
+	t.Parallel()
+	src := "workflow:\n  name: W\n  startUpRef: \"/workflow/states/state[S]\"\n  states:\n    - state:\n        name: S\n        refId: S\n        actions:\n" +
+		"          - endWorkflow: {name: E, exitReason: {exp: 'Append(\"{{greeting}}\", \"{{x}}\", Frobnicate())'}}\n"
+	_, diags := archy.Import("w.yaml", []byte(src), archy.Options{Set: map[string]string{"greeting": "a much longer greeting than the placeholder", "x": ""}})
+	col := strings.Index(strings.Split(src, "\n")[8], "Frobnicate") + 1
+	if len(diags) != 1 || diags[0].Line != 9 || diags[0].Col != col {
+		t.Errorf("got %v, want w.yaml:9:%d", diags, col)
+	}
+}

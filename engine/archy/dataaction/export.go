@@ -55,11 +55,23 @@ func (x *Export) problem(field, format string, args ...any) *Problem {
 	return p
 }
 
-// LoadDir reads every *.json file of dir as a data action export.
+// LoadDir reads every *.json file of dir as a data action export (or dir itself, when it is a file).
 func LoadDir(dir string) ([]*Export, []*Problem) {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		// one export file given on its own
+		data, err := os.ReadFile(dir)
+		if err != nil {
+			return nil, []*Problem{{File: dir, Line: 1, Col: 1, Msg: err.Error()}}
+		}
+		x, probs := Parse(dir, data)
+		if x == nil {
+			return nil, probs
+		}
+		return []*Export{x}, probs
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, []*Problem{{File: dir, Msg: "cannot read the data action directory: " + err.Error()}}
+		return nil, []*Problem{{File: dir, Line: 1, Col: 1, Msg: "cannot read the data action directory: " + err.Error()}}
 	}
 	var out []*Export
 	var probs []*Problem
@@ -70,7 +82,7 @@ func LoadDir(dir string) ([]*Export, []*Problem) {
 		path := filepath.Join(dir, e.Name())
 		data, err := os.ReadFile(path)
 		if err != nil {
-			probs = append(probs, &Problem{File: path, Msg: err.Error()})
+			probs = append(probs, &Problem{File: path, Line: 1, Col: 1, Msg: err.Error()})
 			continue
 		}
 		x, ps := Parse(path, data)

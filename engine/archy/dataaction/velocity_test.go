@@ -57,3 +57,35 @@ func TestSuccessTemplates(t *testing.T) {
 		t.Errorf("rawResult field: %s %v", e, ok)
 	}
 }
+
+// A problem in an export names its place in the JSON file.
+func TestExportProblemsHavePositions(t *testing.T) {
+	src := `{
+  "name": "Bad Path",
+  "config": {
+    "request": {"requestUrlTemplate": "https://x.example.com/#foreach($i in $input.list)", "requestType": "GET"},
+    "response": {
+      "translationMap": {
+        "ok": "$.ok",
+        "bad": "$.items[?(@.a =="
+      },
+      "successTemplate": "{\"ok\": ${ok}}"
+    }
+  }
+}`
+	x, probs := Parse("bad.json", []byte(src))
+	if x == nil || len(probs) != 0 {
+		t.Fatalf("parse: %v", probs)
+	}
+	_, probs = x.Outputs()
+	if len(probs) != 1 || probs[0].Error() != `bad.json:8:16: translationMap bad: not RFC 9535 JSONPath: `+probs[0].Msg[len("translationMap bad: not RFC 9535 JSONPath: "):] {
+		t.Errorf("outputs: %v", probs)
+	}
+	_, probs = x.Request(nil)
+	if len(probs) != 1 || !strings.HasPrefix(probs[0].Error(), "bad.json:4:39: requestUrlTemplate: Velocity directive #foreach is not supported") {
+		t.Errorf("request: %v", probs)
+	}
+	if _, probs := Parse("broken.json", []byte("{\n  \"name\": \"x\",\n  oops\n}")); len(probs) != 1 || !strings.HasPrefix(probs[0].Error(), "broken.json:3:") {
+		t.Errorf("invalid JSON: %v", probs)
+	}
+}
