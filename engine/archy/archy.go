@@ -56,7 +56,7 @@ func Import(file string, data []byte, opts Options) (*Result, []*Diag) {
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil, []*Diag{yamlDiag(file, err)}
 	}
-	t := &translator{file: file, subs: subs, opts: opts, vars: map[string]string{}, varTypes: map[string]string{},
+	t := &translator{file: file, subs: subs, lines: strings.Split(string(src), "\n"), opts: opts, vars: map[string]string{}, varTypes: map[string]string{},
 		names: map[string]bool{}, actions: map[string]*action{}, stateEntry: map[string]*node{}}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, []*Diag{{File: file, Line: 1, Col: 1, Msg: "not an Archy flow file: expected a mapping with workflow:"}}
@@ -163,6 +163,7 @@ type translator struct {
 	at         *yaml.Node // the action being translated, where a missing part is reported
 	file       string
 	subs       []substitution
+	lines      []string // the substituted source, to place errors inside quoted scalars
 	opts       Options
 	errs       []*Diag
 	warns      []*Diag
@@ -925,10 +926,7 @@ func (t *translator) translate(n *yaml.Node) string {
 		l, c := n.Line, n.Column
 		if !strings.Contains(n.Value, "\n") {
 			// the offset counts in the expression as substituted; map the column back after it
-			c += e.Offset
-			if n.Style == yaml.DoubleQuotedStyle || n.Style == yaml.SingleQuotedStyle {
-				c++
-			}
+			c += t.rawOffset(n, e.Offset)
 		}
 		c = origCol(t.subs, l, c)
 		t.errs = append(t.errs, &Diag{File: t.file, Line: l, Col: c, Msg: fmt.Sprintf("in expression %q: %s", n.Value, e.Msg)})
@@ -937,6 +935,39 @@ func (t *translator) translate(n *yaml.Node) string {
 		return "nil"
 	}
 	return out
+}
+
+// rawOffset is how far into the source line the value offset off of a scalar is: quotes and
+// escape sequences take more room in the file than in the value.
+func (t *translator) rawOffset(n *yaml.Node, off int) int {
+	if n.Style != yaml.DoubleQuotedStyle && n.Style != yaml.SingleQuotedStyle {
+		return off
+	}
+	if n.Line < 1 || n.Line > len(t.lines) {
+		return off + 1
+	}
+	line := t.lines[n.Line-1]
+	i := n.Column // the byte after the opening quote (columns count from 1)
+	for v := 0; v < off && i < len(line); v++ {
+		switch {
+		case n.Style == yaml.SingleQuotedStyle && strings.HasPrefix(line[i:], "''"):
+			i += 2
+		case n.Style == yaml.DoubleQuotedStyle && line[i] == '\\' && i+1 < len(line):
+			switch line[i+1] {
+			case 'x':
+				i += 4
+			case 'u':
+				i += 6
+			case 'U':
+				i += 10
+			default:
+				i += 2
+			}
+		default:
+			i++
+		}
+	}
+	return i - n.Column + 1
 }
 
 // exprOf reads {exp: E} or {lit: V} as expr source.

@@ -55,6 +55,15 @@ func (t *translator) callData(k, v *yaml.Node, name string, next *node) *node {
 		t.envAction(a, daName, inputs, "POST")
 	} else {
 		t.exportAction(a, x, daName, inputs)
+		for _, r := range x.Required {
+			given := false
+			for _, in := range inputs {
+				given = given || in.Name == r
+			}
+			if !given {
+				t.warnf(daName, "data action %q requires input %s, which this call does not give (Genesys Cloud would refuse the call)", x.Name, r)
+			}
+		}
 	}
 	outs := map[string]string{}
 	if x != nil {

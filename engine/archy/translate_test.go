@@ -199,3 +199,15 @@ func TestPositionsAfterSubstitution(t *testing.T) {
 		t.Errorf("got %v, want w.yaml:9:%d", diags, col)
 	}
 }
+
+// Inside a double-quoted scalar, escapes take more room in the file than in the expression.
+func TestPositionsInQuotedScalars(t *testing.T) {
+	t.Parallel()
+	line := `          - endWorkflow: {name: E, exitReason: {exp: "Append(\"a\\\"b\", Frobnicate())"}}`
+	src := "workflow:\n  name: W\n  states:\n    - state:\n        name: S\n        refId: S\n        actions:\n" + line + "\n"
+	_, diags := archy.Import("w.yaml", []byte(src), archy.Options{})
+	col := strings.Index(line, "Frobnicate") + 1
+	if len(diags) != 1 || diags[0].Line != 8 || diags[0].Col != col {
+		t.Errorf("got %v, want w.yaml:8:%d", diags, col)
+	}
+}

@@ -38,6 +38,7 @@ type Export struct {
 	Defaults        map[string]string
 	SuccessTemplate string
 	Inputs          []string          // contract.input.inputSchema properties
+	Required        []string          // contract.input.inputSchema required
 	OutputTypes     map[string]string // contract.output.successSchema properties, flattened (a.b) → JSON type
 	pos             map[string]*yaml.Node
 }
@@ -152,6 +153,11 @@ func Parse(file string, data []byte) (*Export, []*Problem) {
 	}
 	for _, p := range pairs(get("contract.input.inputSchema.properties")) {
 		x.Inputs = append(x.Inputs, p[0].Value)
+	}
+	if r := get("contract.input.inputSchema.required"); r != nil && r.Kind == yaml.SequenceNode {
+		for _, it := range r.Content {
+			x.Required = append(x.Required, it.Value)
+		}
 	}
 	flattenSchema(get("contract.output.successSchema"), "", x.OutputTypes)
 	var probs []*Problem
