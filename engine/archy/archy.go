@@ -319,6 +319,8 @@ func validName(s, fallback string) string {
 	return out
 }
 
+// archflowNames cannot be variables in archflow (engine/expr.go: reserved names, archflow's
+// functions, expr's keywords); expr's built-in functions are added from its own list.
 var archflowNames = []string{"status", "headers", "body", "text", "elapsed", "error", "instance", "retries", "Flow",
 	"now", "uuid", "env", "secret", "retry_after", "backoff", "jsonpath", "If", "IsSet", "IsNotSetOrEmpty", "ToString", "ToInt", "contains_",
 	"true", "false", "nil", "in", "not", "and", "or", "matches", "contains", "startsWith", "endsWith", "let", "if", "else"}
@@ -397,11 +399,6 @@ func (t *translator) workflow(wf *yaml.Node) {
 	// State and Task variables are declared up front, named after their state or task.
 	for _, ref := range stateOrder {
 		t.stateScope[ref] = t.scopeVars("State", t.states[ref])
-	}
-	for ref, tk := range t.tasks {
-		_ = ref
-		t.taskScopes[ref] = nil
-		_ = tk
 	}
 	taskRefs := make([]string, 0, len(t.tasks))
 	for ref := range t.tasks {
@@ -554,7 +551,7 @@ func truthy(n *yaml.Node) bool {
 func (t *translator) entrySets(n *yaml.Node, sc *scopeCtx) [][2]string {
 	var sets [][2]string
 	for _, v := range seq(child(n, "variables")) {
-		k, body := single(v)
+		_, body := single(v)
 		_, name, _ := strings.Cut(str(child(body, "name")), ".")
 		got := sc.vars[name]
 		if got == "" {
@@ -571,7 +568,6 @@ func (t *translator) entrySets(n *yaml.Node, sc *scopeCtx) [][2]string {
 		} else if e := child(iv, "exp"); e != nil {
 			val = t.template(e)
 		}
-		_ = k
 		sets = append(sets, [2]string{got, val})
 	}
 	return sets

@@ -35,10 +35,9 @@ var failureOutputs = map[string]string{
 // callData becomes a data_action node on an action made for this call: Architect's inputs are
 // expressions of the caller, so they are written into the action's templates.
 func (t *translator) callData(k, v *yaml.Node, name string, next *node) *node {
-	var integration, daName *yaml.Node
-	var spec *yaml.Node
+	// category: {INTEGRATION: {dataAction: {NAME: spec}}}; the integration does not matter here
+	var daName, spec *yaml.Node
 	for _, p := range pairs(child(v, "category")) {
-		integration = p[0]
 		for _, d := range pairs(child(p[1], "dataAction")) {
 			daName, spec = d[0], d[1]
 		}
@@ -47,7 +46,6 @@ func (t *translator) callData(k, v *yaml.Node, name string, next *node) *node {
 		t.errorf(k, "callData names no data action (category: {INTEGRATION: {dataAction: {NAME: ...}}})")
 		return next
 	}
-	_ = integration
 	inputs := t.inputs(child(spec, "inputs"))
 	a := &action{timeout: t.timeout(child(v, "timeout"))}
 	x := dataaction.Find(t.opts.Exports, daName.Value)
