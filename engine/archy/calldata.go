@@ -50,7 +50,7 @@ func (t *translator) callData(k, v *yaml.Node, name string, next *node) *node {
 	a := &action{timeout: t.timeout(child(v, "timeout"))}
 	x := dataaction.Find(t.opts.Exports, daName.Value)
 	if x == nil {
-		t.envAction(a, daName, inputs, "POST")
+		t.envAction(a, "data action", daName, inputs, "POST")
 	} else {
 		t.exportAction(a, x, daName, inputs)
 		for _, r := range x.Required {
@@ -192,10 +192,14 @@ func (t *translator) exportAction(a *action, x *dataaction.Export, at *yaml.Node
 
 // envAction stands for a data action whose export was not given: its URL comes from the
 // environment, and without it a live call fails on a host that names the variable to set.
-func (t *translator) envAction(a *action, at *yaml.Node, inputs []dataaction.Input, method string) {
+func (t *translator) envAction(a *action, what string, at *yaml.Node, inputs []dataaction.Input, method string) {
 	env := strings.ToUpper(validName(at.Value, "action")) + "_URL"
-	t.warnf(at, "no export of data action %q (give --data-actions DIR): it calls %s %s from the environment", at.Value, method, env)
-	a.source = fmt.Sprintf("data action %q: no export given; set %s", at.Value, env)
+	if what == "common module" {
+		t.warnf(at, "common module %q is called as an action: it calls %s %s from the environment (import the module on its own)", at.Value, method, env)
+	} else {
+		t.warnf(at, "no export of data action %q (give --data-actions DIR): it calls %s %s from the environment", at.Value, method, env)
+	}
+	a.source = fmt.Sprintf("%s %q: no export given; set %s", what, at.Value, env)
 	a.method = method
 	host := strings.ToLower(strings.ReplaceAll(env, "_", "-"))
 	a.url = fmt.Sprintf("{{ env(%s, %s) }}", QuoteExpr(env), QuoteExpr("http://set-"+host+".invalid"))
@@ -366,7 +370,7 @@ func (t *translator) platform(k, v *yaml.Node, name string, next *node) *node {
 		for _, p := range pairs(child(spec, "inputs")) {
 			ins = append(ins, dataaction.Input{Name: strings.TrimPrefix(p[0].Value, "Common."), Expr: t.exprOf(p[1])})
 		}
-		t.envAction(a, mod, ins, "POST")
+		t.envAction(a, "common module", mod, ins, "POST")
 		for _, p := range pairs(child(spec, "outputs")) {
 			target := child(p[1], "var")
 			if target == nil {

@@ -317,7 +317,7 @@ func (p *exprParser) primary() *exprNode {
 			return &exprNode{kind: "call", text: t.text, off: t.off, args: args}
 		}
 		switch t.text {
-		case "Flow", "State", "Task":
+		case "Flow", "State", "Task", "Common":
 			if d := p.peek(); d.kind == tOp && d.text == "." {
 				p.next()
 				name := p.next()
@@ -328,7 +328,7 @@ func (p *exprParser) primary() *exprNode {
 				return &exprNode{kind: "var", text: t.text + "." + name.text, off: t.off}
 			}
 		}
-		p.fail(t.off, "unknown name %q (variables are written Flow.name, State.name or Task.name)", t.text)
+		p.fail(t.off, "unknown name %q (variables are written Flow.name, State.name, Task.name or Common.name)", t.text)
 		return nil
 	case tOp:
 		if t.text == "(" {

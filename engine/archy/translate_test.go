@@ -211,3 +211,60 @@ func TestPositionsInQuotedScalars(t *testing.T) {
 		t.Errorf("got %v, want w.yaml:8:%d", diags, col)
 	}
 }
+
+// A common module file imports like a workflow; its variables are Common.x.
+func TestCommonModule(t *testing.T) {
+	t.Parallel()
+	src := `commonModule:
+  name: Greeting
+  startUpRef: "/commonModule/states/state[Start_1]"
+  variables:
+    - stringVariable:
+        name: Common.name
+        initialValue:
+          noValue: true
+        isInput: true
+    - stringVariable:
+        name: Common.greeting
+        initialValue:
+          noValue: true
+        isOutput: true
+  states:
+    - state:
+        name: Start
+        refId: Start_1
+        actions:
+          - updateData:
+              name: Greet
+              statements:
+                - string:
+                    variable: Common.greeting
+                    value:
+                      exp: Append("Hello, ", If(IsNotSetOrEmpty(Common.name), "you", Common.name))
+          - endWorkflow:
+              name: Done
+              exitReason:
+                noValue: true
+`
+	res, diags := archy.Import("greeting.yaml", []byte(src), archy.Options{})
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	f, err := engine.Load("greeting.flow.yaml", res.YAML)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, res.YAML)
+	}
+	in, err := f.Inputs(map[string]any{"name": "Ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := f.Run(t.Context(), in, &engine.Options{Capture: true})
+	if r.Outcome != "success" || r.Outputs["greeting"] != "Hello, Ann" || len(r.Path) != 2 {
+		t.Errorf("outcome %s, outputs %v, path %v", r.Outcome, r.Outputs, r.Path)
+	}
+	// Flow. is not a common module's scope
+	_, diags = archy.Import("greeting.yaml", []byte(strings.Replace(src, "exp: Append(", "exp: Flow.x + Append(", 1)), archy.Options{})
+	if len(diags) != 1 || !strings.Contains(diags[0].Msg, "unknown variable Flow.x") {
+		t.Errorf("got %v", diags)
+	}
+}
