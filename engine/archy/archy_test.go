@@ -59,8 +59,10 @@ func importFixture(t *testing.T, name string, set map[string]string) *archy.Resu
 }
 
 func TestFixturesImportValidateAndRun(t *testing.T) {
+	t.Parallel()
 	for _, fx := range fixtures {
 		t.Run(fx.name, func(t *testing.T) {
+			t.Parallel()
 			res := importFixture(t, fx.name, fx.set)
 			golden := filepath.Join(dir, fx.name+".flow.yaml")
 			if *update {

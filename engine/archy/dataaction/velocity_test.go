@@ -7,6 +7,7 @@ import (
 
 // The Velocity that real exports use, translated into archflow templates at import time.
 func TestRequestTemplates(t *testing.T) {
+	t.Parallel()
 	tr := &requestTranslator{inputs: []Input{{"id", "orderId"}, {"name", "customer"}}}
 	tests := []struct{ in, want string }{
 		{`/orders/${input.id}`, `/orders/{{ orderId }}`},
@@ -31,6 +32,7 @@ func TestRequestTemplates(t *testing.T) {
 }
 
 func TestSuccessTemplates(t *testing.T) {
+	t.Parallel()
 	x := &Export{
 		TranslationMap: [][2]string{{"p", "$.items[?(@.ok==true)].p"}, {"s", "$.state"}, {"bad", "$.x["}},
 		Defaults:       map[string]string{"p": "[0]", "s": "\"none\""},
@@ -60,6 +62,7 @@ func TestSuccessTemplates(t *testing.T) {
 
 // A problem in an export names its place in the JSON file.
 func TestExportProblemsHavePositions(t *testing.T) {
+	t.Parallel()
 	src := `{
   "name": "Bad Path",
   "config": {
