@@ -24,8 +24,8 @@ var failureOutputs = map[string]string{
 	"entityName":         "body?.entityName",
 	"userMessage":        "body?.message ?? error?.message",
 	"userParamsMessage":  "body?.messageWithParams",
-	"userParams.key":     `jsonpath(body, "$.messageParams.*~", [nil])[0]`,
-	"userParams.value":   `jsonpath(body, "$.messageParams.*", [nil])[0]`,
+	"userParams.key":     `first(sort(keys(body?.messageParams ?? {})))`,
+	"userParams.value":   `body?.messageParams?.[first(sort(keys(body?.messageParams ?? {}))) ?? ""]`,
 	"details.errorCode":  `jsonpath(body, "$.details[0].errorCode", [nil])[0]`,
 	"details.fieldName":  `jsonpath(body, "$.details[0].fieldName", [nil])[0]`,
 	"details.entityId":   `jsonpath(body, "$.details[0].entityId", [nil])[0]`,
@@ -37,10 +37,16 @@ var failureOutputs = map[string]string{
 func (t *translator) callData(k, v *yaml.Node, name string, next *node) *node {
 	// category: {INTEGRATION: {dataAction: {NAME: spec}}}; the integration does not matter here
 	var daName, spec *yaml.Node
+	named := 0
 	for _, p := range pairs(child(v, "category")) {
 		for _, d := range pairs(child(p[1], "dataAction")) {
 			daName, spec = d[0], d[1]
+			named++
 		}
+	}
+	if named > 1 {
+		t.errorf(child(v, "category"), "callData names %d data actions; it calls one", named)
+		return next
 	}
 	if daName == nil {
 		t.errorf(k, "callData names no data action (category: {INTEGRATION: {dataAction: {NAME: ...}}})")

@@ -1,6 +1,9 @@
 package archy_test
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -266,5 +269,62 @@ func TestCommonModule(t *testing.T) {
 	_, diags = archy.Import("greeting.yaml", []byte(strings.Replace(src, "exp: Append(", "exp: Flow.x + Append(", 1)), archy.Options{})
 	if len(diags) != 1 || !strings.Contains(diags[0].Msg, "unknown variable Flow.x") {
 		t.Errorf("got %v", diags)
+	}
+}
+
+// Architect's failure outputs read the error body that Genesys Cloud sends.
+func TestFailureOutputs(t *testing.T) {
+	t.Parallel()
+	outs := []string{"errorCode", "status", "correlationId", "entityId", "entityName", "userMessage", "userParamsMessage",
+		"userParams.key", "userParams.value", "details.errorCode", "details.fieldName", "details.entityId", "details.entityName"}
+	var vars, maps strings.Builder
+	for i, o := range outs {
+		fmt.Fprintf(&vars, "    - stringVariable: {name: Flow.v%d, initialValue: {noValue: true}, isOutput: true}\n", i)
+		fmt.Fprintf(&maps, "                        %s: {var: Flow.v%d}\n", o, i)
+	}
+	src := "workflow:\n  name: F\n  variables:\n" + vars.String() + `  states:
+    - state:
+        name: S
+        refId: S
+        actions:
+          - callData:
+              name: Call
+              category:
+                X:
+                  dataAction:
+                    Act:
+                      failureOutputs:
+` + maps.String() + "          - endWorkflow: {name: E, exitReason: {noValue: true}}\n"
+	res, diags := archy.Import("f.yaml", []byte(src), archy.Options{})
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	f, err := engine.Load("f.flow.yaml", res.YAML)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, res.YAML)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Inin-Correlation-Id", "corr-1")
+		w.WriteHeader(400)
+		w.Write([]byte(`{"message": "Bad queue", "code": "bad.request", "status": 400, "messageWithParams": "Bad {q}",
+			"messageParams": {"q": "q-9"}, "entityId": "e-1", "entityName": "queue",
+			"details": [{"errorCode": "E1", "fieldName": "queueId", "entityId": "e-2", "entityName": "field"}]}`))
+	}))
+	defer srv.Close()
+	in, err := f.Inputs(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := f.Run(t.Context(), in, &engine.Options{Transport: engine.NewHTTPTransport(), Capture: true,
+		Env: func(name string) (string, bool) { return srv.URL, name == "ACT_URL" }})
+	if r.Outcome != "success" {
+		t.Fatalf("outcome %s: %v", r.Outcome, r.Error)
+	}
+	want := []string{"bad.request", "400", "corr-1", "e-1", "queue", "Bad queue", "Bad {q}", "q", "q-9", "E1", "queueId", "e-2", "field"}
+	for i, w := range want {
+		if got := r.Outputs[fmt.Sprintf("v%d", i)]; got != w {
+			t.Errorf("%s = %#v, want %q", outs[i], got, w)
+		}
 	}
 }
