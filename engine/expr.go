@@ -143,7 +143,7 @@ var reservedNames = []string{"status", "headers", "body", "text", "elapsed", "er
 var scopeFuncNames = []string{"now", "uuid", "env", "secret", "retry_after"}
 
 // pureFuncNames are archflow's stateless functions, registered with expr.Function.
-var pureFuncNames = []string{"backoff", "If", "IsSet", "IsNotSetOrEmpty", "ToString", "ToInt", "contains_"}
+var pureFuncNames = []string{"backoff", "jsonpath", "If", "IsSet", "IsNotSetOrEmpty", "ToString", "ToInt", "contains_"}
 
 func isReserved(name string) bool {
 	for _, n := range reservedNames {

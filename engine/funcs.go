@@ -28,6 +28,8 @@ func pureFunctions() []expr.Option {
 			new(func(any) string)),
 		expr.Function("ToInt", func(p ...any) (any, error) { return toInt(p[0]) },
 			new(func(any) int)),
+		expr.Function("jsonpath", func(p ...any) (any, error) { return JSONPath(p[0], p[1], p[2:]...) },
+			new(func(any, string) any), new(func(any, string, any) any)),
 		expr.Function("contains_", func(p ...any) (any, error) { return containsValue(p[0], p[1]), nil },
 			new(func(any, any) bool)),
 	}
