@@ -84,7 +84,7 @@ func TestSeedRetryAgainstHTTPServer(t *testing.T) {
 			r := f.Run(context.Background(), in, &engine.Options{
 				Clock:     func() clock.Clock { return clock.NewVirtualClock(start) },
 				Transport: transport.NewHTTPTransport(),
-				Channels: engine.Capture{},
+				Channels:  engine.Capture{},
 			})
 			if r.Outcome != "success" {
 				t.Fatalf("outcome %s: %v", r.Outcome, r.Error)
