@@ -38,6 +38,11 @@ func (d *dataAction) sendFollowing(ctx context.Context, in *engine.Instance, req
 			return resp, req, &engine.ErrorInfo{Class: engine.Permanent, Kind: engine.KindHTTP, Status: resp.Status, Node: d.name,
 				Message: fmt.Sprintf("HTTP %d redirect to %s not followed: %s", resp.Status, in.Redactor().String(loc), why)}, nil
 		}
+		if in.Tracing() { // the hop's own response: the final one is traced by finish
+			s := resp.Status
+			in.Emit(&engine.Event{Node: d.name, Kind: "data_action", Event: "response", Action: req.Action, Attempt: req.Attempt,
+				Method: req.Method, URL: req.URL, Status: &s, Headers: in.Redactor().RedactHeaders(resp.Header), Outcome: "redirect"})
+		}
 		req = next
 	}
 }
