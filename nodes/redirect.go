@@ -8,6 +8,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/failure"
+	"github.com/archflow/archflow/engine/trace"
 	"github.com/archflow/archflow/engine/transport"
 )
 
@@ -39,6 +40,11 @@ func (d *dataAction) sendFollowing(ctx context.Context, in *engine.Instance, req
 		if why != "" {
 			return resp, req, &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindHTTP, Status: resp.Status, Node: d.name,
 				Message: fmt.Sprintf("HTTP %d redirect to %s not followed: %s", resp.Status, in.Redactor().String(loc), why)}, nil
+		}
+		if in.Tracing() { // the hop's own response: the final one is traced by finish
+			s := resp.Status
+			in.Emit(&trace.Event{Node: d.name, Kind: "data_action", Event: "response", Action: req.Action, Attempt: req.Attempt,
+				Method: req.Method, URL: req.URL, Status: &s, Headers: in.Redactor().RedactHeaders(resp.Header), Outcome: "redirect"})
 		}
 		req = next
 	}

@@ -119,8 +119,9 @@ func TestRedirectsNeverCarryCredentialsToAnotherOrigin(t *testing.T) {
 				t.Errorf("calls = %d, requests on the wire = %d", got, len(o)+len(x))
 			}
 			requests := strings.Count(r.traceJSON(t), `"event":"request"`)
-			if requests != len(o)+len(x) {
-				t.Errorf("%d request events in the trace, %d requests on the wire", requests, len(o)+len(x))
+			responses := strings.Count(r.traceJSON(t), `"event":"response"`)
+			if requests != len(o)+len(x) || responses != requests {
+				t.Errorf("%d request and %d response events in the trace, %d requests on the wire", requests, responses, len(o)+len(x))
 			}
 			if tc.msg != "" {
 				var last *failure.ErrorInfo

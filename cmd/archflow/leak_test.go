@@ -128,6 +128,8 @@ func leakForms() map[string]string {
 		forms[name+" path-escaped"] = url.PathEscape(v)
 		j, _ := json.Marshal(v)
 		forms[name+" json"] = string(j[1 : len(j)-1])
+		j2, _ := json.Marshal(string(j[1 : len(j)-1]))
+		forms[name+" json twice"] = string(j2[1 : len(j2)-1])
 		forms[name+" base64"] = base64.StdEncoding.EncodeToString([]byte(v))
 		var x strings.Builder
 		xml.EscapeText(&x, []byte(v))
@@ -159,6 +161,7 @@ func checkNoLeak(t *testing.T, what, got string) {
 // SPEC §11 Secrets: no secret, credential or token reaches any output of run or test, in any
 // encoding; the correlation id beside them stays readable.
 func TestSecretsNeverLeak(t *testing.T) {
+	var logged strings.Builder // the log channel's output: the command's stderr
 	srv := leakServer(t)
 	dir := t.TempDir()
 	flow := filepath.Join(dir, "leak.yaml")
@@ -192,6 +195,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 				what := "run " + which + " fail=" + fail + " --output " + output
 				checkNoLeak(t, what+" stdout", out)
 				checkNoLeak(t, what+" stderr", errOut)
+				logged.WriteString(errOut)
 				checkNoLeak(t, what+" trace", string(tr))
 				if !strings.Contains(string(tr), "corr-42") {
 					t.Errorf("%s: the correlation id beside the secrets was redacted too", what)
@@ -204,6 +208,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Errorf("no dead letter written")
 	}
 	checkNoLeak(t, "dead letters", string(dl))
+	if !strings.Contains(logged.String(), "corr-42") && !strings.Contains(logged.String(), "see [REDACTED]") {
+		t.Errorf("the log channel wrote nothing:\n%s", logged.String())
+	}
+	checkNoLeak(t, "the log channel", logged.String())
 
 	// archflow test: cases that pass and cases whose failure messages would print secrets on
 	// both sides (the expected value spells a secret out; the request carries them all).

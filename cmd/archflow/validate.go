@@ -150,8 +150,8 @@ func collectYAML(args []string) ([]string, error) {
 
 // looksLikeFlow tells flow files from other YAML (mock files, included actions) in a directory.
 func looksLikeFlow(path string) bool {
-	data, err := os.ReadFile(path)
-	if err != nil {
+	data, rerr := yamldoc.ReadUserFile(path)
+	if rerr != nil {
 		return true // let validation report it
 	}
 	root, _ := yamldoc.ParseYAML(path, data)

@@ -413,26 +413,27 @@ func (c *checker) graphChecks() {
 			c.errs.Warn(n.Pos, "unreachable", "route to it or delete it", "node %s is unreachable from start", n.Name)
 		}
 	}
-	// reverse reachability from end nodes
-	toEnd := map[*engine.Node]bool{}
-	changed := true
+	// reverse reachability from end nodes: one walk over reversed edges, linear in the graph (a
+	// fixpoint over the node list was quadratic on long chains)
+	preds := make(map[*engine.Node][]*engine.Node, len(f.Nodes))
+	toEnd := make(map[*engine.Node]bool, len(f.Nodes))
+	var queue []*engine.Node
 	for _, n := range f.Nodes {
+		for _, e := range n.Edges {
+			preds[e.To] = append(preds[e.To], n)
+		}
 		if engine.Ends(n) {
 			toEnd[n] = true
+			queue = append(queue, n)
 		}
 	}
-	for changed {
-		changed = false
-		for _, n := range f.Nodes {
-			if toEnd[n] {
-				continue
-			}
-			for _, e := range n.Edges {
-				if toEnd[e.To] {
-					toEnd[n] = true
-					changed = true
-					break
-				}
+	for len(queue) > 0 {
+		n := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		for _, p := range preds[n] {
+			if !toEnd[p] {
+				toEnd[p] = true
+				queue = append(queue, p)
 			}
 		}
 	}

@@ -141,7 +141,9 @@ func (r *Redactor) Add(s string) {
 
 // sensitiveForms are s and its encodings, each once.
 func sensitiveForms(s string) []string {
+	// a JSON body quoted again (an API echoing the request in a JSON string) escapes it twice
 	forms := []string{s, url.QueryEscape(s), url.PathEscape(s), jsonEscaped(s), jsonEscapedHTML(s),
+		jsonEscaped(jsonEscaped(s)), jsonEscapedHTML(jsonEscapedHTML(s)),
 		base64.StdEncoding.EncodeToString([]byte(s)), base64.URLEncoding.EncodeToString([]byte(s))}
 	out := forms[:0]
 	for _, f := range forms {
