@@ -1,104 +1,71 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
-	"sync"
 
 	"github.com/archflow/archflow/engine"
-	"github.com/archflow/archflow/engine/transport"
 )
 
-// runBatch runs one instance per input, concurrency at a time, and prints each result as its
-// instance ends; nothing grows with the number of inputs. Inputs in = results out: after an
-// interruption, every input not started still gets its result (SPEC §4). It returns the exit
-// code: 3 (interrupted) over 1 (an outcome other than success) over 0.
-func runBatch(ctx context.Context, flow *engine.Flow, src *inputSource, total int, opts *engine.Options,
-	newTransport func() transport.Transport, rf *runFlags, single, color bool, stdout, stderr io.Writer) int {
-	var progress *progressBar
-	if !single && isTerminal(stderr) {
-		progress = newProgressBar(stderr, total)
+// printer prints a batch's results as their instances end, under a progress bar on a terminal,
+// and keeps what the exit code and the summary need: 3 (interrupted) over 1 (an outcome other
+// than success) over 0.
+type printer struct {
+	stdout, stderr io.Writer
+	output         string
+	single, color  bool
+	progress       *progressBar
+	counts         map[string]int
+	code           int
+	notStarted     int
+}
+
+func newPrinter(stdout, stderr io.Writer, output string, total int) *printer {
+	p := &printer{stdout: stdout, stderr: stderr, output: output, single: total == 1, color: useColor(stdout), counts: map[string]int{}}
+	if !p.single && isTerminal(stderr) {
+		p.progress = newProgressBar(stderr, total)
 	}
-	var mu sync.Mutex
-	counts := map[string]int{}
-	code, notStarted := exitOK, 0
-	report := func(r *engine.Result, given map[string]any) {
-		mu.Lock()
-		defer mu.Unlock()
-		if progress != nil { // the bar shares the terminal: erase it, print, redraw it
-			progress.clear()
-		}
-		printResult(stdout, r, rf.output, single, color, given)
-		counts[r.Outcome]++
-		switch {
-		case r.Outcome == engine.OutcomeInterrupted:
-			code = exitInternal
-		case r.Outcome != engine.OutcomeSuccess && code == exitOK:
-			code = exitFailed
-		}
-		if r.Started.IsZero() {
-			notStarted++
-		}
-		if progress != nil {
-			progress.add(r.Outcome)
-			progress.draw()
-		}
+	return p
+}
+
+func (p *printer) report(r *engine.Result, inputs map[string]any) {
+	if p.progress != nil { // the bar shares the terminal: erase it, print, redraw it
+		p.progress.clear()
 	}
-	type job struct {
-		line int
-		in   map[string]any
+	printResult(p.stdout, r, p.output, p.single, p.color, inputs)
+	p.counts[r.Outcome]++
+	switch {
+	case r.Outcome == engine.OutcomeInterrupted:
+		p.code = exitInternal
+	case r.Outcome != engine.OutcomeSuccess && p.code == exitOK:
+		p.code = exitFailed
 	}
-	work := make(chan job)
-	var wg sync.WaitGroup
-	for range min(rf.concurrency, total) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range work {
-				o := *opts
-				if newTransport != nil {
-					o.Transport = newTransport()
-				}
-				r := flow.Run(ctx, j.in, &o)
-				if src.path != "" {
-					r.Input = &engine.InputRef{Line: j.line}
-				}
-				report(r, j.in)
-			}
-		}()
+	if r.Started.IsZero() {
+		p.notStarted++
 	}
-	err := src.each(func(line int, in map[string]any, err error) error {
-		if err != nil { // the file changed since it was checked
-			return err
-		}
-		if ctx.Err() == nil {
-			select {
-			case work <- job{line, in}:
-				return nil
-			case <-ctx.Done():
-			}
-		}
-		report(flow.NotStarted(line), in)
-		return nil
-	})
-	close(work)
-	wg.Wait()
-	if progress != nil {
-		progress.done()
+	if p.progress != nil {
+		p.progress.add(r.Outcome)
+		p.progress.draw()
+	}
+}
+
+// finish ends the bar and prints the summary; it returns the exit code.
+func (p *printer) finish(total int, err error, inputsPath string) int {
+	if p.progress != nil {
+		p.progress.done()
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "archflow: %s: %v\n", src.path, err)
-		code = exitInternal
+		fmt.Fprintf(p.stderr, "archflow: %s: %v\n", inputsPath, err)
+		p.code = exitInternal
 	}
-	if !single && rf.output == "text" {
-		printBatchSummary(stdout, counts, color)
+	if !p.single && p.output == "text" {
+		printBatchSummary(p.stdout, p.counts, p.color)
 	}
-	if notStarted > 0 {
-		fmt.Fprintf(stderr, "archflow: interrupted: %d of %d instances not started\n", notStarted, total)
+	if p.notStarted > 0 {
+		fmt.Fprintf(p.stderr, "archflow: interrupted: %d of %d instances not started\n", p.notStarted, total)
 	}
-	return code
+	return p.code
 }
 
 // createPrivate creates (or truncates) a file holding run data, readable by its owner only

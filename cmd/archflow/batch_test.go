@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/batch"
 	"github.com/archflow/archflow/engine/trace"
 	"github.com/archflow/archflow/nodes"
 )
@@ -30,8 +31,8 @@ func TestMalformedInputsArePositionedErrors(t *testing.T) {
 		{"array.jsonl", "[1, 2]\n", "array.jsonl:1:1: error: expected one JSON object per line: got a array"},
 		{"null.jsonl", "null\n", "null.jsonl:1:1: error: expected one JSON object per line: got null"},
 		{"two.jsonl", "{\"order_id\": \"A-1\"} {\"order_id\": \"A-2\"}\n", "two.jsonl:1:21: error: expected one JSON object per line: invalid character '{' after top-level value"},
-		{"long.jsonl", "{\"order_id\": \"" + strings.Repeat("x", MaxInputLine) + "\"}\n", "long.jsonl:1:1: error: line longer than 16 MiB"},
-		{"long.csv", "order_id\n" + strings.Repeat("x", MaxInputLine+1) + "\n", "long.csv:2:1: error: line longer than 16 MiB"},
+		{"long.jsonl", "{\"order_id\": \"" + strings.Repeat("x", batch.MaxInputLine) + "\"}\n", "long.jsonl:1:1: error: line longer than 16 MiB"},
+		{"long.csv", "order_id\n" + strings.Repeat("x", batch.MaxInputLine+1) + "\n", "long.csv:2:1: error: line longer than 16 MiB"},
 	} {
 		p := filepath.Join(dir, tc.name)
 		os.WriteFile(p, []byte(tc.content), 0o600)
@@ -78,12 +79,11 @@ func TestInterruptedBatchGivesEveryInputAResult(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "in.jsonl")
 	os.WriteFile(p, []byte(strings.Repeat("{}\n", 7)), 0o600)
-	rf := &runFlags{inputsFile: p, concurrency: 2, output: "json"}
-	src, err := newInputSource(flow, rf)
+	src, err := batch.NewInputs(flow, nil, p, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	total, err := src.check()
+	total, err := src.Check()
 	if err != nil || total != 7 {
 		t.Fatalf("check: %d, %v", total, err)
 	}
@@ -101,7 +101,9 @@ func TestInterruptedBatchGivesEveryInputAResult(t *testing.T) {
 		}
 	})}
 	var out, errb bytes.Buffer
-	code := runBatch(ctx, flow, src, total, opts, nil, rf, false, false, &out, &errb)
+	pr := newPrinter(&out, &errb, "json", total)
+	err = batch.Run(ctx, flow, src, total, batch.Options{Concurrency: 2, Instance: *opts, Report: pr.report})
+	code := pr.finish(total, err, p)
 	if code != exitInternal {
 		t.Errorf("exit %d, want 3", code)
 	}

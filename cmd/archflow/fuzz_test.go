@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/archflow/archflow/engine/batch"
 	"github.com/archflow/archflow/engine/yamldoc"
 	"github.com/archflow/archflow/nodes"
 )
@@ -34,11 +35,11 @@ func FuzzInputs(f *testing.F) {
 		if err := os.WriteFile(p, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		src, err := newInputSource(flow, &runFlags{inputsFile: p})
+		src, err := batch.NewInputs(flow, nil, p, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, err := src.check()
+		n, err := src.Check()
 		if err != nil {
 			var l yamldoc.ErrorList
 			if errors.As(err, &l) {
@@ -51,7 +52,7 @@ func FuzzInputs(f *testing.F) {
 			return
 		}
 		again := 0
-		src.each(func(line int, in map[string]any, err error) error {
+		src.Each(func(line int, in map[string]any, err error) error {
 			if err != nil || line < 1 {
 				t.Errorf("line %d: %v after a clean check", line, err)
 			}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -11,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/batch"
 	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/engine/trace"
 	"github.com/archflow/archflow/engine/transport"
@@ -68,6 +71,44 @@ Exit codes: 0 every instance ended success; 1 some ended otherwise (error includ
 
 func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if err := rf.check(); err != nil {
+		return err
+	}
+	flow, err := reg.LoadFile(path)
+	if err != nil {
+		return err
+	}
+	lookup, err := envLookup(flow, rf.envFile)
+	if err != nil {
+		return err
+	}
+	inputs, err := batch.NewInputs(flow, rf.inputs, rf.inputsFile, rf.ignoreExtra)
+	if err != nil {
+		return err
+	}
+	total, err := inputs.Check()
+	if err != nil {
+		return err
+	}
+	bo, closeTrace, err := rf.batchOptions(flow, reg, lookup, total, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p := newPrinter(stdout, stderr, rf.output, total)
+	bo.Report = p.report
+	err = batch.Run(ctx, flow, inputs, total, bo)
+	if cerr := closeTrace(); cerr != nil {
+		fmt.Fprintf(stderr, "archflow: writing trace: %v\n", cerr)
+	}
+	if code := p.finish(total, err, rf.inputsFile); code != exitOK {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+func (rf *runFlags) check() error {
 	if rf.output != "text" && rf.output != "json" {
 		return exitWith(exitInvalid, "--output must be text or json, not %q", rf.output)
 	}
@@ -77,76 +118,62 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 	if rf.concurrency < 1 {
 		return exitWith(exitInvalid, "--concurrency must be at least 1")
 	}
-	flow, err := reg.LoadFile(path)
-	if err != nil {
-		return err
-	}
-	var envFile map[string]string
-	if rf.envFile != "" {
-		if envFile, err = engine.ReadEnvFile(rf.envFile); err != nil {
-			return yamldoc.ErrorList{asError(err)}
-		}
-	}
-	lookup := engine.EnvChain(envFile)
-	if errs := flow.CheckEnv(lookup); len(errs) > 0 {
-		return errs
-	}
-	src, err := newInputSource(flow, rf)
-	if err != nil {
-		return err
-	}
-	total, err := src.check()
-	if err != nil {
-		return err
-	}
+	return nil
+}
 
-	httpTransport := transport.NewHTTPTransport() // one for every instance: connections are reused
-	opts := &engine.Options{Env: lookup, MaxSteps: rf.maxSteps, Transport: httpTransport, Stderr: engine.SyncWriter(stderr)}
+// envLookup reads --env-file and checks that the flow's literal env()/secret() names are set.
+func envLookup(flow *engine.Flow, envFile string) (func(string) (string, bool), error) {
+	var vals map[string]string
+	if envFile != "" {
+		var err error
+		if vals, err = engine.ReadEnvFile(envFile); err != nil {
+			return nil, yamldoc.ErrorList{asError(err)}
+		}
+	}
+	lookup := engine.EnvChain(vals)
+	if errs := flow.CheckEnv(lookup); len(errs) > 0 {
+		return nil, errs
+	}
+	return lookup, nil
+}
+
+// batchOptions turns the flags into the seams of the run: one real transport shared by every
+// instance (connections are reused), the clock, --mock's transports, the tracers. closeTrace
+// flushes and closes the --trace file.
+func (rf *runFlags) batchOptions(flow *engine.Flow, reg *engine.Registry, lookup func(string) (string, bool), total int,
+	stdout, stderr io.Writer) (bo batch.Options, closeTrace func() error, err error) {
+	httpTransport := transport.NewHTTPTransport()
+	bo = batch.Options{Concurrency: rf.concurrency, Instance: engine.Options{Env: lookup, MaxSteps: rf.maxSteps,
+		Transport: httpTransport, Stderr: engine.SyncWriter(stderr)}}
 	if rf.clock == "virtual" {
-		opts.Clock = func() clock.Clock { return clock.NewVirtualClock(time.Now().UTC()) }
+		bo.Instance.Clock = func() clock.Clock { return clock.NewVirtualClock(time.Now().UTC()) }
 	}
-	var newTransport func() transport.Transport
 	if rf.mock != "" {
-		if newTransport, err = mockTransports(rf.mock, flow, httpTransport); err != nil {
+		if bo.Transport, err = mockTransports(rf.mock, flow, httpTransport); err != nil {
 			if l, ok := yamldoc.AsList(err); ok {
-				return l
+				return bo, nil, l
 			}
-			return exitWith(exitInvalid, "%v", err)
+			return bo, nil, exitWith(exitInvalid, "%v", err)
 		}
 	}
+	closeTrace = func() error { return nil }
 	var tracers multiTracer
-	var traceFile *os.File
-	var jsonl *trace.JSONLTracer
 	if rf.trace != "" {
-		if traceFile, err = createPrivate(rf.trace); err != nil {
-			return exitWith(exitInvalid, "%v", err)
+		traceFile, err := createPrivate(rf.trace)
+		if err != nil {
+			return bo, nil, exitWith(exitInvalid, "%v", err)
 		}
-		defer traceFile.Close()
-		jsonl = trace.NewJSONLTracer(traceFile)
+		jsonl := trace.NewJSONLTracer(traceFile)
 		tracers = append(tracers, jsonl)
+		closeTrace = func() error { return errors.Join(jsonl.Flush(), traceFile.Close()) }
 	}
-	color := useColor(stdout)
-	single := total == 1
-	if single && rf.output == "text" {
-		tracers = append(tracers, newTextTracer(stdout, color, reg))
+	if total == 1 && rf.output == "text" {
+		tracers = append(tracers, newTextTracer(stdout, useColor(stdout), reg))
 	}
 	if len(tracers) > 0 {
-		opts.Tracer = tracers
+		bo.Instance.Tracer = tracers
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	code := runBatch(ctx, flow, src, total, opts, newTransport, rf, single, color, stdout, stderr)
-	if jsonl != nil {
-		if err := jsonl.Flush(); err != nil {
-			fmt.Fprintf(stderr, "archflow: writing trace: %v\n", err)
-		}
-	}
-	if code != exitOK {
-		return &exitError{code: code}
-	}
-	return nil
+	return bo, closeTrace, nil
 }
 
 func asError(err error) *yamldoc.Error {

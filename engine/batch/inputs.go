@@ -1,4 +1,4 @@
-package main
+package batch
 
 import (
 	"bufio"
@@ -22,22 +22,25 @@ const MaxInputLine = 16 << 20
 // maxInputErrors bounds the errors a check of a bad inputs file reports.
 const maxInputErrors = 50
 
-// inputSource gives the inputs of a run's instances: --input alone, or one instance per line of
+// Inputs gives the inputs of a run's instances: --input alone, or one instance per line of
 // --inputs, --input values serving as defaults. The file is streamed, never held in memory, and
 // read twice: once to check every line before anything runs, once to run them.
-type inputSource struct {
+type Inputs struct {
 	flow        *engine.Flow
 	base        map[string]any
 	path        string // "" for --input alone
 	ignoreExtra bool   // --ignore-extra-columns: keys that are not inputs of the flow are skipped
 }
 
-func newInputSource(flow *engine.Flow, rf *runFlags) (*inputSource, error) {
-	s := &inputSource{flow: flow, base: map[string]any{}, path: rf.inputsFile, ignoreExtra: rf.ignoreExtra}
-	for _, kv := range rf.inputs {
+// NewInputs reads --input name=value pairs (the defaults of every line) and, when path is not
+// empty, streams one instance's inputs per line of a .jsonl or .csv file. ignoreExtra skips the
+// keys of the file that are not inputs of the flow.
+func NewInputs(flow *engine.Flow, pairs []string, path string, ignoreExtra bool) (*Inputs, error) {
+	s := &Inputs{flow: flow, base: map[string]any{}, path: path, ignoreExtra: ignoreExtra}
+	for _, kv := range pairs {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, exitWith(exitInvalid, "--input %q: expected name=value", kv)
+			return nil, fmt.Errorf("--input %q: expected name=value", kv)
 		}
 		s.base[k] = v
 	}
@@ -45,21 +48,21 @@ func newInputSource(flow *engine.Flow, rf *runFlags) (*inputSource, error) {
 		switch strings.ToLower(filepath.Ext(s.path)) {
 		case ".csv", ".jsonl", ".ndjson", ".json":
 		default:
-			return nil, exitWith(exitInvalid, "--inputs %s: expected a .jsonl or .csv file", s.path)
+			return nil, fmt.Errorf("--inputs %s: expected a .jsonl or .csv file", s.path)
 		}
 	}
 	return s, nil
 }
 
-// check reads every input and returns how many there are, or every error (file:line:col).
-func (s *inputSource) check() (int, error) {
+// Check reads every input and returns how many there are, or every error (file:line:col).
+func (s *Inputs) Check() (int, error) {
 	n := 0
 	var errs yamldoc.ErrorList
-	err := s.each(func(line int, in map[string]any, err error) error {
+	err := s.Each(func(line int, in map[string]any, err error) error {
 		n++
 		if err != nil {
 			if s.path == "" {
-				return exitWith(exitInvalid, "%v (nothing was run)", err)
+				return fmt.Errorf("%v (nothing was run)", err)
 			}
 			errs = append(errs, asError(err))
 			if len(errs) >= maxInputErrors {
@@ -75,24 +78,24 @@ func (s *inputSource) check() (int, error) {
 		return 0, errs
 	}
 	if n == 0 {
-		return 0, exitWith(exitInvalid, "%s: no inputs", s.path)
+		return 0, fmt.Errorf("%s: no inputs", s.path)
 	}
 	return n, nil
 }
 
 var errTooManyErrors = errors.New("too many errors")
 
-// each calls fn with every input in order: its line in the file (0 for --input alone), the
+// Each calls fn with every input in order: its line in the file (0 for --input alone), the
 // checked inputs, or the error of that line. A file that cannot be read further (a malformed
 // CSV record, a line above MaxInputLine) ends with that error.
-func (s *inputSource) each(fn func(line int, in map[string]any, err error) error) error {
+func (s *Inputs) Each(fn func(line int, in map[string]any, err error) error) error {
 	if s.path == "" {
 		in, err := s.flow.Inputs(s.base)
 		return fn(0, in, err)
 	}
 	fh, err := os.Open(s.path)
 	if err != nil {
-		return exitWith(exitInvalid, "%v", err)
+		return fmt.Errorf("%v", err)
 	}
 	defer fh.Close()
 	emit := func(line, col int, raw map[string]any, cols map[string]int, rerr error) error {
@@ -123,7 +126,7 @@ func (s *inputSource) each(fn func(line int, in map[string]any, err error) error
 
 // inputError points at the column of the input the error is about, and says how to skip a
 // column that is no input of the flow.
-func (s *inputSource) inputError(line int, cols map[string]int, err error) *yamldoc.Error {
+func (s *Inputs) inputError(line int, cols map[string]int, err error) *yamldoc.Error {
 	col, msg := 1, err.Error()
 	var ie *engine.InputError
 	if errors.As(err, &ie) && ie.Name != "" {
@@ -137,7 +140,7 @@ func (s *inputSource) inputError(line int, cols map[string]int, err error) *yaml
 	return s.errorAt(line, col, msg)
 }
 
-func (s *inputSource) errorAt(line, col int, msg string) *yamldoc.Error {
+func (s *Inputs) errorAt(line, col int, msg string) *yamldoc.Error {
 	return &yamldoc.Error{Pos: yamldoc.Pos{File: s.path, Line: line, Col: col}, Severity: yamldoc.SevError, Msg: msg}
 }
 
@@ -145,7 +148,7 @@ func (s *inputSource) errorAt(line, col int, msg string) *yamldoc.Error {
 type emitFunc func(line, col int, raw map[string]any, cols map[string]int, err error) error
 
 // eachJSONL reads one JSON object per line; blank lines are skipped.
-func (s *inputSource) eachJSONL(r io.Reader, emit emitFunc) error {
+func (s *Inputs) eachJSONL(r io.Reader, emit emitFunc) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	for line := 1; ; line++ {
 		text, err := readLine(br)
@@ -211,7 +214,7 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 }
 
 // eachCSV reads a header row of input names, then one instance per record.
-func (s *inputSource) eachCSV(r io.Reader, emit emitFunc) error {
+func (s *Inputs) eachCSV(r io.Reader, emit emitFunc) error {
 	lr := &lineLimitReader{r: r}
 	cr := csv.NewReader(lr)
 	fail := func(err error) error {
@@ -305,4 +308,14 @@ func jsonValueColumns(text string) map[string]int {
 		}
 	}
 	return cols
+}
+
+// Path is the inputs file ("" for --input alone).
+func (s *Inputs) Path() string { return s.path }
+
+func asError(err error) *yamldoc.Error {
+	if e, ok := err.(*yamldoc.Error); ok {
+		return e
+	}
+	return &yamldoc.Error{Severity: yamldoc.SevError, Msg: err.Error()}
 }
