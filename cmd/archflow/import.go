@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -9,12 +10,8 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/archy"
-	"github.com/archflow/archflow/engine/archy/dataaction"
 	"github.com/archflow/archflow/engine/yamldoc"
 )
-
-// maxImportSize bounds the Archy files import reads, as flow files are bounded (SPEC §11).
-const maxImportSize = 16 << 20
 
 func newImportCmd(reg *engine.Registry) *cobra.Command {
 	cmd := &cobra.Command{
@@ -43,81 +40,8 @@ Exit codes: 0 written; 2 something could not be translated (every place is liste
   archflow validate flows/callback.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			file := args[0]
-			if st, err := os.Stat(file); err == nil && st.Size() > maxImportSize {
-				return exitWith(exitInvalid, "%s: %d bytes is more than an Archy file may hold (%d)", file, st.Size(), maxImportSize)
-			}
-			data, err := os.ReadFile(file)
-			if err != nil {
-				return exitWith(exitInvalid, "%s: %v", file, err)
-			}
-			values := map[string]string{}
-			if options != "" {
-				o, err := archy.ReadOptions(options)
-				if err != nil {
-					return exitWith(exitInvalid, "%v", err)
-				}
-				values = o
-			}
-			for _, s := range sets {
-				k, v, ok := strings.Cut(s, "=")
-				if !ok {
-					return exitWith(exitInvalid, "--set %q: write NAME=VALUE", s)
-				}
-				values[k] = v
-			}
-			opts := archy.Options{Set: values}
-			var problems []string
-			for _, d := range dirs {
-				xs, probs := dataaction.LoadDir(d)
-				opts.Exports = append(opts.Exports, xs...)
-				for _, p := range probs {
-					problems = append(problems, p.Error())
-				}
-			}
-			stderr := cmd.ErrOrStderr()
-			res, diags := archy.Import(file, data, opts)
-			for _, d := range diags {
-				problems = append(problems, d.Error())
-			}
-			if len(problems) > 0 {
-				for _, p := range problems {
-					fmt.Fprintln(stderr, strings.Replace(p, ": ", ": error: ", 1))
-				}
-				fmt.Fprintf(stderr, "%d place(s) could not be translated; nothing written\n", len(problems))
-				return &exitError{code: exitInvalid}
-			}
-			for _, w := range res.Warnings {
-				fmt.Fprintf(stderr, "%s:%d:%d: warning: %s\n", w.File, w.Line, w.Col, w.Msg)
-			}
-			for _, n := range res.Notes {
-				fmt.Fprintf(stderr, "note: %s\n", n)
-			}
-			name := out
-			if name == "" {
-				name = "imported.yaml"
-			}
-			// the translation must be a valid flow: say so now rather than at the first run
-			if _, err := reg.Load(name, res.YAML); err != nil {
-				if l, ok := yamldoc.AsList(err); ok {
-					for _, e := range l.Errors() {
-						fmt.Fprintln(stderr, e.Error())
-					}
-				}
-				if out != "" {
-					_ = os.WriteFile(out, res.YAML, 0o666)
-				}
-				return exitWith(exitInvalid, "the translation of %s does not compile (a bug in import: please report it)", file)
-			}
-			if out == "" {
-				_, err := cmd.OutOrStdout().Write(res.YAML)
-				return err
-			}
-			if err := os.WriteFile(out, res.YAML, 0o666); err != nil {
-				return exitWith(exitInvalid, "%v", err)
-			}
-			fmt.Fprintf(stderr, "wrote %s\n", out)
-			return nil
+			src := archy.Sources{OptionsFile: options, Sets: sets, DataActionDirs: dirs}
+			return importArchy(cmd.OutOrStdout(), cmd.ErrOrStderr(), reg, args[0], src, out)
 		},
 	}
 	cmd.Flags().StringArrayVar(&dirs, "data-actions", nil, "directory of Genesys data action exports (*.json); repeatable")
@@ -125,4 +49,51 @@ Exit codes: 0 written; 2 something could not be translated (every place is liste
 	cmd.Flags().StringVar(&options, "options", "", "Archy options file whose substitutions: fill {{NAME}}")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the flow here (default: standard output)")
 	return cmd
+}
+
+// importArchy translates file, reports every problem, warning and note, checks that the result
+// compiles, and writes it to out (standard output when empty).
+func importArchy(stdout, stderr io.Writer, reg *engine.Registry, file string, src archy.Sources, out string) error {
+	res, problems, err := archy.ImportFile(file, src)
+	if err != nil {
+		return exitWith(exitInvalid, "%v", err)
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(stderr, strings.Replace(p, ": ", ": error: ", 1))
+		}
+		fmt.Fprintf(stderr, "%d place(s) could not be translated; nothing written\n", len(problems))
+		return &exitError{code: exitInvalid}
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stderr, "%s:%d:%d: warning: %s\n", w.File, w.Line, w.Col, w.Msg)
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(stderr, "note: %s\n", n)
+	}
+	name := out
+	if name == "" {
+		name = "imported.yaml"
+	}
+	// the translation must be a valid flow: say so now rather than at the first run
+	if _, err := reg.Load(name, res.YAML); err != nil {
+		if l, ok := yamldoc.AsList(err); ok {
+			for _, e := range l.Errors() {
+				fmt.Fprintln(stderr, e.Error())
+			}
+		}
+		if out != "" {
+			_ = os.WriteFile(out, res.YAML, 0o666)
+		}
+		return exitWith(exitInvalid, "the translation of %s does not compile (a bug in import: please report it)", file)
+	}
+	if out == "" {
+		_, err := stdout.Write(res.YAML)
+		return err
+	}
+	if err := os.WriteFile(out, res.YAML, 0o666); err != nil {
+		return exitWith(exitInvalid, "%v", err)
+	}
+	fmt.Fprintf(stderr, "wrote %s\n", out)
+	return nil
 }
