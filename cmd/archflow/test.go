@@ -66,23 +66,50 @@ Exit codes: 0 all cases passed; 1 a case failed or coverage is below --coverage-
 
 func runTests(cmd *cobra.Command, reg *engine.Registry, paths []string, tf *testFlags) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	opts, err := tf.options()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep := tester.RunPaths(ctx, reg, paths, opts)
+	if err := tf.writeReports(rep, stdout, stderr); err != nil {
+		return err
+	}
+	n := rep.Counts()
+	switch {
+	case n.Invalid > 0:
+		return &exitError{code: exitInvalid}
+	case ctx.Err() != nil:
+		return &exitError{code: exitInternal, msg: "interrupted"}
+	case n.Failed+n.Errors > 0 || len(rep.BelowMin(tf.coverageMin)) > 0:
+		return &exitError{code: exitFailed}
+	}
+	if n.Passed+n.Skipped == 0 && tf.output == "text" {
+		fmt.Fprintln(stderr, "archflow: no test cases found")
+	}
+	return nil
+}
+
+// options checks the flags and turns them into the test runner's options.
+func (tf *testFlags) options() (*tester.Options, error) {
 	switch tf.output {
 	case "text", "json", "github":
 	default:
-		return exitWith(exitInvalid, "--output must be text, json or github, not %q", tf.output)
+		return nil, exitWith(exitInvalid, "--output must be text, json or github, not %q", tf.output)
 	}
 	if tf.parallel < 0 {
-		return exitWith(exitInvalid, "--parallel must be at least 1")
+		return nil, exitWith(exitInvalid, "--parallel must be at least 1")
 	}
 	if tf.coverageMin < 0 || tf.coverageMin > 100 {
-		return exitWith(exitInvalid, "--coverage-min must be a percentage between 0 and 100")
+		return nil, exitWith(exitInvalid, "--coverage-min must be a percentage between 0 and 100")
 	}
 	opts := &tester.Options{Parallel: tf.parallel, Update: tf.update,
 		Coverage: tf.coverage || tf.coverageMin > 0 || tf.coverageHTML != ""}
 	if tf.run != "" {
 		re, err := regexp.Compile(tf.run)
 		if err != nil {
-			return exitWith(exitInvalid, "--run: %v", err)
+			return nil, exitWith(exitInvalid, "--run: %v", err)
 		}
 		opts.Run = re
 	}
@@ -91,11 +118,11 @@ func runTests(cmd *cobra.Command, reg *engine.Registry, paths []string, tf *test
 			opts.Tags = append(opts.Tags, t)
 		}
 	}
+	return opts, nil
+}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	rep := tester.RunPaths(ctx, reg, paths, opts)
-
+// writeReports prints the report in the chosen output and writes --junit and --coverage-html.
+func (tf *testFlags) writeReports(rep *tester.Report, stdout, stderr io.Writer) error {
 	switch tf.output {
 	case "json":
 		if err := rep.WriteJSON(stdout, tf.coverageMin); err != nil {
@@ -120,19 +147,6 @@ func runTests(cmd *cobra.Command, reg *engine.Registry, paths []string, tf *test
 		if err := writeFile(tf.coverageHTML, false, rep.WriteCoverageHTML); err != nil {
 			return exitWith(exitInternal, "writing %s: %v", tf.coverageHTML, err)
 		}
-	}
-
-	n := rep.Counts()
-	switch {
-	case n.Invalid > 0:
-		return &exitError{code: exitInvalid}
-	case ctx.Err() != nil:
-		return &exitError{code: exitInternal, msg: "interrupted"}
-	case n.Failed+n.Errors > 0 || len(rep.BelowMin(tf.coverageMin)) > 0:
-		return &exitError{code: exitFailed}
-	}
-	if n.Passed+n.Skipped == 0 && tf.output == "text" {
-		fmt.Fprintln(stderr, "archflow: no test cases found")
 	}
 	return nil
 }

@@ -125,31 +125,7 @@ func printResult(w io.Writer, r *engine.Result, output string, single, color boo
 		return
 	}
 	c := palette{on: color}
-	outcome := r.Outcome
-	switch outcome {
-	case engine.OutcomeSuccess:
-		outcome = c.green("✔ " + outcome)
-	case engine.OutcomeError, engine.OutcomeInterrupted:
-		outcome = c.red("✖ " + outcome)
-	default:
-		outcome = c.yellow("■ " + outcome)
-	}
-	var calls []string
-	for _, k := range sortedCallNames(r.Calls) {
-		calls = append(calls, fmt.Sprintf("%s=%d", k, r.Calls[k]))
-	}
-	var waits []string
-	for _, s := range r.Waits {
-		waits = append(waits, trace.FormatSeconds(s))
-	}
-	summary := fmt.Sprintf("%d steps", len(r.Path))
-	if len(calls) > 0 {
-		summary += " · calls " + strings.Join(calls, " ")
-	}
-	if len(waits) > 0 {
-		summary += " · waits " + strings.Join(waits, " ")
-	}
-	summary += " · " + r.Ended.Sub(r.Started).Round(time.Millisecond).String()
+	outcome, summary := outcomeText(c, r.Outcome), resultSummary(r)
 	if !single {
 		which := ""
 		if r.Input != nil {
@@ -184,6 +160,37 @@ func printResult(w io.Writer, r *engine.Result, output string, single, color boo
 }
 
 func sortedCallNames(m map[string]int) []string { return slices.Sorted(maps.Keys(m)) }
+
+// outcomeText marks an outcome: ✔ success, ✖ error or interrupted, ■ any other end.
+func outcomeText(c palette, outcome string) string {
+	switch outcome {
+	case engine.OutcomeSuccess:
+		return c.green("✔ " + outcome)
+	case engine.OutcomeError, engine.OutcomeInterrupted:
+		return c.red("✖ " + outcome)
+	}
+	return c.yellow("■ " + outcome)
+}
+
+// resultSummary is the one-line account of an instance: steps, calls, waits and time taken.
+func resultSummary(r *engine.Result) string {
+	var calls []string
+	for _, k := range sortedCallNames(r.Calls) {
+		calls = append(calls, fmt.Sprintf("%s=%d", k, r.Calls[k]))
+	}
+	var waits []string
+	for _, s := range r.Waits {
+		waits = append(waits, trace.FormatSeconds(s))
+	}
+	summary := fmt.Sprintf("%d steps", len(r.Path))
+	if len(calls) > 0 {
+		summary += " · calls " + strings.Join(calls, " ")
+	}
+	if len(waits) > 0 {
+		summary += " · waits " + strings.Join(waits, " ")
+	}
+	return summary + " · " + r.Ended.Sub(r.Started).Round(time.Millisecond).String()
+}
 
 func printBatchSummary(w io.Writer, counts map[string]int, color bool) {
 	ran := 0
