@@ -27,9 +27,3 @@ func JSONPath(value any, path any, def ...any) (any, error) {
 	}
 	return []any(matches), nil
 }
-
-// CheckJSONPath reports a path that is not RFC 9535 JSONPath, for callers that know it early.
-func CheckJSONPath(path string) error {
-	_, err := jsonpath.Parse(path)
-	return err
-}

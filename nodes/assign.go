@@ -127,17 +127,6 @@ func requireNext(c *engine.Compiler, n *engine.Node, keys map[string]*yaml.Node)
 	return c.Edge(n, "next", keys["next"])
 }
 
-// nodeKey picks some node of the mapping for a position when the key itself is missing.
-func nodeKey(keys map[string]*yaml.Node) *yaml.Node {
-	var best *yaml.Node
-	for _, v := range keys {
-		if best == nil || v.Line < best.Line || (v.Line == best.Line && v.Column < best.Column) {
-			best = v
-		}
-	}
-	return best
-}
-
 func describeAssign(e *trace.Event) (trace.Line, bool) {
 	if e.Event != "assign" {
 		return trace.Line{}, false

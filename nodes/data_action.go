@@ -216,19 +216,15 @@ func transportFailure(node string, err error) *failure.ErrorInfo {
 	if err == nil {
 		return nil
 	}
+	kind, transient := failure.KindNetwork, false
 	var te *transport.TransportError
-	info := &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindNetwork, Node: node, Message: err.Error()}
 	if errors.As(err, &te) {
-		switch te.Kind {
-		case failure.KindTimeout:
-			info.Kind, info.Class = failure.KindTimeout, failure.Transient
-		default:
-			if te.Transient {
-				info.Class = failure.Transient
-			}
+		transient = te.Transient
+		if te.Kind == failure.KindTimeout {
+			kind = failure.KindTimeout
 		}
 	}
-	return info
+	return &failure.ErrorInfo{Class: failure.ClassifyFailure(kind, 0, transient, nil), Kind: kind, Node: node, Message: err.Error()}
 }
 
 // request renders the action's request.

@@ -60,14 +60,6 @@ func Get(reg *engine.Registry, kind string) ([]byte, error) {
 	return nil, fmt.Errorf("unknown schema %q: give %s", kind, strings.Join(Kinds, " or "))
 }
 
-// KindOf guesses the kind of a file from its name: *.test.yaml and *.test.yml are tests.
-func KindOf(path string) string {
-	if strings.HasSuffix(path, ".test.yaml") || strings.HasSuffix(path, ".test.yml") {
-		return KindTest
-	}
-	return KindFlow
-}
-
 // compiled is a schema ready to validate, with its raw JSON kept to explain errors
 // (allowed keys for "did you mean", the branches of a oneOf).
 type compiled struct {

@@ -395,14 +395,6 @@ func TestValidateYAMLErrors(t *testing.T) {
 	}
 }
 
-func TestKindOf(t *testing.T) {
-	for path, want := range map[string]string{"a/b.yaml": "flow", "a/b.test.yaml": "test", "b.test.yml": "test"} {
-		if got := schema.KindOf(path); got != want {
-			t.Errorf("KindOf(%s) = %s, want %s", path, got, want)
-		}
-	}
-}
-
 // TestSchemaKeysKnownToCompiler checks every key the flow schema allows against the compiler:
 // none may be an unknown key there, and the node kinds, channel types and auth types are the
 // ones registered. It catches a key renamed or dropped in the compiler but not in the schema.

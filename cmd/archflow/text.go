@@ -45,7 +45,6 @@ func (p palette) green(s string) string { return p.wrap("32", s) }
 func (p palette) yellow(s string) string {
 	return p.wrap("33", s)
 }
-func (p palette) cyan(s string) string { return p.wrap("36", s) }
 
 // textTracer prints a single instance step by step, as a person reads it.
 type textTracer struct {

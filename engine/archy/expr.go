@@ -484,15 +484,6 @@ var functions = map[string]function{
 	"datetimediff":          {2, 2, func(a []string) string { return "((" + a[0] + ") - (" + a[1] + "))" }},
 }
 
-// FunctionNames lists the Architect functions TranslateExpr knows, for documentation and errors.
-func FunctionNames() []string {
-	out := make([]string, 0, len(functions))
-	for k := range functions {
-		out = append(out, k)
-	}
-	return out
-}
-
 func (e *emitter) call(n *exprNode) string {
 	f, ok := functions[strings.ToLower(n.text)]
 	if !ok {

@@ -31,9 +31,6 @@ func ParseYAML(file string, data []byte) (*yaml.Node, ErrorList) {
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// YAMLError gives a YAML syntax error the file:line:col form.
-func YAMLError(file string, err error) *Error { return yamlError(file, err) }
-
 func yamlError(file string, err error) *Error {
 	msg := err.Error()
 	line := 1

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -239,14 +238,4 @@ func normalize(s string) string {
 		}
 	}
 	return b.String()
-}
-
-// SortedOutputs lists the output fields of the contract, sorted.
-func (x *Export) SortedOutputs() []string {
-	out := make([]string, 0, len(x.OutputTypes))
-	for k := range x.OutputTypes {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
