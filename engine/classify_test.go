@@ -19,6 +19,7 @@ import (
 // permanent ones are escalated.
 
 func TestClassifyStatus(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		status int
 		want   string
@@ -54,6 +55,7 @@ func TestClassifyStatus(t *testing.T) {
 // An action's transient_statuses replaces the default list: what it names is transient, and
 // nothing else is.
 func TestClassifyStatusCustomList(t *testing.T) {
+	t.Parallel()
 	custom := []int{409, 503}
 	cases := []struct {
 		status int
@@ -76,6 +78,7 @@ func TestClassifyStatusCustomList(t *testing.T) {
 }
 
 func TestClassifyFailure(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name         string
 		kind         string
@@ -133,6 +136,7 @@ nodes:
 
 // What a flow sees in error after a real HTTP exchange.
 func TestFailuresAreClassifiedForTheFlow(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		status int
@@ -185,6 +189,7 @@ func TestFailuresAreClassifiedForTheFlow(t *testing.T) {
 
 // A refused connection is a transient network failure, with status 0.
 func TestRefusedConnectionIsTransient(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -207,6 +212,7 @@ func (f failingTransport) Do(context.Context, *transport.Request) (*transport.Re
 
 // Transport failures through the Transport seam: a timeout is transient, an unknown host permanent.
 func TestTransportFailuresAreClassified(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		err   error

@@ -108,6 +108,7 @@ func runFlow(t *testing.T, path, url string, inputs map[string]any) run {
 const seed = "../flows/self-healing.yaml"
 
 func TestSelfHealingFlowAgainstRealHTTP(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name     string
 		flow     string
@@ -217,6 +218,7 @@ func checkDeadLetter(t *testing.T, r run) {
 }
 
 func TestTimeoutIsRoutedThroughOnTimeout(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, hang, reply(200, nil, ok200))
 	r := runFlow(t, "../testdata/e2e/fast-timeout.yaml", a.srv.URL, map[string]any{"order_id": "T-1"})
 	if len(r.res.Edges) < 2 || r.res.Edges[1].Label != "on_timeout" {
@@ -234,6 +236,7 @@ func TestTimeoutIsRoutedThroughOnTimeout(t *testing.T) {
 }
 
 func TestVirtualClockMakesBackoffFree(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, reply(503, nil, ok503))
 	start := time.Now()
 	r := runFlow(t, seed, a.srv.URL, map[string]any{"order_id": "V-1"})
@@ -248,6 +251,7 @@ func TestVirtualClockMakesBackoffFree(t *testing.T) {
 }
 
 func TestRuntimeErrorsGoToOnErrorOnce(t *testing.T) {
+	t.Parallel()
 	r := runFlow(t, "../testdata/e2e/runtime-errors.yaml", "", nil)
 	res := r.res
 	if res.Outcome != "error" {
@@ -272,6 +276,7 @@ func TestRuntimeErrorsGoToOnErrorOnce(t *testing.T) {
 }
 
 func TestMaxStepsGuard(t *testing.T) {
+	t.Parallel()
 	f, err := nodes.Builtins().LoadFile("../testdata/e2e/spin.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -287,6 +292,7 @@ func TestMaxStepsGuard(t *testing.T) {
 }
 
 func TestCancellationInterruptsAWait(t *testing.T) {
+	t.Parallel()
 	f, err := nodes.Builtins().LoadFile("../testdata/e2e/long-wait.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -309,6 +315,7 @@ func TestCancellationInterruptsAWait(t *testing.T) {
 }
 
 func TestInstancesDoNotShareState(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, reply(503, nil, ok503), reply(200, nil, ok200))
 	f, err := nodes.Builtins().LoadFile(seed)
 	if err != nil {
@@ -348,6 +355,7 @@ func TestInstancesDoNotShareState(t *testing.T) {
 }
 
 func TestTraceIsJSONLinesWithRequiredFields(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, reply(503, nil, ok503), reply(200, nil, ok200))
 	f, err := nodes.Builtins().LoadFile(seed)
 	if err != nil {

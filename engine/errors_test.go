@@ -74,6 +74,7 @@ nodes:
 
 // An unknown variable is reported where it is written, with the nearest declared name.
 func TestUnknownVariableSuggestsAndPointsAtIt(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		nodes string // holds the misspelt name once
@@ -151,6 +152,7 @@ func TestUnknownVariableSuggestsAndPointsAtIt(t *testing.T) {
 // A condition must give a boolean, and its operands must fit together; errors in the structured
 // form point at the mapping or, for a template value, into the template.
 func TestConditionErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		when   string
@@ -180,6 +182,7 @@ func TestConditionErrors(t *testing.T) {
 // Template syntax: an unclosed or empty {{ is reported at the string, a bad expression inside it
 // where it goes wrong.
 func TestTemplateSyntaxErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		value  string
@@ -202,6 +205,7 @@ func TestTemplateSyntaxErrors(t *testing.T) {
 // Reserved names cannot be variables: the response scope, error, instance, retries, Flow, and
 // expr's built-in function names.
 func TestReservedNamesAreNotVariables(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"status", "headers", "body", "text", "elapsed", "error", "instance", "retries", "Flow",
 		"count", "len", "filter", "now", "uuid", "env", "secret", "retry_after", "backoff", "If", "IsSet", "ToInt"} {
 		t.Run(name, func(t *testing.T) {
@@ -214,6 +218,7 @@ func TestReservedNamesAreNotVariables(t *testing.T) {
 
 // Unknown keys are errors at the key, suggesting the nearest allowed one.
 func TestUnknownKeysSuggestTheNearest(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		src  string
@@ -239,6 +244,7 @@ func TestUnknownKeysSuggestTheNearest(t *testing.T) {
 
 // Every error of a file is reported in one go, sorted by position, each as file:line:col.
 func TestAllErrorsOfAFileTogetherAndSorted(t *testing.T) {
+	t.Parallel()
 	src := `flow: many
 variables:
   status: {type: integer}
@@ -282,6 +288,7 @@ nodes:
 // A loop with no end stops after Options.MaxSteps node executions with outcome error.
 // The guard is not a runtime error: on_error, which could loop again, is not taken.
 func TestMaxStepsStopsALoopWithoutEnd(t *testing.T) {
+	t.Parallel()
 	f := specLoad(t, `flow: spin
 variables:
   laps: {type: integer, default: 0}

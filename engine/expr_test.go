@@ -96,6 +96,7 @@ func specEval(t *testing.T, typ, tpl string) *engine.Result {
 }
 
 func TestTemplatesAndFunctions(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		typ  string // type of the variable assigned
@@ -200,6 +201,7 @@ func TestTemplatesAndFunctions(t *testing.T) {
 }
 
 func TestRuntimeErrorsInExpressions(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		typ  string
@@ -241,6 +243,7 @@ func TestRuntimeErrorsInExpressions(t *testing.T) {
 
 // A wait computed with backoff() waits the seconds backoff gives; now() moves with the waits.
 func TestBackoffAsAWait(t *testing.T) {
+	t.Parallel()
 	f := specLoad(t, `flow: backoff
 variables:
   attempt: {type: integer, default: 0}
@@ -276,6 +279,7 @@ nodes:
 
 // A mapping body is sent as JSON in which single-expression templates keep their types.
 func TestJSONBodyKeepsTypes(t *testing.T) {
+	t.Parallel()
 	type request struct {
 		body   map[string]any
 		header http.Header
@@ -367,6 +371,7 @@ nodes:
 
 // A string body is sent as is, rendered.
 func TestStringBodyIsSentAsIs(t *testing.T) {
+	t.Parallel()
 	got := make(chan []byte, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b bytes.Buffer
@@ -401,6 +406,7 @@ nodes:
 
 // Notifications render NOT_SET as "" in subject and body.
 func TestNotifyRendersNotSetAsEmpty(t *testing.T) {
+	t.Parallel()
 	f := specLoad(t, `flow: note
 variables:
   request_id: {type: string}
@@ -430,6 +436,7 @@ nodes:
 // The structured form {operator, operands: [{field, op, value}]} decides as its bare expr
 // equivalent does, for every op and for nested operands.
 func TestStructuredConditionsMatchBareExpressions(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name       string
 		structured string // YAML of the when: mapping
@@ -515,6 +522,7 @@ nodes:
 
 // The seed's structured escalation check, exactly as SPEC §1 writes it.
 func TestStructuredOperandsOfTheSeed(t *testing.T) {
+	t.Parallel()
 	f := specLoad(t, `flow: seed
 variables:
   retry_count: {type: integer, input: true, default: 0}

@@ -7,6 +7,7 @@ import (
 )
 
 func TestRetryAfter(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) time.Time { return now.Add(d) }
 	tests := []struct {
@@ -44,6 +45,7 @@ func TestRetryAfter(t *testing.T) {
 }
 
 func TestRetryAfterHeaderShapes(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
 	for name, h := range map[string]any{
 		"http.Header":        http.Header{"Retry-After": {"9"}},
@@ -61,6 +63,7 @@ func TestRetryAfterHeaderShapes(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
+	t.Parallel()
 	// initial 1s, multiplier 2, max 5s: 1, 2, 4, 5, 5
 	for n, want := range []float64{1, 2, 4, 5, 5} {
 		got, err := Backoff(n+1, "1s", 2, "5s")

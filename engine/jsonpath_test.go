@@ -10,6 +10,7 @@ import (
 
 // Genesys translation maps are RFC 9535 JSONPath; jsonpath() evaluates them for every flow (SPEC §2).
 func TestJSONPath(t *testing.T) {
+	t.Parallel()
 	var doc any
 	if err := json.Unmarshal([]byte(`{
 	  "participants": [
@@ -63,6 +64,7 @@ func TestJSONPath(t *testing.T) {
 
 // jsonpath() is one of every flow's functions: type-checked at load, run on the instance's values.
 func TestJSONPathInAFlow(t *testing.T) {
+	t.Parallel()
 	f := specLoad(t, `flow: jp
 variables:
   doc:   {type: object, default: {items: [{sku: a, qty: 2}, {sku: b, qty: 5}]}}

@@ -33,6 +33,7 @@ func chainFlow(n int) []byte {
 // nodes load in about a second here; the quadratic graph check took half a minute. The bound is
 // loose for a loaded machine; the race detector's slowdown makes timing meaningless.
 func TestLoadIsLinearInNodes(t *testing.T) {
+	t.Parallel()
 	if testing.Short() || raceEnabled {
 		t.Skip("times a load of 16,000 nodes")
 	}

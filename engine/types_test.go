@@ -20,6 +20,7 @@ import (
 // A variable with no default starts NOT_SET (nil in the result) in every instance; "" and 0 are
 // values, not NOT_SET.
 func TestVariablesWithoutDefaultStartNotSet(t *testing.T) {
+	t.Parallel()
 	f := specLoad(t, `flow: fresh
 variables:
   s:  {type: string}
@@ -77,6 +78,7 @@ nodes:
 // Assigning nil makes a variable NOT_SET again: a literal null, nil, or a response field that is
 // absent (body?.message with no body). Outputs run after every attempt, so nothing survives.
 func TestAssigningNilMakesNotSet(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if calls.Add(1) == 1 {
@@ -150,6 +152,7 @@ nodes:
 
 // A runtime error goes to on_error with error describing it, whatever the node kind.
 func TestRuntimeErrorRoutesToOnError(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		node string // the failing node "bad", YAML
@@ -206,6 +209,7 @@ nodes:
 
 // A runtime error on the way from on_error ends the instance with outcome error, never a loop.
 func TestRuntimeErrorAfterOnErrorEndsTheInstance(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		onError string
@@ -253,6 +257,7 @@ nodes:
 
 // Without on_error a runtime error ends the instance with outcome error at once.
 func TestRuntimeErrorWithoutOnError(t *testing.T) {
+	t.Parallel()
 	f := specLoad(t, `flow: bare
 variables:
   n: {type: integer}
@@ -273,6 +278,7 @@ nodes:
 // Assigning a value of the wrong type: a compile error where the expression's type is known, a
 // runtime error otherwise.
 func TestTypedAssignmentAtCompileTime(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		typ   string
@@ -316,6 +322,7 @@ nodes:
 
 // Values checked at compile time beyond assign: defaults and a data action's outputs map.
 func TestTypedDefaultsAndOutputs(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		src  string
@@ -345,6 +352,7 @@ actions:
 
 // At run time: a JSON number with no fraction may go into an integer; 1.5 may not.
 func TestTypedAssignmentAtRunTime(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		body    string // the response body
@@ -409,6 +417,7 @@ nodes:
 // Flow.Inputs rejects a missing required input, one of the wrong type and an unknown name, all
 // before anything runs; strings from the command line are parsed per the declared type.
 func TestInputsAreCheckedBeforeTheInstanceStarts(t *testing.T) {
+	t.Parallel()
 	f := specLoad(t, `flow: inputs
 variables:
   order_id: {type: string,   input: true, required: true}

@@ -9,6 +9,7 @@ import (
 )
 
 func TestRetryFollowsActionOverrides(t *testing.T) {
+	t.Parallel()
 	conflict := reply{status: 409, body: `{"code":"LOCKED"}`}
 	internal := reply{status: 500, body: `{"code":"BUG"}`}
 	batch := reply{status: 500, body: `{"code":"LOCKED_BY_BATCH"}`}
@@ -36,6 +37,7 @@ func TestRetryFollowsActionOverrides(t *testing.T) {
 }
 
 func TestQueryParametersEncoded(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var got []*url.URL
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

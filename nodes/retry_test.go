@@ -19,6 +19,7 @@ var unavailable = reply{status: 503, body: `{"success":false,"error_code":"SERVI
 var ok200 = reply{status: 200, body: `{"success":true}`}
 
 func TestBackoffWaits(t *testing.T) {
+	t.Parallel()
 	// initial 1s, multiplier 2, max 5s, 6 attempts all failing: waits 1, 2, 4, 5, 5
 	a := newAPI(t, unavailable)
 	r := runFlow(t, retryDir+"backoff.yaml", map[string]string{"API_URL": a.URL}, nil)
@@ -67,6 +68,7 @@ func TestBackoffWaits(t *testing.T) {
 }
 
 func TestBackoffRecovers(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, unavailable, unavailable, ok200)
 	r := runFlow(t, retryDir+"backoff.yaml", map[string]string{"API_URL": a.URL}, nil)
 	if r.res.Outcome != "success" || !slices.Equal(r.res.Waits, seconds(1, 2)) || len(a.requests()) != 3 {
@@ -81,6 +83,7 @@ func TestBackoffRecovers(t *testing.T) {
 }
 
 func TestJitter(t *testing.T) {
+	t.Parallel()
 	computed := []float64{1, 2, 4, 5, 5}
 	for _, kind := range []string{"full", "equal"} {
 		t.Run(kind, func(t *testing.T) {
@@ -124,6 +127,7 @@ func TestJitter(t *testing.T) {
 }
 
 func TestRetryAfterWaits(t *testing.T) {
+	t.Parallel()
 	at := func(d time.Duration) time.Time { return clockStart.Add(d) }
 	tests := []struct {
 		name, mode, value string
@@ -159,6 +163,7 @@ func TestRetryAfterWaits(t *testing.T) {
 }
 
 func TestMaxElapsed(t *testing.T) {
+	t.Parallel()
 	// 30s then 60s make 90s; the next wait of 120s would pass 100s, so no third retry is made
 	a := newAPI(t, unavailable)
 	r := runFlow(t, retryDir+"max-elapsed.yaml", map[string]string{"API_URL": a.URL}, nil)
@@ -180,6 +185,7 @@ func TestMaxElapsed(t *testing.T) {
 }
 
 func TestRetryOn(t *testing.T) {
+	t.Parallel()
 	forbidden := reply{status: 403, body: `{"message":"no"}`}
 	tooMany := reply{status: 429}
 	tests := []struct {
@@ -218,6 +224,7 @@ func TestRetryOn(t *testing.T) {
 }
 
 func TestRetryOnTimeout(t *testing.T) {
+	t.Parallel()
 	// every attempt times out: timeouts are transient, retried, and the last one takes on_timeout
 	for _, policy := range []string{"default", "timeout"} {
 		tr := &scriptedTimeout{}
@@ -237,6 +244,7 @@ func TestRetryOnTimeout(t *testing.T) {
 }
 
 func TestIdempotencyKeySameOnEveryAttempt(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, unavailable, unavailable, ok200)
 	r := runFlow(t, retryDir+"idempotency.yaml", map[string]string{"API_URL": a.URL}, nil)
 	reqs := a.requests()
@@ -262,6 +270,7 @@ func TestIdempotencyKeySameOnEveryAttempt(t *testing.T) {
 }
 
 func TestRetryCompileErrors(t *testing.T) {
+	t.Parallel()
 	_, err := nodes.Builtins().LoadFile(retryDir + "invalid.yaml")
 	if err == nil {
 		t.Fatal("invalid.yaml loaded without errors")
@@ -297,6 +306,7 @@ func TestRetryCompileErrors(t *testing.T) {
 }
 
 func TestRetryDefaults(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, unavailable)
 	r := runFlow(t, retryDir+"defaults.yaml", map[string]string{"API_URL": a.URL}, nil)
 	if !slices.Equal(r.res.Waits, seconds(30, 60)) || len(a.requests()) != 3 || r.res.Outcome != "failure" {
@@ -317,6 +327,7 @@ func (c cancellingClock) Sleep(ctx context.Context, d time.Duration) error {
 }
 
 func TestRetryWaitInterrupted(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, unavailable)
 	f, err := nodes.Builtins().LoadFile(retryDir + "defaults.yaml")
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 // flows/self-healing-retry.yaml (the retry: shorthand) against the same scripted API and checks
 // that a user sees the same thing: requests, waits, outcome, outputs and notifications.
 func TestSelfHealingRetryMatchesExplicitLoop(t *testing.T) {
+	t.Parallel()
 	unavailable := reply{status: 503, body: `{"success":false,"error_code":"SERVICE_UNAVAILABLE","message":"try later"}`}
 	success := reply{status: 200, body: `{"success":true}`}
 	tests := []struct {

@@ -18,6 +18,7 @@ import (
 )
 
 func TestSchemasAreJSON(t *testing.T) {
+	t.Parallel()
 	for _, k := range schema.Kinds {
 		data, err := schema.Get(nodes.Builtins(), k)
 		if err != nil {
@@ -39,6 +40,7 @@ func TestSchemasAreJSON(t *testing.T) {
 
 // everyDescribed checks that each property of the schema has a description: editors show them.
 func TestEveryPropertyDescribed(t *testing.T) {
+	t.Parallel()
 	for _, k := range schema.Kinds {
 		data, _ := schema.Get(nodes.Builtins(), k)
 		var v any
@@ -81,6 +83,7 @@ func TestEveryPropertyDescribed(t *testing.T) {
 // that the compiler accepts (a fixture that is meant to be broken needs no special name), and
 // test files under testdata/ whose names do not say "invalid" or "bad".
 func TestFilesConform(t *testing.T) {
+	t.Parallel()
 	var files []string
 	for _, root := range []string{"../flows", "../testdata", "testdata"} {
 		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -205,6 +208,7 @@ nodes:
 // TestAgreesWithCompiler runs snippets through both the compiler and the schema: both must
 // accept the good ones and reject the bad ones, the schema at the expected line and column.
 func TestAgreesWithCompiler(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name     string
 		from, to string // replace from with to in goodFlow; "" keeps it as is
@@ -322,6 +326,7 @@ cases:
 `
 
 func TestTestSchema(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name     string
 		from, to string
@@ -371,6 +376,7 @@ func TestTestSchema(t *testing.T) {
 }
 
 func TestValidateYAMLErrors(t *testing.T) {
+	t.Parallel()
 	errs := validateYAML(t, schema.KindFlow, "f.yaml", []byte("flow: [\n"))
 	if len(errs) != 1 || errs[0].Pos.File != "f.yaml" || !strings.Contains(errs[0].Msg, "invalid YAML") {
 		t.Errorf("syntax error: got %v", errs)
@@ -399,6 +405,7 @@ func TestValidateYAMLErrors(t *testing.T) {
 // none may be an unknown key there, and the node kinds, channel types and auth types are the
 // ones registered. It catches a key renamed or dropped in the compiler but not in the schema.
 func TestSchemaKeysKnownToCompiler(t *testing.T) {
+	t.Parallel()
 	var raw map[string]any
 	if err := json.Unmarshal(schema.FlowFile, &raw); err != nil {
 		t.Fatal(err)

@@ -58,6 +58,7 @@ func golden(t *testing.T, name, got string) {
 }
 
 func TestGraphGolden(t *testing.T) {
+	t.Parallel()
 	flow := filepath.Join("..", "..", "flows", "self-healing.yaml")
 	trace := filepath.Join("testdata", "graph", "self-healing.trace.jsonl")
 	for _, tc := range []struct {
@@ -84,6 +85,7 @@ func TestGraphGolden(t *testing.T) {
 
 // Every route of the compiled flow is drawn once, with its label.
 func TestGraphDrawsEveryEdge(t *testing.T) {
+	t.Parallel()
 	flow := filepath.Join("..", "..", "flows", "self-healing.yaml")
 	f, err := nodes.Builtins().LoadFile(flow)
 	if err != nil {
@@ -107,6 +109,7 @@ func TestGraphDrawsEveryEdge(t *testing.T) {
 }
 
 func TestGraphTraceCounts(t *testing.T) {
+	t.Parallel()
 	flow := filepath.Join("..", "..", "flows", "self-healing.yaml")
 	trace := filepath.Join("testdata", "graph", "self-healing.trace.jsonl")
 	out, _, err := runGraphCmd(t, flow, "--trace", trace)
@@ -178,6 +181,7 @@ func TestGraphErrors(t *testing.T) {
 }
 
 func TestSchemaCmd(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		want []byte

@@ -161,6 +161,7 @@ func checkNoLeak(t *testing.T, what, got string) {
 // SPEC §11 Secrets: no secret, credential or token reaches any output of run or test, in any
 // encoding; the correlation id beside them stays readable.
 func TestSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
 	var logged strings.Builder // the log channel's output: the command's stderr
 	srv := leakServer(t)
 	dir := t.TempDir()

@@ -127,6 +127,7 @@ func TestRunBatchFromJSONLAndCSV(t *testing.T) {
 }
 
 func TestRunEnvFileAndMissingEnv(t *testing.T) {
+	t.Parallel()
 	srv, _ := erp(t, 200, `{"success": true}`)
 	dir := t.TempDir()
 	flow := filepath.Join(dir, "needs-env.yaml")
@@ -157,6 +158,7 @@ nodes:
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	code, _, errOut := cli(t, "validate", "../../testdata/validate/dangling-next.yaml")
 	if code != 2 || !strings.Contains(errOut, `dangling-next.yaml:8:11: error: next: undefined node "secnd" (did you mean "second"?)`) {
 		t.Errorf("dangling next: exit %d, stderr:\n%s", code, errOut)
@@ -180,6 +182,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestHelpShowsExamples(t *testing.T) {
+	t.Parallel()
 	for _, c := range []string{"run", "validate"} {
 		code, out, _ := cli(t, c, "--help")
 		if code != 0 || !strings.Contains(out, "Examples:") || !strings.Contains(out, "archflow "+c) {
@@ -189,6 +192,7 @@ func TestHelpShowsExamples(t *testing.T) {
 }
 
 func TestValidateStrictTurnsWarningsIntoExitTwo(t *testing.T) {
+	t.Parallel()
 	lint := "../../testdata/lint/unsafe-retry.yaml"
 	code, _, errOut := cli(t, "validate", lint)
 	if code != 0 || !strings.Contains(errOut, "warning: node call retries a POST without an idempotency_key") || !strings.Contains(errOut, "[unsafe-retry]") {
@@ -205,6 +209,7 @@ func TestValidateStrictTurnsWarningsIntoExitTwo(t *testing.T) {
 }
 
 func TestRunMockAnswersFromScriptAndChecksNames(t *testing.T) {
+	t.Parallel()
 	code, out, errOut := cli(t, "run", seedFlow, "--input", "order_id=M-1", "--clock", "virtual", "--mock", "../../flows/self-healing.mock.yaml", "--output", "json")
 	if code != 0 || !strings.Contains(out, `"calls":{"push_order":3}`) || !strings.Contains(out, `"waits":[30,60]`) {
 		t.Errorf("exit %d: %s%s", code, out, errOut)

@@ -31,6 +31,7 @@ func TestMain(m *testing.M) {
 // and $XSD the JUnit schema beside it. `exits CODE cmd args...` runs a command and checks its
 // exit code exactly, which SPEC §8 makes part of the contract.
 func TestScripts(t *testing.T) {
+	t.Parallel()
 	repo, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 // an hour-long wait, sends SIGINT, and checks the instance ended interrupted with its state
 // and that the trace was written out.
 func TestCtrlCInterruptsARunAndKeepsItsState(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}

@@ -78,6 +78,7 @@ func writeFiles(t *testing.T, files map[string]string) string {
 const mockSeed = "../../flows/self-healing.mock.yaml"
 
 func TestBatchProgressBarIsErasedBeforeEachResult(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{"orders.jsonl": `{"order_id": "A-1"}
 {"order_id": "A-2"}
 
@@ -107,6 +108,7 @@ func TestBatchProgressBarIsErasedBeforeEachResult(t *testing.T) {
 }
 
 func TestBatchResultsCarryTheirInputLine(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{"orders.csv": "order_id,amount\nC-1,1\nC-2,2\n"})
 	code, out, errOut := cli(t, "run", seedFlow, "--inputs", filepath.Join(dir, "orders.csv"), "--clock", "virtual", "--mock", mockSeed, "--output", "json")
 	if code != 0 {
@@ -119,6 +121,7 @@ func TestBatchResultsCarryTheirInputLine(t *testing.T) {
 }
 
 func TestInputFileMistakes(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{
 		"typed.jsonl": "{\"order_id\": \"A-1\"}\n{\"order_id\": 5}\n",
 		"extra.csv":   "order_id,amount,customer\nA-1,3,ACME\n",
@@ -140,6 +143,7 @@ func TestInputFileMistakes(t *testing.T) {
 }
 
 func TestNonJSONBodyShowsTheResponseAndTheFix(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{
 		"b.yaml": `flow: b
 variables:
@@ -173,6 +177,7 @@ nodes:
 }
 
 func TestHandBuiltRetryLoopNumbersItsCalls(t *testing.T) {
+	t.Parallel()
 	code, out, _ := cli(t, "run", seedFlow, "--input", "order_id=A-1", "--clock", "virtual", "--mock", mockSeed)
 	if code != 0 {
 		t.Fatalf("exit %d", code)

@@ -12,6 +12,7 @@ import (
 
 // Each fixture under testdata/lint commits exactly one classic mistake, named by its file.
 func TestLintRulesEachFireOnTheirFixture(t *testing.T) {
+	t.Parallel()
 	files, _ := filepath.Glob("../../testdata/lint/*.yaml")
 	if len(files) != 7 {
 		t.Fatalf("found %d lint fixtures, want one per rule (7)", len(files))
@@ -39,6 +40,7 @@ func TestLintRulesEachFireOnTheirFixture(t *testing.T) {
 }
 
 func TestSeedFlowIsLintClean(t *testing.T) {
+	t.Parallel()
 	f, err := nodes.Builtins().LoadFile("../../flows/self-healing.yaml")
 	if err != nil {
 		t.Fatal(err)

@@ -46,6 +46,7 @@ func req(action, method, url string) *transport.Request {
 }
 
 func TestSequenceInOrderWithTimes(t *testing.T) {
+	t.Parallel()
 	s := mustParse(t, `
 push_order:
   - {status: 503, times: 2}
@@ -78,6 +79,7 @@ push_order:
 }
 
 func TestUnusedResponsesAreReportedWithTheirLine(t *testing.T) {
+	t.Parallel()
 	s := mustParse(t, `
 push_order:
   - {status: 503, times: 2}
@@ -101,6 +103,7 @@ push_order:
 }
 
 func TestRepeatLast(t *testing.T) {
+	t.Parallel()
 	s := mustParse(t, `
 push_order: {responses: [{status: 503}], on_exhausted: repeat_last}
 `)
@@ -117,6 +120,7 @@ push_order: {responses: [{status: 503}], on_exhausted: repeat_last}
 }
 
 func TestScriptedErrors(t *testing.T) {
+	t.Parallel()
 	s := mustParse(t, `
 push_order:
   - {error: timeout}
@@ -153,6 +157,7 @@ push_order:
 }
 
 func TestMatchEntriesWithGlob(t *testing.T) {
+	t.Parallel()
 	s := mustParse(t, `
 - match: {method: GET, url: "http://erp/orders/*"}
   responses: [{status: 404}]
@@ -175,6 +180,7 @@ func TestMatchEntriesWithGlob(t *testing.T) {
 }
 
 func TestTokenRequestsGetAFakeToken(t *testing.T) {
+	t.Parallel()
 	tr := scripted.NewTransport(mustParse(t, `push_order: [{status: 200}]`))
 	resp, err := tr.Do(context.Background(), req("auth.erp", "POST", "http://idp/token"))
 	if err != nil || resp.Status != 200 || !strings.Contains(string(resp.Body), `"access_token":"test-token-erp"`) {
@@ -183,6 +189,7 @@ func TestTokenRequestsGetAFakeToken(t *testing.T) {
 }
 
 func TestParseErrorsHavePositions(t *testing.T) {
+	t.Parallel()
 	_, errs := parse(t, `
 push_order:
   - {status: 200, bodyy: {}}
@@ -204,6 +211,7 @@ other: {responses: [{status: 200}], on_exhausted: forever}
 
 // Each instance of run --mock gets its own cursors: two instances both see the first response.
 func TestMockGivesEachInstanceAFreshCopy(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mock.yaml")
 	if err := os.WriteFile(path, []byte("push_order:\n  - {status: 503}\n  - {status: 200, body: {success: true}}\n"), 0o644); err != nil {
@@ -235,6 +243,7 @@ func TestMockGivesEachInstanceAFreshCopy(t *testing.T) {
 
 // A call with no response left ends the instance with outcome error, not on the failure path.
 func TestExhaustedMockEndsTheInstanceWithError(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mock.yaml")
 	if err := os.WriteFile(path, []byte("push_order: [{status: 503}]\n"), 0o644); err != nil {
@@ -260,6 +269,7 @@ func TestExhaustedMockEndsTheInstanceWithError(t *testing.T) {
 }
 
 func TestLoadMockErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mock.yaml")
 	if err := os.WriteFile(path, []byte("push_order:\n  - {status: two}\n"), 0o644); err != nil {
@@ -275,6 +285,7 @@ func TestLoadMockErrors(t *testing.T) {
 }
 
 func TestTokenRequestsAnsweredFromTheScript(t *testing.T) {
+	t.Parallel()
 	tr := scripted.NewTransport(mustParse(t, `
 auth.erp: [{status: 401, body: {error: invalid_client}}]
 `))
@@ -298,6 +309,7 @@ auth.erp: [{status: 401, body: {error: invalid_client}}]
 }
 
 func TestASingleResponseWhereAListBelongs(t *testing.T) {
+	t.Parallel()
 	_, errs := parse(t, "push_order: {status: 200}\n")
 	if got := errs.Error(); got != `case.yaml:1:13: error: push_order expects a list of responses: write [{...}] (or {responses: [...], on_exhausted: ...})` {
 		t.Fatalf("errors: %s", got)

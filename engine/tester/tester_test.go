@@ -61,6 +61,7 @@ func files(t *testing.T, sub string) []string {
 
 // The runner's own test files under testdata/tester/pass must pass, and the seed flow's.
 func TestPassingFiles(t *testing.T) {
+	t.Parallel()
 	for _, root := range []string{filepath.Join(dir, "pass"), "../../flows"} {
 		rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{root}, &tester.Options{Coverage: true})
 		n := rep.Counts()
@@ -74,6 +75,7 @@ func TestPassingFiles(t *testing.T) {
 // Each failing file prints exactly its golden report: messages that start with the line of the
 // expectation and show expected and actual.
 func TestFailingFilesGolden(t *testing.T) {
+	t.Parallel()
 	for _, p := range files(t, "fail") {
 		t.Run(filepath.Base(p), func(t *testing.T) {
 			rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{p}, &tester.Options{Parallel: 4})
@@ -92,6 +94,7 @@ func TestFailingFilesGolden(t *testing.T) {
 
 // Invalid files run nothing and report every error with file:line:col, sorted.
 func TestInvalidFilesGolden(t *testing.T) {
+	t.Parallel()
 	for _, p := range files(t, "invalid") {
 		t.Run(filepath.Base(p), func(t *testing.T) {
 			rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{p}, nil)
@@ -111,6 +114,7 @@ func TestInvalidFilesGolden(t *testing.T) {
 }
 
 func TestRunAndTagSelectCases(t *testing.T) {
+	t.Parallel()
 	p := filepath.Join(dir, "pass", "seed.test.yaml")
 	rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{p}, &tester.Options{Tags: []string{"smoke"}})
 	if n := rep.Counts(); n.Passed != 1 || len(rep.Files[0].Cases) != 1 || rep.Files[0].Cases[0].Case.Name != "tagged case" {
@@ -124,6 +128,7 @@ func TestRunAndTagSelectCases(t *testing.T) {
 
 // Discovery walks directories for *.test.yaml but skips testdata, as go test does.
 func TestDiscoverSkipsTestdata(t *testing.T) {
+	t.Parallel()
 	got, errs := tester.Discover([]string{"../.."})
 	if len(errs) > 0 {
 		t.Fatal(errs)
@@ -144,6 +149,7 @@ func TestDiscoverSkipsTestdata(t *testing.T) {
 
 // The seed's test file covers every node, edge, decision case and data-action outcome.
 func TestSeedCoverageIsComplete(t *testing.T) {
+	t.Parallel()
 	rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{"../../flows/self-healing.test.yaml"}, &tester.Options{Coverage: true})
 	if len(rep.Coverage) != 1 {
 		t.Fatalf("coverage of %d flows", len(rep.Coverage))
@@ -166,6 +172,7 @@ func TestSeedCoverageIsComplete(t *testing.T) {
 
 // A snapshot case fails when the trace changes, and --update rewrites its golden file.
 func TestSnapshotUpdate(t *testing.T) {
+	t.Parallel()
 	tmp := t.TempDir()
 	flow, err := os.ReadFile("../../flows/self-healing.yaml")
 	if err != nil {
@@ -206,6 +213,7 @@ func TestSnapshotUpdate(t *testing.T) {
 
 // GitHub annotations carry file and line as properties and escape newlines.
 func TestGitHubOutput(t *testing.T) {
+	t.Parallel()
 	rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{filepath.Join(dir, "fail", "expectations.test.yaml"), filepath.Join(dir, "invalid", "no-flow.test.yaml")}, nil)
 	var out bytes.Buffer
 	rep.WriteGitHub(&out, 0)
@@ -224,6 +232,7 @@ func TestGitHubOutput(t *testing.T) {
 // The JUnit report has one testsuite per file and one testcase per case, and failure messages
 // start with the expectation's file:line.
 func TestJUnitShape(t *testing.T) {
+	t.Parallel()
 	rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{filepath.Join(dir, "fail"), filepath.Join(dir, "pass", "seed.test.yaml"), filepath.Join(dir, "invalid", "no-flow.test.yaml")}, nil)
 	var buf bytes.Buffer
 	if err := rep.WriteJUnit(&buf); err != nil {
@@ -274,6 +283,7 @@ func TestJUnitShape(t *testing.T) {
 
 // The report validates against the Apache Ant JUnit schema that CI systems read.
 func TestJUnitValidatesAgainstTheAntSchema(t *testing.T) {
+	t.Parallel()
 	xmllint, err := exec.LookPath("xmllint")
 	if err != nil {
 		if os.Getenv("CI") == "" {
@@ -310,6 +320,7 @@ func TestJUnitValidatesAgainstTheAntSchema(t *testing.T) {
 // passthrough: true lets unscripted calls reach the network (here a loopback server); without
 // it the same case sends nothing and fails naming the call.
 func TestPassthrough(t *testing.T) {
+	t.Parallel()
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
@@ -341,6 +352,7 @@ func TestPassthrough(t *testing.T) {
 // Cases run in parallel never share state: each sees only its own inputs, responses and
 // counters (the race detector watches the rest).
 func TestParallelCasesAreIsolated(t *testing.T) {
+	t.Parallel()
 	tmp := t.TempDir()
 	flow, _ := os.ReadFile("../../flows/self-healing.yaml")
 	os.WriteFile(filepath.Join(tmp, "f.yaml"), flow, 0o644)

@@ -135,6 +135,7 @@ func checkNoSecret(t *testing.T, what string, v any, s *oauthServer) {
 }
 
 func TestOAuthTokenRevokedBetweenRetries(t *testing.T) {
+	t.Parallel()
 	s := newOAuthServer(t)
 	s.api = func(s *oauthServer, n int, tok string) int {
 		switch {
@@ -164,6 +165,7 @@ func TestOAuthTokenRevokedBetweenRetries(t *testing.T) {
 }
 
 func TestOAuthReSendsOnceThenEscalates(t *testing.T) {
+	t.Parallel()
 	s := newOAuthServer(t)
 	s.api = func(*oauthServer, int, string) int { return 401 } // even a fresh token is refused
 	res := runOne(t, load(t, oauthDir+"oauth.yaml"), s.env(), nil)
@@ -184,6 +186,7 @@ func TestOAuthReSendsOnceThenEscalates(t *testing.T) {
 }
 
 func TestOAuthClientRefused(t *testing.T) {
+	t.Parallel()
 	s := newOAuthServer(t)
 	s.refuse = true
 	res := runOne(t, load(t, oauthDir+"oauth.yaml"), s.env(), nil)
@@ -211,6 +214,7 @@ func TestOAuthClientRefused(t *testing.T) {
 }
 
 func TestOAuthTokenEndpointDownIsTransient(t *testing.T) {
+	t.Parallel()
 	s := newOAuthServer(t)
 	s.tokenStatus = []int{503}
 	res := runOne(t, load(t, oauthDir+"oauth.yaml"), s.env(), nil)
@@ -224,6 +228,7 @@ func TestOAuthTokenEndpointDownIsTransient(t *testing.T) {
 }
 
 func TestOAuthOneTokenForConcurrentInstances(t *testing.T) {
+	t.Parallel()
 	s := newOAuthServer(t)
 	f := load(t, oauthDir+"oauth.yaml")
 	const n = 50
@@ -252,6 +257,7 @@ func TestOAuthOneTokenForConcurrentInstances(t *testing.T) {
 }
 
 func TestOAuthTokenRefreshedBeforeExpiry(t *testing.T) {
+	t.Parallel()
 	s := newOAuthServer(t)
 	s.expiresIn = 3600
 	now := time.Now()
@@ -280,6 +286,7 @@ func TestOAuthTokenRefreshedBeforeExpiry(t *testing.T) {
 }
 
 func TestOAuthSeparateCachePerClientConfig(t *testing.T) {
+	t.Parallel()
 	// two sets of credentials (e.g. two test cases with their own env:) never share a token
 	s1, s2 := newOAuthServer(t), newOAuthServer(t)
 	f := load(t, oauthDir+"oauth.yaml")
@@ -314,6 +321,7 @@ func (s scriptedTokens) Do(ctx context.Context, req *transport.Request) (*transp
 
 // Token requests go through the instance's transport, the one HTTP seam, as auth.<entry>.
 func TestOAuthTokenRequestsGoThroughTheTransport(t *testing.T) {
+	t.Parallel()
 	s := newOAuthServer(t)
 	s.api = func(_ *oauthServer, _ int, tok string) int {
 		if tok == "fake-token-for-tests" {
@@ -337,6 +345,7 @@ func TestOAuthTokenRequestsGoThroughTheTransport(t *testing.T) {
 }
 
 func TestOAuthClientAuthStyles(t *testing.T) {
+	t.Parallel()
 	s := newOAuthServer(t)
 	res := runOne(t, load(t, oauthDir+"oauth.yaml"), s.env(), nil)
 	if res.Outcome != "success" || !s.lastBasic || s.lastForm.Get("client_secret") != "" {

@@ -14,6 +14,7 @@ import (
 )
 
 func TestStaticCredentials(t *testing.T) {
+	t.Parallel()
 	token := secret("bearer-token-0123456789")
 	password := secret("pa55word-for-basic")
 	key := secret("api key/with+special&chars=")
@@ -68,6 +69,7 @@ func TestStaticCredentials(t *testing.T) {
 }
 
 func TestStaticCredentialMissingBeforeStart(t *testing.T) {
+	t.Parallel()
 	f := load(t, oauthDir+"static.yaml")
 	errs := f.CheckEnv(func(name string) (string, bool) {
 		if name == "API_PASSWORD" {
@@ -81,6 +83,7 @@ func TestStaticCredentialMissingBeforeStart(t *testing.T) {
 }
 
 func TestAuthCompileErrors(t *testing.T) {
+	t.Parallel()
 	_, err := nodes.Builtins().LoadFile(oauthDir + "invalid.yaml")
 	if err == nil {
 		t.Fatal("invalid.yaml loaded without errors")
@@ -108,6 +111,7 @@ func TestAuthCompileErrors(t *testing.T) {
 }
 
 func TestCredentialInFlowFileWarned(t *testing.T) {
+	t.Parallel()
 	f, _ := nodes.Builtins().LoadFile(oauthDir + "invalid.yaml")
 	var got []string
 	for _, w := range f.Diagnostics.Warnings() {

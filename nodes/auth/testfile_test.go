@@ -12,6 +12,7 @@ import (
 // The oauth test file passes under the test runner: token requests get a fake token unless a
 // case scripts auth.erp, and a scripted refusal reaches no API.
 func TestOAuthTestFile(t *testing.T) {
+	t.Parallel()
 	rep := tester.RunPaths(context.Background(), nodes.Builtins(), []string{oauthDir + "oauth.test.yaml"}, &tester.Options{Coverage: true})
 	n := rep.Counts()
 	if n.Passed != 4 || n.Failed+n.Errors+n.Invalid != 0 {

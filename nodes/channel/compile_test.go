@@ -21,6 +21,7 @@ nodes:
 
 // Mistakes in channel settings are compile errors at file:line:col, all reported together.
 func TestChannelCompileErrors(t *testing.T) {
+	t.Parallel()
 	var many []string
 	for i := range 51 {
 		many = append(many, fmt.Sprintf("u%d@example.com", i))
@@ -76,6 +77,7 @@ func TestChannelCompileErrors(t *testing.T) {
 // A payload-only notify to an email channel sends the payload as the body; a literal
 // recipient list at the limit compiles.
 func TestChannelCompileOK(t *testing.T) {
+	t.Parallel()
 	var fifty []string
 	for i := range 50 {
 		fifty = append(fifty, fmt.Sprintf("u%d@example.com", i))

@@ -49,6 +49,7 @@ func parseMail(t *testing.T, data []byte) parsed {
 // The seed's escalation, sent by email: 4 calls against an ERP answering 503, waits of 30, 60
 // and 120 s on the virtual clock, then one email with the correlation id and error fields.
 func TestEscalationEmailArrives(t *testing.T) {
+	t.Parallel()
 	api := erp(t)
 	box := startSMTP(t, mailOpts{})
 	res := run(t, context.Background(), "escalation-email.yaml",
@@ -108,6 +109,7 @@ func TestEscalationEmailArrives(t *testing.T) {
 // STARTTLS with a certificate the flow trusts through tls_ca_file, then AUTH PLAIN; a
 // non-ASCII subject is sent as an encoded word and reads back the same.
 func TestEmailStartTLSAndAuth(t *testing.T) {
+	t.Parallel()
 	cert, ca := selfSigned(t)
 	box := startSMTP(t, mailOpts{user: "archflow", pass: "s3cret-pass", cert: &cert})
 	env := map[string]string{"SMTP_ADDR": box.Addr, "SMTP_USER": "archflow", "SMTP_PASS": "s3cret-pass", "SMTP_CA": ca}
@@ -138,6 +140,7 @@ func TestEmailStartTLSAndAuth(t *testing.T) {
 // Failures of the TLS and AUTH path: each ends the instance with outcome error (no
 // on_failure), keeps the notification with the reason, and never shows the password.
 func TestEmailTLSAndAuthFailures(t *testing.T) {
+	t.Parallel()
 	cert, ca := selfSigned(t)
 	secure := startSMTP(t, mailOpts{user: "archflow", pass: "s3cret-pass", cert: &cert})
 	plain := startSMTP(t, mailOpts{})
@@ -188,6 +191,7 @@ func TestEmailTLSAndAuthFailures(t *testing.T) {
 // the instance ends with outcome error (escalate has no on_failure, and on_error is not
 // re-entered), and the notification with its correlation id is in the result.
 func TestEscalationEmailUndelivered(t *testing.T) {
+	t.Parallel()
 	api := erp(t)
 	refusing := startSMTP(t, mailOpts{rejectTo: []string{"oncall@example.com"}})
 	cases := []struct{ name, addr, want string }{
@@ -232,6 +236,7 @@ func TestEscalationEmailUndelivered(t *testing.T) {
 // Cancelling the run (SIGINT) while the SMTP server has not answered ends the instance as
 // interrupted at once, keeping the notification.
 func TestEmailCancelledWhileServerStalls(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -272,6 +277,7 @@ func TestEmailCancelledWhileServerStalls(t *testing.T) {
 
 // In tests (Options.Capture) a notification is captured and never sent.
 func TestEmailCapturedNotSent(t *testing.T) {
+	t.Parallel()
 	api := erp(t)
 	box := startSMTP(t, mailOpts{})
 	res := run(t, context.Background(), "escalation-email.yaml", map[string]string{"ERP_URL": api.URL, "SMTP_ADDR": box.Addr},
@@ -287,6 +293,7 @@ func TestEmailCapturedNotSent(t *testing.T) {
 // SMTPS (tls: true, TLS from the first byte) to a server that offers only AUTH LOGIN, as
 // Microsoft 365 and older relays do.
 func TestEmailImplicitTLSAndLogin(t *testing.T) {
+	t.Parallel()
 	cert, ca := selfSigned(t)
 	box := startSMTP(t, mailOpts{user: "bot@example.com", pass: "login-pass", cert: &cert, implicit: true, login: true})
 	src := `flow: smtps
@@ -328,6 +335,7 @@ nodes:
 // A long non-ASCII subject and 50 recipients (the limit) are folded into header lines of
 // legal length and read back unchanged.
 func TestEmailLongHeadersFolded(t *testing.T) {
+	t.Parallel()
 	cert, ca := selfSigned(t)
 	box := startSMTP(t, mailOpts{user: "archflow", pass: "s3cret-pass", cert: &cert})
 	var rcpts []string

@@ -17,6 +17,7 @@ import (
 // 1,000 instances of the seed flow escalate at once to one dead-letter file: 1,000 intact
 // JSON lines, one per instance, each with its own correlation id and outputs.
 func TestDeadLetterConcurrentInstances(t *testing.T) {
+	t.Parallel()
 	const n = 1000
 	f, err := nodes.Builtins().LoadFile(filepath.Join("..", "..", "flows", "self-healing.yaml"))
 	if err != nil {
@@ -89,6 +90,7 @@ func TestDeadLetterConcurrentInstances(t *testing.T) {
 
 // A dead-letter file that cannot be written: the instance ends error with the notification.
 func TestDeadLetterUnwritable(t *testing.T) {
+	t.Parallel()
 	f, err := nodes.Builtins().LoadFile(filepath.Join("..", "..", "flows", "self-healing.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -108,6 +110,7 @@ func TestDeadLetterUnwritable(t *testing.T) {
 
 // The log channel writes one block per notification to stderr.
 func TestLogChannel(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	src := `flow: log-it
 variables:

@@ -52,6 +52,7 @@ func (h *hook) got() ([]*http.Request, [][]byte) {
 
 // The seed's escalation posted to a chat webhook as {"text": subject + "\n" + body}.
 func TestEscalationWebhookDelivered(t *testing.T) {
+	t.Parallel()
 	api := erp(t)
 	h, srv := startHook(t, func(*http.Request) (int, string) { return 200, "ok" })
 	deadLetter := filepath.Join(t.TempDir(), "dead-letter.jsonl")
@@ -87,6 +88,7 @@ func TestEscalationWebhookDelivered(t *testing.T) {
 // The chat answers 500: the notify takes on_failure, and the escalation lands in the
 // dead-letter file with the reason.
 func TestEscalationWebhookFailsOver(t *testing.T) {
+	t.Parallel()
 	api := erp(t)
 	h, srv := startHook(t, func(*http.Request) (int, string) { return 500, `{"ok": false, "error": "internal_error"}` })
 	deadLetter := filepath.Join(t.TempDir(), "dead-letter.jsonl")
@@ -150,6 +152,7 @@ func tokenServer(t *testing.T) *httptest.Server {
 // A payload mapping is posted as JSON with its types kept; headers and the oauth2 auth entry
 // are applied; a 401 gets one fresh token and one re-send.
 func TestWebhookPayloadHeadersAuth(t *testing.T) {
+	t.Parallel()
 	tokens := tokenServer(t)
 	h, srv := startHook(t, func(r *http.Request) (int, string) {
 		if r.Header.Get("Authorization") != "Bearer tok-2" {
@@ -182,6 +185,7 @@ func TestWebhookPayloadHeadersAuth(t *testing.T) {
 
 // Non-2xx answers and auth failures take on_failure and keep the reason in error.
 func TestWebhookFailures(t *testing.T) {
+	t.Parallel()
 	tokens := tokenServer(t)
 	_, srv := startHook(t, func(r *http.Request) (int, string) { return 403, strings.Repeat("denied ", 100) })
 	cases := []struct {
@@ -252,6 +256,7 @@ func readLines(t *testing.T, path string) []map[string]any {
 // The webhook uses the flow's real auth types (nodes/auth): a bearer token from secret(),
 // which shows nowhere in the result when the receiver refuses it.
 func TestWebhookBearerAuth(t *testing.T) {
+	t.Parallel()
 	h, srv := startHook(t, func(r *http.Request) (int, string) {
 		if r.Header.Get("Authorization") == "Bearer xoxb-good-token" {
 			return 200, "ok"
