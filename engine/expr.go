@@ -292,6 +292,7 @@ func (c *Compiler) compileExpr(src string, pos Pos) *Expr {
 		ec.Pos = pos
 		c.flow.EnvCalls = append(c.flow.EnvCalls, ec)
 	}
+	c.checkSecretPlace(rc, pos)
 	for _, call := range envCallArity(root) {
 		c.errs.Add(pos, "%s", call)
 	}
