@@ -10,7 +10,7 @@ import (
 )
 
 // MaxRedirects is how many redirects one attempt follows (SPEC §11).
-const MaxRedirects = 5
+const MaxRedirects = engine.MaxSameOriginRedirects
 
 // credentialHeaders are dropped from a request that follows a redirect to another origin, with
 // every header whose value holds a secret.
@@ -76,7 +76,7 @@ func (d *dataAction) redirect(in *engine.Instance, req *engine.Request, status i
 		next.Body = nil
 		next.Header.Del("Content-Type")
 	}
-	if sameOrigin(from, to) {
+	if engine.SameOrigin(from, to) {
 		return &next, ""
 	}
 	if !d.action.FollowRedirects {
@@ -98,18 +98,4 @@ func (d *dataAction) redirect(in *engine.Instance, req *engine.Request, status i
 		}
 	}
 	return &next, ""
-}
-
-// sameOrigin compares scheme, host and port, the port defaulting by scheme.
-func sameOrigin(a, b *url.URL) bool {
-	port := func(u *url.URL) string {
-		if p := u.Port(); p != "" {
-			return p
-		}
-		if u.Scheme == "https" {
-			return "443"
-		}
-		return "80"
-	}
-	return a.Scheme == b.Scheme && a.Hostname() == b.Hostname() && port(a) == port(b)
 }

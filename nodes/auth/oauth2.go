@@ -35,7 +35,7 @@ type TokenClients interface {
 }
 
 // tokenHTTPClient reaches real token endpoints: plain net/http, no retries of its own.
-var tokenHTTPClient = &http.Client{Timeout: TokenTimeout}
+var tokenHTTPClient = engine.NewHTTPClient(TokenTimeout)
 
 // wallNow is the wall clock that token expiry is measured by (tests replace it).
 var wallNow = time.Now

@@ -79,7 +79,7 @@ func compileWebhook(c *engine.Compiler, name string, keys map[string]*yaml.Node,
 		}
 	}
 	// resty's own retries stay off: a failed delivery is the flow's to handle (on_failure).
-	w.client = resty.New().SetRetryCount(0).SetDoNotParseResponse(true).SetLogger(quietLogger{})
+	w.client = resty.NewWithClient(engine.NewHTTPClient(0)).SetRetryCount(0).SetDoNotParseResponse(true).SetLogger(quietLogger{})
 	return w
 }
 
