@@ -56,7 +56,8 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 	}
 	b, err := json.Marshal(j)
 	if err != nil {
-		j.Outputs, j.Variables = encodable(r.Outputs).(map[string]any), encodable(r.Variables).(map[string]any)
+		j.Outputs, _ = encodable(r.Outputs).(map[string]any)
+		j.Variables, _ = encodable(r.Variables).(map[string]any)
 		j.Waits = make([]float64, len(r.Waits))
 		for i, w := range r.Waits {
 			if math.IsNaN(w) || math.IsInf(w, 0) {
@@ -67,7 +68,8 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 		j.Notifications = make([]*Notification, len(r.Notifications))
 		for i, n := range r.Notifications {
 			cp := *n
-			cp.Payload, cp.Outputs = encodable(n.Payload), encodable(n.Outputs).(map[string]any)
+			cp.Payload = encodable(n.Payload)
+			cp.Outputs, _ = encodable(n.Outputs).(map[string]any)
 			j.Notifications[i] = &cp
 		}
 		j.EncodeError = "some values could not be encoded as JSON and are shown as strings: " + err.Error()

@@ -180,7 +180,14 @@ func printResult(w io.Writer, r *engine.Result, output string, single, color boo
 	}
 	summary += " · " + r.Ended.Sub(r.Started).Round(time.Millisecond).String()
 	if !single {
-		fmt.Fprintf(w, "%s %s %s\n", outcome, c.dim(r.Instance), c.dim(summary))
+		id := r.Instance
+		if r.Input != nil {
+			id = fmt.Sprintf("line %d %s", r.Input.Line, id)
+		}
+		if r.Started.IsZero() {
+			summary = "not started"
+		}
+		fmt.Fprintf(w, "%s %s %s\n", outcome, c.dim(strings.TrimSpace(id)), c.dim(summary))
 		if r.Error != nil {
 			fmt.Fprintf(w, "    %s\n", c.red(r.Error.Message))
 		}
