@@ -296,6 +296,7 @@ func (c *Compiler) compileExpr(src string, pos yamldoc.Pos) *Expr {
 		ec.Pos = pos
 		c.flow.EnvCalls = append(c.flow.EnvCalls, ec)
 	}
+	c.checkSecretPlace(rc, pos)
 	for _, call := range envCallArity(root) {
 		c.Errs.Add(pos, "%s", call)
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,8 @@ func isFlowFile(name string) bool {
 func FuzzLoad(f *testing.F) {
 	seedFiles(f, isFlowFile)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, err := nodes.Builtins().Load("fuzz.yaml", data)
+		var err error
+		within(t, 5*time.Second, func() { _, err = nodes.Builtins().Load("fuzz.yaml", data) })
 		var l yamldoc.ErrorList
 		if err != nil && errors.As(err, &l) {
 			for _, e := range l {
@@ -52,6 +54,19 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// within fails the test when f runs longer than d: a hang is a bug the fuzzer must report, not
+// a run that stalls until -fuzztime ends it. f keeps running after a failure; the process ends.
+func within(t *testing.T, d time.Duration, f func()) {
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		buf := make([]byte, 1<<20)
+		t.Fatalf("still running after %s:\n%s", d, buf[:runtime.Stack(buf, true)])
+	}
 }
 
 // noNetwork is the transport of fuzzed instances: nothing leaves the process.

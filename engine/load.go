@@ -19,6 +19,7 @@ type Compiler struct {
 	flow  *Flow
 	scope *scope
 	cur   *Node // the node being compiled, to record what it references
+	wire  bool  // compiling a node's part that goes on the wire: secret() is allowed there
 }
 
 func newCompiler(file string, reg *Registry) *Compiler {

@@ -59,7 +59,8 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 	}
 	b, err := json.Marshal(j)
 	if err != nil {
-		j.Outputs, j.Variables = trace.Encodable(r.Outputs).(map[string]any), trace.Encodable(r.Variables).(map[string]any)
+		j.Outputs, _ = trace.Encodable(r.Outputs).(map[string]any)
+		j.Variables, _ = trace.Encodable(r.Variables).(map[string]any)
 		j.Waits = make([]float64, len(r.Waits))
 		for i, w := range r.Waits {
 			if math.IsNaN(w) || math.IsInf(w, 0) {
@@ -70,7 +71,8 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 		j.Notifications = make([]*Notification, len(r.Notifications))
 		for i, n := range r.Notifications {
 			cp := *n
-			cp.Payload, cp.Outputs = trace.Encodable(n.Payload), trace.Encodable(n.Outputs).(map[string]any)
+			cp.Payload = trace.Encodable(n.Payload)
+			cp.Outputs, _ = trace.Encodable(n.Outputs).(map[string]any)
 			j.Notifications[i] = &cp
 		}
 		j.EncodeError = "some values could not be encoded as JSON and are shown as strings: " + err.Error()

@@ -103,7 +103,7 @@ func compileDataAction(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys
 	if k := keys["idempotency_key"]; k != nil && d.action != nil {
 		// a node-level key overrides the action's
 		cp := *d.action
-		cp.IdempotencyKey = c.Template(k)
+		c.OnTheWire(func() { cp.IdempotencyKey = c.Template(k) })
 		d.action = &cp
 	}
 	return d

@@ -13,7 +13,7 @@ import (
 )
 
 // MaxRedirects is how many redirects one attempt follows (SPEC §11).
-const MaxRedirects = 5
+const MaxRedirects = transport.MaxSameOriginRedirects
 
 // credentialHeaders are dropped from a request that follows a redirect to another origin, with
 // every header whose value holds a secret.
@@ -26,7 +26,7 @@ var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie
 func (d *dataAction) sendFollowing(ctx context.Context, in *engine.Instance, req *transport.Request) (*transport.Response, *transport.Request, *failure.ErrorInfo, error) {
 	for hops := 0; ; hops++ {
 		resp, err := d.send(ctx, in, req)
-		if err != nil || !isRedirect(resp.Status) {
+		if err != nil || !transport.IsRedirect(resp.Status) {
 			return resp, req, nil, err
 		}
 		loc := resp.Header.Get("Location")
@@ -50,14 +50,6 @@ func (d *dataAction) sendFollowing(ctx context.Context, in *engine.Instance, req
 	}
 }
 
-func isRedirect(status int) bool {
-	switch status {
-	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		return true
-	}
-	return false
-}
-
 // redirect builds the request that follows a redirect, or says why it is not followed.
 func (d *dataAction) redirect(in *engine.Instance, req *transport.Request, status int, loc string) (*transport.Request, string) {
 	from, err := url.Parse(req.URL)
@@ -79,7 +71,7 @@ func (d *dataAction) redirect(in *engine.Instance, req *transport.Request, statu
 		next.Body = nil
 		next.Header.Del("Content-Type")
 	}
-	if sameOrigin(from, to) {
+	if transport.SameOrigin(from, to) {
 		return &next, ""
 	}
 	if !d.action.FollowRedirects {
@@ -101,18 +93,4 @@ func (d *dataAction) redirect(in *engine.Instance, req *transport.Request, statu
 		}
 	}
 	return &next, ""
-}
-
-// sameOrigin compares scheme, host and port, the port defaulting by scheme.
-func sameOrigin(a, b *url.URL) bool {
-	port := func(u *url.URL) string {
-		if p := u.Port(); p != "" {
-			return p
-		}
-		if u.Scheme == "https" {
-			return "443"
-		}
-		return "80"
-	}
-	return a.Scheme == b.Scheme && a.Hostname() == b.Hostname() && port(a) == port(b)
 }

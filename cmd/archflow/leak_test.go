@@ -50,6 +50,7 @@ actions:
 %schannels:
   deadletter: {type: file, path: "{{ env('DEAD_LETTER') }}"}
   console: {type: log}
+  hook: {type: webhook, url: "{{ env('API_URL') }}/hook?k={{ secret('NOTE_SECRET') }}", headers: {X-Hook-Key: "{{ secret('NOTE_SECRET') }}"}}
 start: pick
 nodes:
   pick:
@@ -67,11 +68,14 @@ nodes:
   escalate:
     notify:
       channel: deadletter
-      subject: "failed corr-42 {{ secret('NOTE_SECRET') }}"
-      body: "note {{ secret('NOTE_SECRET') }}: {{ error.message }} {{ echo }}"
+      subject: "failed corr-42"
+      body: "note: {{ error.message }} {{ echo }}"
     next: tell
   tell:
-    notify: {channel: console, subject: "see {{ secret('NOTE_SECRET') }}", body: "{{ echo }}"}
+    notify: {channel: console, subject: "see corr-42", body: "{{ echo }}"}
+    next: hook
+  hook:
+    notify: {channel: hook, subject: "hook corr-42", body: "{{ echo }}"}
     next: failed
   ok: {end: success}
   failed: {end: escalated}
@@ -204,12 +208,20 @@ func TestSecretsNeverLeak(t *testing.T) {
 			}
 		}
 	}
+	// secret() in a notification's text is a compile error (SPEC §11), which names no value
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte(strings.Replace(leakFlowText(), `subject: "failed corr-42"`, `subject: "failed {{ secret('NOTE_SECRET') }}"`, 1)), 0o600)
+	if code, out, errOut := cli(t, "run", bad, "--env-file", envFile, "--input", "which=bearer"); code != 2 || !strings.Contains(errOut, "secret() may appear only where its value goes on the wire") {
+		t.Errorf("secret() in a notification: exit %d\n%s%s", code, out, errOut)
+	} else {
+		checkNoLeak(t, "the compile error", out+errOut)
+	}
 	dl, _ := os.ReadFile(filepath.Join(dir, "dead-letter.jsonl"))
 	if !strings.Contains(string(dl), "corr-42") {
 		t.Errorf("no dead letter written")
 	}
 	checkNoLeak(t, "dead letters", string(dl))
-	if !strings.Contains(logged.String(), "corr-42") && !strings.Contains(logged.String(), "see [REDACTED]") {
+	if !strings.Contains(logged.String(), "see corr-42") {
 		t.Errorf("the log channel wrote nothing:\n%s", logged.String())
 	}
 	checkNoLeak(t, "the log channel", logged.String())
@@ -235,7 +247,7 @@ func TestSecretsNeverLeak(t *testing.T) {
       outcome: success
       variables: {echo: "no"}
       requests: [{header: {X-Hdr: "v=%[2]s", Authorization: "Bearer %[3]s", X-Partner-Key: "%[4]s"}, url: "%[5]s", body: {secret: "%[6]s"}}]
-      notifications: [{channel: deadletter, contains: "%[7]s"}]
+      notifications: [{channel: deadletter, contains: "%[7]s"}, {channel: console}, {channel: hook}]
 `, which, "x"+leakSecrets["HDR_SECRET"], leakSecrets["API_TOKEN"]+"!", leakSecrets["API_KEY"]+"x",
 			"http://127.0.0.1:1/?q="+url.QueryEscape(leakSecrets["QUERY_SECRET"]), "y"+yamlEscape(leakSecrets["BODY_SECRET"]),
 			leakSecrets["NOTE_SECRET"]+"zz")

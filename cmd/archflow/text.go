@@ -133,6 +133,9 @@ func printResult(w io.Writer, r *engine.Result, output string, single, color boo
 		if len(given) > 0 {
 			which += clip(trace.FormatVars(given), 60) + " "
 		}
+		if r.Started.IsZero() {
+			summary = "not started"
+		}
 		fmt.Fprintf(w, "%s %s%s %s\n", outcome, which, c.dim(r.Instance), c.dim(summary))
 		if r.Error != nil {
 			fmt.Fprintf(w, "    %s\n", c.red(r.Error.Message))

@@ -110,7 +110,7 @@ func TestBatchProgressBarIsErasedBeforeEachResult(t *testing.T) {
 func TestBatchResultsCarryTheirInputLine(t *testing.T) {
 	t.Parallel()
 	dir := writeFiles(t, map[string]string{"orders.csv": "order_id,amount\nC-1,1\nC-2,2\n"})
-	code, out, errOut := cli(t, "run", seedFlow, "--inputs", filepath.Join(dir, "orders.csv"), "--clock", "virtual", "--mock", mockSeed, "--output", "json")
+	code, out, errOut := cli(t, "run", seedFlow, "--inputs", filepath.Join(dir, "orders.csv"), "--clock", "virtual", "--mock", mockSeed, "--output", "json", "--concurrency", "1") // one at a time: results stream as instances end
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}

@@ -3,12 +3,15 @@ package tester_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/archflow/archflow/engine/tester"
 	"github.com/archflow/archflow/nodes"
 )
+
+var flowLine = regexp.MustCompile(`(?m)^flow: (?:.*/)?([^/\n]+)$`)
 
 // FuzzTestFile: test files never make the loader panic; errors have positions. The fuzzed file
 // sits beside copies of the seed flows, so that flow: references resolve.
@@ -24,7 +27,7 @@ func FuzzTestFile(f *testing.F) {
 				return nil
 			}
 			if strings.HasSuffix(p, ".test.yaml") {
-				f.Add(b)
+				f.Add(flowLine.ReplaceAll(b, []byte("flow: $1"))) // the flow's copy beside it
 			} else {
 				os.WriteFile(filepath.Join(dir, d.Name()), b, 0o600)
 			}

@@ -135,7 +135,9 @@ func (quietLogger) Debugf(string, ...any) {}
 // auth.<name> for an OAuth token endpoint): libraries that take an *http.Client stay behind
 // the one Transport seam, so mocks, cassettes, redirect rules and tracing see their requests.
 func HTTPClient(t Transport, action, node string, timeout time.Duration) *http.Client {
-	return &http.Client{Transport: roundTripper{t: t, action: action, node: node, timeout: timeout}}
+	return &http.Client{Transport: roundTripper{t: t, action: action, node: node, timeout: timeout},
+		// the round tripper has followed what may be followed (FollowSameOrigin): a 3xx left is the answer
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 type roundTripper struct {
@@ -155,7 +157,7 @@ func (rt roundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		body = b
 	}
-	resp, err := rt.t.Do(r.Context(), &Request{Action: rt.action, Node: rt.node, Attempt: 1, Method: r.Method,
+	resp, err := FollowSameOrigin(r.Context(), rt.t, &Request{Action: rt.action, Node: rt.node, Attempt: 1, Method: r.Method,
 		URL: r.URL.String(), Header: r.Header.Clone(), Body: body, Timeout: rt.timeout})
 	if err != nil {
 		return nil, err

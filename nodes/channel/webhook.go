@@ -195,7 +195,7 @@ func (w *webhookChannel) post(ctx context.Context, in *engine.Instance, req *tra
 	sent := *req
 	sent.Header = req.Header.Clone() // a re-send after a 401 starts from the original headers
 	sent.MaxBody = webhookMaxBody
-	resp, err := in.Transport().Do(ctx, &sent)
+	resp, err := transport.FollowSameOrigin(ctx, in.Transport(), &sent)
 	if err != nil {
 		var te *transport.TransportError
 		switch {
