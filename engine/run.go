@@ -42,6 +42,10 @@ type Options struct {
 	UUID func() string
 	// Seed seeds the instance's random source (jitter); 0 picks one.
 	Seed uint64
+	// Attempt, when set, makes data-action attempts instead of the node (a host's activity; host.go).
+	Attempt func(ctx context.Context, in *Instance, call *AttemptCall) (*AttemptOutcome, error)
+	// Deliver, when set, delivers notifications instead of the channel (a host's activity; host.go).
+	Deliver func(ctx context.Context, in *Instance, ch *ChannelRef, n *Notification) error
 }
 
 // ErrorInfo describes a failure: the `error` value of expressions and the result's error.

@@ -69,9 +69,9 @@ func (d *dataAction) Exec(ctx context.Context, in *engine.Instance) (*engine.Edg
 	var a attempt
 	var err error
 	if d.retry == nil {
-		a, err = d.attempt(ctx, in, 1, idem)
+		a, err = d.perform(ctx, in, 1, idem)
 	} else {
-		a, err = d.retry.run(ctx, in, d.name, func(n int) (attempt, error) { return d.attempt(ctx, in, n, idem) })
+		a, err = d.retry.run(ctx, in, d.name, func(n int) (attempt, error) { return d.perform(ctx, in, n, idem) })
 	}
 	if err != nil {
 		return nil, err
@@ -85,6 +85,37 @@ func (d *dataAction) Exec(ctx context.Context, in *engine.Instance) (*engine.Edg
 		}
 	}
 	return d.onFailure, nil
+}
+
+// perform makes one attempt, here or through the instance's host (engine.Instance.Attempt).
+func (d *dataAction) perform(ctx context.Context, in *engine.Instance, n int, idem string) (attempt, error) {
+	out, err := in.Attempt(ctx, &engine.AttemptCall{Node: d.name, Attempt: n, IdempotencyKey: idem}, d)
+	if err != nil || out == nil {
+		return attempt{}, err
+	}
+	return attempt{outcome: out.Outcome, err: out.Err, retryAfter: out.RetryAfter}, nil
+}
+
+// AttemptHere is engine.Attempter: one attempt in this process.
+func (d *dataAction) AttemptHere(ctx context.Context, in *engine.Instance, call *engine.AttemptCall) (*engine.AttemptOutcome, error) {
+	a, err := d.attempt(ctx, in, call.Attempt, call.IdempotencyKey)
+	if err != nil {
+		return nil, err
+	}
+	return &engine.AttemptOutcome{Outcome: a.outcome, Err: a.err, RetryAfter: a.retryAfter}, nil
+}
+
+// AttemptLost is engine.Attempter: an attempt that got no response at all, mapped as one.
+func (d *dataAction) AttemptLost(in *engine.Instance, call *engine.AttemptCall, failure *engine.ErrorInfo) (*engine.AttemptOutcome, error) {
+	act := d.action
+	req := &engine.Request{Action: act.Name, Node: d.name, Attempt: call.Attempt, Method: act.Method, Timeout: act.Timeout}
+	cp := *failure
+	cp.Node = d.name
+	a, err := d.finish(in, req, nil, &cp)
+	if err != nil {
+		return nil, err
+	}
+	return &engine.AttemptOutcome{Outcome: a.outcome, Err: a.err, RetryAfter: a.retryAfter}, nil
 }
 
 // attempt renders and sends one request, then maps the response (success or not) into scope.

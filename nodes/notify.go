@@ -93,7 +93,7 @@ func (s *notify) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, e
 		in.Emit(ev)
 		return s.next, nil
 	}
-	err = s.channel.Channel.Deliver(ctx, in, nt)
+	err = in.Deliver(ctx, s.channel, nt)
 	if err != nil && ctx.Err() != nil {
 		in.AddNotification(withError(in, nt, err))
 		return nil, ctx.Err()

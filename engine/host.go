@@ -1,0 +1,225 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+)
+
+// A host runs instances somewhere other than this process's goroutine: the Temporal workflow of
+// engine/temporal interprets the flow in workflow code and performs every data-action attempt and
+// notification delivery as an activity on a worker. These hooks are the seams it needs; with them
+// nil, an instance does everything in place, as it always has.
+
+// AttemptCall names one data-action attempt: the node, its attempt number and the idempotency key
+// fixed before the first attempt.
+type AttemptCall struct {
+	Node           string `json:"node"`
+	Attempt        int    `json:"attempt"`
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+}
+
+// AttemptOutcome is what one attempt gave the node: success, failure or timeout, the failure, and
+// the Retry-After seconds of the response.
+type AttemptOutcome struct {
+	Outcome    string     `json:"outcome"`
+	Err        *ErrorInfo `json:"error,omitempty"`
+	RetryAfter int        `json:"retry_after,omitempty"`
+}
+
+// Attempter is a node kind that makes data-action attempts (data_action).
+type Attempter interface {
+	// AttemptHere renders, authenticates and sends one request, then maps the response into the
+	// instance's scope and variables.
+	AttemptHere(ctx context.Context, in *Instance, call *AttemptCall) (*AttemptOutcome, error)
+	// AttemptLost maps an attempt that got no answer at all (the worker making it was lost) as a
+	// failure with no response, so the flow's own retry logic handles it.
+	AttemptLost(in *Instance, call *AttemptCall, failure *ErrorInfo) (*AttemptOutcome, error)
+}
+
+// Attempt makes one data-action attempt: through Options.Attempt when a host set it, else here.
+func (in *Instance) Attempt(ctx context.Context, call *AttemptCall, a Attempter) (*AttemptOutcome, error) {
+	if in.opts.Attempt != nil {
+		return in.opts.Attempt(ctx, in, call)
+	}
+	return a.AttemptHere(ctx, in, call)
+}
+
+// Deliver delivers a notification to a channel: through Options.Deliver when a host set it, else here.
+func (in *Instance) Deliver(ctx context.Context, ch *ChannelRef, n *Notification) error {
+	if in.opts.Deliver != nil {
+		return in.opts.Deliver(ctx, in, ch, n)
+	}
+	return ch.Channel.Deliver(ctx, in, n)
+}
+
+// State is an instance's data, to hand it to another process: its id, times, variables, the
+// response scope of its last data action and its retries counters. It encodes to JSON with its
+// values' Go types kept (integers, datetimes, durations), so a round trip changes nothing.
+type State struct {
+	ID      string         `json:"id"`
+	Flow    string         `json:"flow"`
+	Started time.Time      `json:"started"`
+	Now     time.Time      `json:"now"`
+	Vars    Values         `json:"vars"`
+	Scope   Values         `json:"scope"`
+	Error   *ErrorInfo     `json:"error,omitempty"`
+	Retries map[string]int `json:"retries,omitempty"`
+}
+
+// scopeNames are the response-scope names a data action sets.
+var scopeNames = []string{"status", "headers", "body", "text", "elapsed"}
+
+// State snapshots the instance. Values are redacted: a snapshot leaves the process.
+func (in *Instance) State() *State {
+	st := &State{ID: in.id, Flow: in.flow.Name, Started: in.started, Now: in.clock.Now(),
+		Vars: Values{}, Scope: Values{}, Retries: map[string]int{}}
+	for _, v := range in.flow.Vars {
+		st.Vars[v.Name] = in.redactor.Value(in.env[v.Name])
+	}
+	for _, n := range scopeNames {
+		st.Scope[n] = in.redactor.Value(in.env[n])
+	}
+	if e, ok := in.env["error"].(map[string]any); ok {
+		st.Error = errorInfoOf(e)
+	}
+	for k, v := range in.retries {
+		if n, ok := v.(int); ok {
+			st.Retries[k] = n
+		}
+	}
+	return st
+}
+
+func errorInfoOf(m map[string]any) *ErrorInfo {
+	e := &ErrorInfo{}
+	e.Class, _ = m["class"].(string)
+	e.Kind, _ = m["kind"].(string)
+	e.Message, _ = m["message"].(string)
+	e.Status, _ = m["status"].(int)
+	e.Node, _ = m["node"].(string)
+	return e
+}
+
+// Apply takes variables and scope from a state another process changed (an attempt's result).
+func (in *Instance) Apply(st *State) error {
+	for _, v := range in.flow.Vars {
+		val, ok := st.Vars[v.Name]
+		if !ok {
+			continue
+		}
+		if err := in.Set(v, val); err != nil {
+			return err
+		}
+	}
+	for _, n := range scopeNames {
+		if val, ok := st.Scope[n]; ok {
+			in.env[n] = val
+		}
+	}
+	if hs, ok := in.env["headers"].(map[string]any); ok { // a scope written by an older encoder
+		h := make(map[string]string, len(hs))
+		for k, v := range hs {
+			h[k] = ToString(v)
+		}
+		in.env["headers"] = h
+	}
+	in.SetError(st.Error)
+	return nil
+}
+
+// Restore makes an instance from a state, to perform one step of it in another process.
+func (f *Flow) Restore(ctx context.Context, st *State, opts *Options) (*Instance, error) {
+	if st.Flow != f.Name {
+		return nil, fmt.Errorf("state of flow %s given to flow %s", st.Flow, f.Name)
+	}
+	o := Options{}
+	if opts != nil {
+		o = *opts
+	}
+	o.UUID = nil
+	id := st.ID
+	first := true
+	inner := opts.uuid()
+	o.UUID = func() string { // the first id is instance.id; later ones are uuid() calls
+		if first {
+			first = false
+			return id
+		}
+		return inner()
+	}
+	in := f.newInstance(ctx, nil, &o)
+	in.started = st.Started
+	in.res.Started = st.Started
+	in.env["instance"] = map[string]any{"id": in.id, "started": in.started, "flow": f.Name}
+	if err := in.Apply(st); err != nil {
+		return nil, err
+	}
+	for k, n := range st.Retries {
+		in.retries[k] = n
+	}
+	return in, nil
+}
+
+func (o *Options) uuid() func() string {
+	if o != nil && o.UUID != nil {
+		return o.UUID
+	}
+	return func() string { return (&Instance{opts: &Options{}}).newUUID() }
+}
+
+// Calls is the number of requests sent per action so far.
+func (in *Instance) Calls() map[string]int { return maps.Clone(in.calls) }
+
+// RunAttempt performs one data-action attempt of the instance whose state is st, in this process,
+// and returns the outcome, the changed state and the requests it sent per action. It is the work of
+// a host's attempt activity: the request is rendered, and env(), secret() and auth resolved, here.
+func (f *Flow) RunAttempt(ctx context.Context, st *State, call *AttemptCall, opts *Options) (*AttemptOutcome, *State, map[string]int, error) {
+	n := f.Node(call.Node)
+	if n == nil {
+		return nil, nil, nil, fmt.Errorf("flow %s has no node %s", f.Name, call.Node)
+	}
+	a, ok := n.Step.(Attempter)
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("node %s of flow %s makes no data-action attempts", call.Node, f.Name)
+	}
+	in, err := f.Restore(ctx, st, opts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	in.node = n
+	out, err := a.AttemptHere(ctx, in, call)
+	if err != nil {
+		return nil, nil, in.Calls(), err
+	}
+	out.Err = in.redactError(out.Err)
+	return out, in.State(), in.Calls(), nil
+}
+
+// RunDelivery delivers a notification of the instance whose state is st, in this process: the
+// channel's settings (env(), secret()) are resolved here.
+func (f *Flow) RunDelivery(ctx context.Context, st *State, node string, n *Notification, opts *Options) error {
+	ch := f.Channels[n.Channel]
+	if ch == nil {
+		return fmt.Errorf("flow %s has no channel %s", f.Name, n.Channel)
+	}
+	in, err := f.Restore(ctx, st, opts)
+	if err != nil {
+		return err
+	}
+	in.node = f.Node(node)
+	if err := ch.Channel.Deliver(ctx, in, n); err != nil {
+		return fmt.Errorf("%s", in.redactor.String(err.Error()))
+	}
+	return nil
+}
+
+func (in *Instance) redactError(e *ErrorInfo) *ErrorInfo {
+	if e == nil {
+		return nil
+	}
+	cp := *e
+	cp.Message = in.redactor.String(cp.Message)
+	return &cp
+}
