@@ -1,0 +1,156 @@
+package temporal
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/archflow/archflow/engine"
+)
+
+func newUUID() string { return uuid.NewString() }
+
+// Activities are the worker side: they perform an instance's attempts and deliveries in this
+// process, with this worker's environment, transport and (per flow version) OAuth token cache.
+type Activities struct {
+	Flows Flows
+	// Env looks env() and secret() names up; nil reads the process environment.
+	Env func(name string) (string, bool)
+	// Transport sends requests; nil gives real HTTP. Tests give a scripted one.
+	Transport engine.Transport
+}
+
+// EnvInput names the env() values an instance reads outside requests.
+type EnvInput struct {
+	Flow  string   `json:"flow"`
+	Hash  string   `json:"hash"`
+	Names []string `json:"names"`
+}
+
+// ResolveEnv reads env() values (never secrets) for the workflow to record.
+func (a *Activities) ResolveEnv(ctx context.Context, in EnvInput) (map[string]string, error) {
+	f, err := a.Flows.Flow(in.Flow, in.Hash)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), Refused, nil)
+	}
+	secret := map[string]bool{}
+	for _, ec := range f.EnvCalls {
+		if ec.Secret {
+			secret[ec.Name] = true
+		}
+	}
+	out := map[string]string{}
+	for _, n := range in.Names {
+		if secret[n] {
+			continue // a name read by both env() and secret() stays on the worker
+		}
+		if v, ok := a.lookup(n); ok {
+			out[n] = v
+		}
+	}
+	return out, nil
+}
+
+func (a *Activities) lookup(name string) (string, bool) {
+	if a.Env != nil {
+		return a.Env(name)
+	}
+	return engine.EnvChain()(name)
+}
+
+// Attempt performs one data-action attempt. Only the mapped outputs and the response scope come
+// back (the body only when the flow reads it outside the action); never a secret or a token.
+func (a *Activities) Attempt(ctx context.Context, in AttemptInput) (*AttemptResult, error) {
+	f, err := a.Flows.Flow(in.Flow, in.Hash)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), Refused, nil)
+	}
+	clk := engine.NewVirtualClock(in.State.Now)
+	opts := &engine.Options{Clock: func() engine.Clock { return clk }, Transport: a.Transport, Env: a.Env, Seed: 1}
+	res := &AttemptResult{}
+	if in.Trace {
+		opts.Tracer = engine.TraceFunc(func(e *engine.Event) {
+			cp := *e
+			res.Events = append(res.Events, &cp)
+		})
+	}
+	out, st, calls, err := f.RunAttempt(ctx, in.State, &in.Call, opts)
+	res.Calls = calls
+	res.Advance = clk.Now().Sub(in.State.Now)
+	if err != nil {
+		var ie *engine.ErrorInfo
+		switch {
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case engine.IsScriptError(err):
+			res.Script = err.Error()
+		case errors.As(err, &ie):
+			res.RuntimeError = ie
+		default:
+			res.RuntimeError = &engine.ErrorInfo{Class: engine.Permanent, Kind: engine.KindRuntime, Message: err.Error()}
+		}
+		return res, nil
+	}
+	res.Outcome = out
+	res.State = onlyOutputs(f, in.Call.Node, st)
+	return res, nil
+}
+
+// onlyOutputs keeps of a state what an attempt may change: the action's output variables and
+// the response scope, without the body when nothing outside the action reads it.
+func onlyOutputs(f *engine.Flow, node string, st *engine.State) *engine.State {
+	n := f.Node(node)
+	keep := map[string]bool{}
+	if n != nil && n.Action != nil {
+		for _, o := range n.Action.Outputs {
+			keep[o.Var.Name] = true
+		}
+	}
+	for name := range st.Vars {
+		if !keep[name] {
+			delete(st.Vars, name)
+		}
+	}
+	if !readsBody(f) {
+		delete(st.Scope, "body")
+		delete(st.Scope, "text")
+	}
+	return st
+}
+
+// readsBody reports whether an expression outside the actions' own (success, classify, outputs)
+// reads body or text, so the response body must reach workflow code.
+func readsBody(f *engine.Flow) bool {
+	own := map[*engine.Expr]bool{}
+	for _, act := range f.Actions {
+		own[act.Success] = true
+		own[act.Classify] = true
+		for _, o := range act.Outputs {
+			own[o.Expr] = true
+		}
+	}
+	for _, e := range f.Exprs() {
+		if !own[e] && (e.Reads("body") || e.Reads("text")) {
+			return true
+		}
+	}
+	return false
+}
+
+// Deliver delivers one notification; a failed delivery is an application error naming why.
+func (a *Activities) Deliver(ctx context.Context, in DeliverInput) error {
+	f, err := a.Flows.Flow(in.Flow, in.Hash)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), Refused, nil)
+	}
+	opts := &engine.Options{Clock: func() engine.Clock { return engine.NewVirtualClock(in.State.Now) }, Transport: a.Transport, Env: a.Env, Seed: 1}
+	if err := f.RunDelivery(ctx, in.State, in.Node, in.Notification, opts); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return temporal.NewNonRetryableApplicationError(err.Error(), "ArchflowDelivery", nil)
+	}
+	return nil
+}
