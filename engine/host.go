@@ -190,8 +190,8 @@ func (f *Flow) RunAttempt(ctx context.Context, st *State, call *AttemptCall, opt
 	}
 	in.node = n
 	out, err := a.AttemptHere(ctx, in, call)
-	if err != nil {
-		return nil, nil, in.Calls(), err
+	if err != nil { // outputs mapped before a runtime error stay mapped, as in place
+		return nil, in.State(), in.Calls(), err
 	}
 	out.Err = in.redactError(out.Err)
 	return out, in.State(), in.Calls(), nil

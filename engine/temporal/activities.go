@@ -79,6 +79,9 @@ func (a *Activities) Attempt(ctx context.Context, in AttemptInput) (*AttemptResu
 	out, st, calls, err := f.RunAttempt(ctx, in.State, &in.Call, opts)
 	res.Calls = calls
 	res.Advance = clk.Now().Sub(in.State.Now)
+	if st != nil {
+		res.State = onlyOutputs(f, in.Call.Node, st)
+	}
 	if err != nil {
 		var ie *engine.ErrorInfo
 		switch {
@@ -94,7 +97,6 @@ func (a *Activities) Attempt(ctx context.Context, in AttemptInput) (*AttemptResu
 		return res, nil
 	}
 	res.Outcome = out
-	res.State = onlyOutputs(f, in.Call.Node, st)
 	return res, nil
 }
 

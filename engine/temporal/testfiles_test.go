@@ -2,9 +2,12 @@ package temporal_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/temporal"
 	"github.com/archflow/archflow/engine/tester"
 	_ "github.com/archflow/archflow/nodes"
@@ -33,8 +36,15 @@ func TestTestFilesOnTemporal(t *testing.T) {
 			if strings.HasPrefix(f.Path, "../../flows") && c.Status != tester.Pass {
 				t.Errorf("%s: %s: %s on temporal", f.Path, c.Case.Name, c.Status)
 			}
-			if w == nil || w.Status != c.Status || failures(w) != failures(c) {
+			if w == nil {
+				t.Errorf("%s: %s: ran only on temporal", f.Path, c.Case.Name)
+				continue
+			}
+			if w.Status != c.Status || failures(w) != failures(c) {
 				t.Errorf("%s: %s: temporal %s%s\nlocal %s%s", f.Path, c.Case.Name, c.Status, failures(c), w.Status, failures(w))
+			}
+			if g, l := resultJSON(c.Result), resultJSON(w.Result); g != l {
+				t.Errorf("%s: %s: results differ\ntemporal %s\nlocal    %s", f.Path, c.Case.Name, g, l)
 			}
 		}
 	}
@@ -42,6 +52,44 @@ func TestTestFilesOnTemporal(t *testing.T) {
 		t.Fatalf("only %d test cases found", n)
 	}
 	t.Logf("%d cases agree", n)
+}
+
+// resultJSON is what both engines must agree on: outcome, path, calls, waits, variables,
+// outputs, notifications, error, start and end times.
+func resultJSON(r *engine.Result) string {
+	if r == nil {
+		return "null"
+	}
+	cp := *r
+	cp.Edges = nil
+	b, err := json.Marshal(&cp)
+	if err != nil {
+		return err.Error()
+	}
+	var v any
+	_ = json.Unmarshal(b, &v)
+	b, _ = json.Marshal(inUTC(v))
+	return string(b)
+}
+
+// inUTC writes every time in UTC: workflow time is UTC (workflow code never reads a time zone),
+// while a test case's clock.start keeps the offset it was written with in process.
+func inUTC(v any) any {
+	switch x := v.(type) {
+	case string:
+		if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
+			return t.UTC().Format(time.RFC3339Nano)
+		}
+	case map[string]any:
+		for k, e := range x {
+			x[k] = inUTC(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = inUTC(e)
+		}
+	}
+	return v
 }
 
 func failures(c *tester.CaseResult) string {

@@ -33,7 +33,7 @@ const (
 	// attemptMargin is added to an action's timeout for the attempt activity's start-to-close
 	// timeout: token requests and the 401 re-send happen inside it too. A worker lost mid-call
 	// becomes a timeout the flow handles.
-	attemptMargin = 30 * time.Second
+	attemptMargin  = 30 * time.Second
 	deliverTimeout = 2 * time.Minute
 	envTimeout     = 30 * time.Second
 
@@ -239,13 +239,13 @@ func (h *host) attempt(ctx context.Context, inst *engine.Instance, call *engine.
 	if out.Script != "" {
 		return nil, &engine.TransportError{Kind: engine.KindScript, Err: errors.New(out.Script)}
 	}
-	if out.RuntimeError != nil {
-		return nil, out.RuntimeError
-	}
 	if out.State != nil {
 		if err := inst.Apply(out.State); err != nil {
 			return nil, err
 		}
+	}
+	if out.RuntimeError != nil {
+		return nil, out.RuntimeError
 	}
 	return out.Outcome, nil
 }
