@@ -50,6 +50,7 @@ backoff that honours Retry-After, and escalate permanent ones with a correlation
 	}
 	root.AddCommand(newRunCmd(), newValidateCmd())
 	root.AddCommand(newTestCmd())
+	root.AddCommand(newWorkerCmd(), newCancelCmd())
 	root.AddCommand(newSchemaCmd(), newGraphCmd())
 	return root
 }

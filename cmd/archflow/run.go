@@ -29,6 +29,7 @@ type runFlags struct {
 	maxSteps    int
 	output      string
 	mock        string
+	temporal    temporalFlags // --engine temporal (run_temporal.go)
 }
 
 func newRunCmd() *cobra.Command {
@@ -60,6 +61,7 @@ Exit codes: 0 every instance ended success; 1 some ended otherwise (error includ
 	f.IntVar(&rf.maxSteps, "max-steps", engine.DefaultMaxSteps, "node executions allowed per instance")
 	f.StringVar(&rf.output, "output", "text", "text or json (one result per line)")
 	f.StringVar(&rf.mock, "mock", "", "answer HTTP from scripted responses in FILE (as a test case's http:)")
+	addTemporalRunFlags(cmd, &rf.temporal)
 	return cmd
 }
 
@@ -77,6 +79,9 @@ func runFlow(cmd *cobra.Command, path string, rf *runFlags) error {
 	}
 	if rf.concurrency < 1 {
 		return exitWith(exitInvalid, "--concurrency must be at least 1")
+	}
+	if rf.temporal.engine != "local" {
+		return runOnTemporal(cmd, path, rf)
 	}
 	flow, err := engine.LoadFile(path)
 	if err != nil {

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/temporal"
+)
+
+type workerFlags struct {
+	temporal temporalFlags
+	envFile  string
+	stateDir string
+}
+
+func newWorkerCmd() *cobra.Command {
+	var wf workerFlags
+	cmd := &cobra.Command{
+		Use:   "worker PATH...",
+		Short: "Serve the flows under PATH to Temporal until SIGINT/SIGTERM",
+		Long: `Run a Temporal worker for the flows under PATH (files and directories): it registers
+the generic workflow archflow and its activities on the task queue. Requests are rendered and
+env(), secret() and auth resolved here, from this worker's environment and --env-file; nothing
+secret enters Temporal. A worker runs only the flows it serves: the current version of each file,
+and the earlier versions it has loaded, kept in --state-dir.
+
+Exit codes: 0 after a clean stop; 2 an invalid flow; 3 the server cannot be reached.`,
+		Example: `  temporal server start-dev --headless --ip 127.0.0.1 &
+  archflow worker flows/ --env-file prod.env
+  archflow run flows/self-healing.yaml --engine temporal --input order_id=A-1`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runWorker(cmd, args, &wf)
+		},
+	}
+	addConnectFlags(cmd, &wf.temporal, true)
+	f := cmd.Flags()
+	f.StringVar(&wf.envFile, "env-file", "", "read env() and secret() values from a KEY=VALUE file")
+	f.StringVar(&wf.stateDir, "state-dir", defaultStateDir(), "keep the flow versions this worker has loaded in DIR")
+	return cmd
+}
+
+func defaultStateDir() string {
+	if d, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(d, ".local", "state", "archflow", "worker")
+	}
+	return ".archflow-worker"
+}
+
+func runWorker(cmd *cobra.Command, paths []string, wf *workerFlags) error {
+	stderr := cmd.ErrOrStderr()
+	var envFile map[string]string
+	if wf.envFile != "" {
+		var err error
+		if envFile, err = engine.ReadEnvFile(wf.envFile); err != nil {
+			return engine.ErrorList{asError(err)}
+		}
+	}
+	reg := temporal.NewRegistry(wf.stateDir)
+	if err := reg.Load(paths); err != nil {
+		if l, ok := engine.AsList(err); ok {
+			return l
+		}
+		return exitWith(exitInvalid, "%v", err)
+	}
+	c, err := temporal.Dial(context.Background(), wf.temporal.address, wf.temporal.namespace)
+	if err != nil {
+		return exitWith(exitInternal, "cannot reach Temporal at %s: %v", temporal.Address(wf.temporal.address), err)
+	}
+	defer c.Close()
+	w := worker.New(c, wf.temporal.taskQueue, worker.Options{})
+	temporal.Register(w, &temporal.Workflow{Flows: reg}, &temporal.Activities{Flows: reg, Env: engine.EnvChain(envFile)})
+	fmt.Fprintf(stderr, "archflow worker: serving %v on task queue %s at %s (Ctrl-C stops)\n",
+		reg.Names(), wf.temporal.taskQueue, temporal.Address(wf.temporal.address))
+	if err := w.Run(worker.InterruptCh()); err != nil {
+		return exitWith(exitInternal, "worker: %v", err)
+	}
+	fmt.Fprintln(stderr, "archflow worker: stopped")
+	return nil
+}
