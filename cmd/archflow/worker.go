@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/worker"
@@ -55,6 +57,10 @@ func defaultStateDir() string {
 
 func runWorker(cmd *cobra.Command, paths []string, wf *workerFlags) error {
 	stderr := cmd.ErrOrStderr()
+	// from the start, so that a stop while the worker starts up is a clean stop too
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(stop)
 	var envFile map[string]string
 	if wf.envFile != "" {
 		var err error
@@ -78,7 +84,9 @@ func runWorker(cmd *cobra.Command, paths []string, wf *workerFlags) error {
 	temporal.Register(w, &temporal.Workflow{Flows: reg}, &temporal.Activities{Flows: reg, Env: engine.EnvChain(envFile)})
 	fmt.Fprintf(stderr, "archflow worker: serving %v on task queue %s at %s (Ctrl-C stops)\n",
 		reg.Names(), wf.temporal.taskQueue, temporal.Address(wf.temporal.address))
-	if err := w.Run(worker.InterruptCh()); err != nil {
+	interrupt := make(chan any)
+	go func() { <-stop; close(interrupt) }()
+	if err := w.Run(interrupt); err != nil {
 		return exitWith(exitInternal, "worker: %v", err)
 	}
 	fmt.Fprintln(stderr, "archflow worker: stopped")

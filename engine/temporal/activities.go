@@ -33,7 +33,7 @@ type EnvInput struct {
 func (a *Activities) ResolveEnv(ctx context.Context, in EnvInput) (map[string]string, error) {
 	f, err := a.Flows.Flow(in.Flow, in.Hash)
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), Refused, nil)
+		return nil, temporal.NewApplicationError(err.Error(), Refused)
 	}
 	secret := map[string]bool{}
 	for _, ec := range f.EnvCalls {
@@ -65,7 +65,7 @@ func (a *Activities) lookup(name string) (string, bool) {
 func (a *Activities) Attempt(ctx context.Context, in AttemptInput) (*AttemptResult, error) {
 	f, err := a.Flows.Flow(in.Flow, in.Hash)
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), Refused, nil)
+		return nil, temporal.NewApplicationError(err.Error(), Refused)
 	}
 	clk := engine.NewVirtualClock(in.State.Now)
 	opts := &engine.Options{Clock: func() engine.Clock { return clk }, Transport: a.Transport, Env: a.Env, Seed: 1}
@@ -145,7 +145,7 @@ func readsBody(f *engine.Flow) bool {
 func (a *Activities) Deliver(ctx context.Context, in DeliverInput) error {
 	f, err := a.Flows.Flow(in.Flow, in.Hash)
 	if err != nil {
-		return temporal.NewNonRetryableApplicationError(err.Error(), Refused, nil)
+		return temporal.NewApplicationError(err.Error(), Refused)
 	}
 	opts := &engine.Options{Clock: func() engine.Clock { return engine.NewVirtualClock(in.State.Now) }, Transport: a.Transport, Env: a.Env, Seed: 1}
 	if err := f.RunDelivery(ctx, in.State, in.Node, in.Notification, opts); err != nil {

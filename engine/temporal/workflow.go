@@ -42,8 +42,10 @@ const (
 	interpreterChange = "archflow-interpreter"
 	maxInterpreter    = workflow.Version(1)
 
-	// Refused is the failure type of an instance a worker does not serve.
-	Refused = "ArchflowRefused"
+	// Refused is the failure type of an activity a worker does not serve: nothing was sent, so
+	// the workflow schedules it again (up to refusedRetries times) for a worker that does.
+	Refused        = "ArchflowRefused"
+	refusedRetries = 5
 )
 
 // Version of archflow recorded in every instance it starts.
@@ -84,7 +86,10 @@ func (w *Workflow) Run(wctx workflow.Context, in Input) (*engine.Result, error) 
 	workflow.GetVersion(wctx, interpreterChange, workflow.DefaultVersion, maxInterpreter)
 	f, err := w.Flows.Flow(in.Flow, in.Hash)
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), Refused, nil)
+		// Not a failure of the instance: this worker's workflow task fails and Temporal retries
+		// it, on any worker of the queue, until one that serves the flow takes it (as it does for
+		// a workflow type no worker has registered).
+		panic("archflow: " + err.Error())
 	}
 	inputs, err := f.Inputs(in.Inputs)
 	if err != nil {
@@ -203,16 +208,16 @@ func (h *host) attempt(ctx context.Context, inst *engine.Instance, call *engine.
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1}, // retries are the flow's
 	})
 	var out AttemptResult
-	err := workflow.ExecuteActivity(actx, ActivityAttempt, AttemptInput{Flow: h.in.Flow, Hash: h.in.Hash,
-		State: inst.State(), Call: *call, Trace: h.tracing}).Get(actx, &out)
+	input := AttemptInput{Flow: h.in.Flow, Hash: h.in.Hash, State: inst.State(), Call: *call, Trace: h.tracing}
+	err := executeServed(actx, ActivityAttempt, input, &out)
 	if err != nil {
 		if h.w.Err() != nil {
 			return nil, context.Canceled
 		}
 		var te *temporal.TimeoutError
 		if errors.As(err, &te) {
-			// The worker was lost mid-call: the request may have gone out, so it counts.
-			inst.CountCall(n.Action.Name)
+			// The worker was lost: no answer came back. The attempt is not counted as a call:
+			// most often (a task handed to a worker killed while it polled) nothing was sent.
 			a := n.Step.(engine.Attempter)
 			return a.AttemptLost(inst, call, &engine.ErrorInfo{Class: engine.Transient, Kind: engine.KindTimeout,
 				Message: "no response within the timeout (the worker making the call was lost)"})
@@ -264,8 +269,8 @@ func (h *host) deliver(ctx context.Context, inst *engine.Instance, ch *engine.Ch
 		StartToCloseTimeout: deliverTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
-	err := workflow.ExecuteActivity(actx, ActivityDeliver, DeliverInput{Flow: h.in.Flow, Hash: h.in.Hash,
-		State: inst.State(), Node: nt.Node, Notification: nt}).Get(actx, nil)
+	err := executeServed(actx, ActivityDeliver, DeliverInput{Flow: h.in.Flow, Hash: h.in.Hash,
+		State: inst.State(), Node: nt.Node, Notification: nt}, nil)
 	if err == nil {
 		return nil
 	}
@@ -279,6 +284,19 @@ func (h *host) deliver(ctx context.Context, inst *engine.Instance, ch *engine.Ch
 	var te *temporal.TimeoutError
 	if errors.As(err, &te) {
 		return errors.New("delivery not confirmed: the worker delivering it was lost")
+	}
+	return err
+}
+
+// executeServed runs an activity, again when a worker that does not serve the flow refused it.
+func executeServed(actx workflow.Context, name string, input, out any) error {
+	var err error
+	for range refusedRetries {
+		err = workflow.ExecuteActivity(actx, name, input).Get(actx, out)
+		var ae *temporal.ApplicationError
+		if !errors.As(err, &ae) || ae.Type() != Refused {
+			return err
+		}
 	}
 	return err
 }
