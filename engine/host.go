@@ -223,3 +223,67 @@ func (in *Instance) redactError(e *ErrorInfo) *ErrorInfo {
 	cp.Message = in.redactor.String(cp.Message)
 	return &cp
 }
+
+// Continuation is an instance stopped between two nodes at a checkpoint, to go on elsewhere: a
+// Temporal workflow continues as new before its history nears its limit, carrying this.
+type Continuation struct {
+	State    *State          `json:"state"`
+	Node     string          `json:"node"` // the node to run next
+	From     string          `json:"from,omitempty"`
+	Via      string          `json:"via,omitempty"`
+	Steps    int             `json:"steps"`
+	Handling bool            `json:"handling,omitempty"`
+	Seq      int             `json:"seq"`
+	Path     []string        `json:"path"`
+	Calls    map[string]int  `json:"calls"`
+	Waits    []float64       `json:"waits"`
+	Error    *ErrorInfo      `json:"error,omitempty"`
+	Notes    []*Notification `json:"notifications,omitempty"`
+}
+
+func (in *Instance) suspend(node *Node, from *Edge, steps int, handling bool) {
+	c := &Continuation{State: in.State(), Node: node.Name, Steps: steps, Handling: handling, Seq: in.seq,
+		Path: in.res.Path, Calls: in.Calls(), Waits: in.res.Waits, Error: in.res.Error, Notes: in.res.Notifications}
+	if from != nil {
+		c.From, c.Via = from.From.Name, from.Label
+	}
+	in.suspended = c
+}
+
+// Suspended is where the instance stopped at a checkpoint, nil when it ran to its end.
+func (in *Instance) Suspended() *Continuation { return in.suspended }
+
+// Resume goes on with a continued instance from where it stopped, to its end or next checkpoint
+// (Options.Checkpoint, which sees the instance and its Suspended continuation).
+func (f *Flow) Resume(ctx context.Context, c *Continuation, opts *Options) (*Result, error) {
+	node := f.Node(c.Node)
+	if node == nil {
+		return nil, fmt.Errorf("flow %s has no node %s to resume at", f.Name, c.Node)
+	}
+	in, err := f.Restore(ctx, c.State, opts)
+	if err != nil {
+		return nil, err
+	}
+	in.seq = c.Seq
+	in.res.Path = c.Path
+	if in.res.Path == nil {
+		in.res.Path = []string{}
+	}
+	for k, n := range c.Calls {
+		in.calls[k] = n
+	}
+	in.res.Waits = c.Waits
+	if in.res.Waits == nil {
+		in.res.Waits = []float64{}
+	}
+	in.res.Error = c.Error
+	in.res.Notifications = c.Notes
+	var from *Edge
+	if c.From != "" {
+		if n := f.Node(c.From); n != nil {
+			from = &Edge{From: n, To: node, Label: c.Via}
+		}
+	}
+	in.runFrom(node, from, c.Steps, c.Handling)
+	return in.res, nil
+}

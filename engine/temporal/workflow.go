@@ -63,7 +63,15 @@ type Input struct {
 	Version  string        `json:"archflow_version"`
 	// Capture keeps notifications in the result instead of delivering them (test files).
 	Capture bool `json:"capture,omitempty"`
+	// Continuation and Env carry a continued instance into its next run (continue-as-new): where
+	// it stopped, and the env() values already recorded for it.
+	Continuation *engine.Continuation `json:"continuation,omitempty"`
+	Env          map[string]string    `json:"env,omitempty"`
 }
+
+// DefaultHistoryLimit is the history length (events) at which an instance continues as new,
+// well before Temporal's limit of about 50k events (or earlier, when the server suggests it).
+const DefaultHistoryLimit = 10000
 
 // Flows finds the compiled flow of a name and hash, or says why the worker refuses it.
 type Flows interface {
@@ -79,6 +87,8 @@ type Workflow struct {
 	// (test files expect the ids and jitter of the local engine's test runner).
 	UUID func() string
 	Seed uint64
+	// HistoryLimit overrides DefaultHistoryLimit (tests).
+	HistoryLimit int
 }
 
 // Run is the workflow function.
@@ -95,9 +105,11 @@ func (w *Workflow) Run(wctx workflow.Context, in Input) (*engine.Result, error) 
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "ArchflowInput", nil)
 	}
-	env, err := resolveEnv(wctx, f, in)
-	if err != nil {
-		return nil, err
+	env := in.Env
+	if in.Continuation == nil {
+		if env, err = resolveEnv(wctx, f, in); err != nil {
+			return nil, err
+		}
 	}
 	h := fnv.New64a()
 	h.Write([]byte(in.Instance))
@@ -105,13 +117,21 @@ func (w *Workflow) Run(wctx workflow.Context, in Input) (*engine.Result, error) 
 	if w.Seed != 0 {
 		seed = w.Seed
 	}
+	ids := 0
+	if c := in.Continuation; c != nil {
+		seed ^= uint64(c.Steps) // a continued instance does not draw its jitter again
+		ids = 1                 // instance.id is the continuation's
+	}
 	gen := newUUID
 	if w.UUID != nil {
 		gen = w.UUID
 	}
-	ids := 0
+	// events estimates the history's length from the commands this run made (the test
+	// environment keeps no history length); the server's count is used when it is larger.
+	events := new(int)
+	*events = 5
 	opts := &engine.Options{
-		Clock:     func() engine.Clock { return &clock{w: wctx} },
+		Clock:     func() engine.Clock { return &clock{w: wctx, events: events} },
 		Transport: noTransport{},
 		Env:       func(name string) (string, bool) { v, ok := env[name]; return v, ok },
 		MaxSteps:  in.MaxSteps,
@@ -123,6 +143,7 @@ func (w *Workflow) Run(wctx workflow.Context, in Input) (*engine.Result, error) 
 				return in.Instance
 			}
 			var id string
+			*events++
 			if err := workflow.SideEffect(wctx, func(workflow.Context) any { return gen() }).Get(&id); err != nil {
 				panic(err) // a broken history: Temporal retries the workflow task
 			}
@@ -136,10 +157,36 @@ func (w *Workflow) Run(wctx workflow.Context, in Input) (*engine.Result, error) 
 			}
 		})
 	}
-	host := &host{w: wctx, in: in, flow: f, tracing: w.Tracer != nil}
+	host := &host{w: wctx, in: in, flow: f, tracing: w.Tracer != nil, events: events}
 	opts.Attempt = host.attempt
 	opts.Deliver = host.deliver
-	res := f.Run(workflowContext{wctx}, inputs, opts)
+	limit := w.HistoryLimit
+	if limit <= 0 {
+		limit = DefaultHistoryLimit
+	}
+	var stopped *engine.Instance
+	opts.Checkpoint = func(inst *engine.Instance) bool {
+		info := workflow.GetInfo(wctx)
+		n := max(info.GetCurrentHistoryLength(), *events)
+		if info.GetContinueAsNewSuggested() || n >= limit {
+			stopped = inst
+			return true
+		}
+		return false
+	}
+	var res *engine.Result
+	if in.Continuation != nil {
+		if res, err = f.Resume(workflowContext{wctx}, in.Continuation, opts); err != nil {
+			return nil, temporal.NewNonRetryableApplicationError(err.Error(), "ArchflowContinuation", nil)
+		}
+	} else {
+		res = f.Run(workflowContext{wctx}, inputs, opts)
+	}
+	if stopped != nil && stopped.Suspended() != nil {
+		next := in
+		next.Continuation, next.Env = stopped.Suspended(), env
+		return nil, workflow.NewContinueAsNewError(wctx, WorkflowName, next)
+	}
 	return res, nil
 }
 
@@ -165,6 +212,7 @@ func resolveEnv(wctx workflow.Context, f *engine.Flow, in Input) (map[string]str
 
 // host implements the engine's Attempt and Deliver hooks as activities.
 type host struct {
+	events  *int // history events made, an estimate
 	w       workflow.Context
 	in      Input
 	flow    *engine.Flow
@@ -208,6 +256,7 @@ func (h *host) attempt(ctx context.Context, inst *engine.Instance, call *engine.
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1}, // retries are the flow's
 	})
 	var out AttemptResult
+	*h.events += 6 // activity scheduled, started, completed; a workflow task
 	input := AttemptInput{Flow: h.in.Flow, Hash: h.in.Hash, State: inst.State(), Call: *call, Trace: h.tracing}
 	err := executeServed(actx, ActivityAttempt, input, &out)
 	if err != nil {
@@ -269,6 +318,7 @@ func (h *host) deliver(ctx context.Context, inst *engine.Instance, ch *engine.Ch
 		StartToCloseTimeout: deliverTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
+	*h.events += 6
 	err := executeServed(actx, ActivityDeliver, DeliverInput{Flow: h.in.Flow, Hash: h.in.Hash,
 		State: inst.State(), Node: nt.Node, Notification: nt}, nil)
 	if err == nil {
@@ -302,7 +352,10 @@ func executeServed(actx workflow.Context, name string, input, out any) error {
 }
 
 // clock is the instance clock in workflow code: workflow time, durable timers.
-type clock struct{ w workflow.Context }
+type clock struct {
+	w      workflow.Context
+	events *int
+}
 
 func (c *clock) Now() time.Time { return workflow.Now(c.w).UTC() }
 
@@ -313,6 +366,7 @@ func (c *clock) Sleep(_ context.Context, d time.Duration) error {
 		}
 		return nil
 	}
+	*c.events += 5 // timer started, fired; a workflow task
 	if err := workflow.Sleep(c.w, d); err != nil {
 		return context.Canceled
 	}
@@ -323,6 +377,7 @@ func (c *clock) Sleep(_ context.Context, d time.Duration) error {
 // a real exchange has none.
 func (c *clock) Advance(d time.Duration) {
 	if d > 0 {
+		*c.events += 5
 		_ = workflow.Sleep(c.w, d)
 	}
 }

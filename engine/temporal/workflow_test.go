@@ -21,15 +21,19 @@ import (
 var t0 = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func newEnv(t testing.TB, flows archtemporal.Flows, acts *archtemporal.Activities) *testsuite.TestWorkflowEnvironment {
+	if acts == nil {
+		acts = &archtemporal.Activities{Flows: flows}
+	}
+	return newEnvWith(t, &archtemporal.Workflow{Flows: flows}, acts)
+}
+
+func newEnvWith(t testing.TB, w *archtemporal.Workflow, acts *archtemporal.Activities) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := s.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
 	env.SetTestTimeout(30 * time.Second)
-	if acts == nil {
-		acts = &archtemporal.Activities{Flows: flows}
-	}
-	archtemporal.Register(env, &archtemporal.Workflow{Flows: flows}, acts)
+	archtemporal.Register(env, w, acts)
 	return env
 }
 
