@@ -295,6 +295,10 @@ func TestTemporalEndToEnd(t *testing.T) {
 	flowFile := filepath.Join(flows, "e2e.yaml")
 	os.WriteFile(flowFile, src, 0o600)
 	state := filepath.Join(dir, "state")
+	long := filepath.Join(flows, "long.yaml")
+	os.WriteFile(long, []byte("flow: long\nvariables:\n  key: {type: string, input: true, required: true}\n  stage: {type: string, default: start}\n"+
+		"start: begin\nnodes:\n  begin: {assign: {stage: waiting}, next: pause}\n  pause: {wait: 1h, next: done}\n  done: {end: success}\n"), 0o600)
+	traces := filepath.Join(dir, "traces")
 
 	inputs := func(name string, from, n int) string {
 		var b strings.Builder
@@ -416,7 +420,7 @@ func TestTemporalEndToEnd(t *testing.T) {
 		}
 		os.WriteFile(wait, []byte(strings.Replace(v1, "end: success", "end: finished", 1)), 0o600)
 		w4.stop(t)
-		startWorker(top, bin, addr, dir, "w5", state, flows) // current: v2; kept: v1
+		startWorker(top, bin, addr, dir, "w5", state, flows, "--trace", traces) // current: v2; kept: v1
 		old := runArchflow(t, bin, time.Minute, "run", wait, "--engine", "temporal", "--temporal", addr,
 			"--input", "key=old", "--id-from", "key", "--output", "json")
 		if len(old.results) != 1 || old.results[0]["outcome"] != "success" {
@@ -448,6 +452,79 @@ func TestTemporalEndToEnd(t *testing.T) {
 		d, err := c.DescribeWorkflowExecution(context.Background(), "unserved/x", "")
 		if err != nil || d.WorkflowExecutionInfo.Status.String() != "Running" {
 			t.Errorf("the refused instance is not waiting for a worker that serves it: %v %v", d, err)
+		}
+	})
+
+	t.Run("cancel, and Ctrl-C on a waiting run", func(t *testing.T) {
+		inTimer := func(id string) func() bool {
+			return func() bool {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				it := c.GetWorkflowHistory(ctx, id, "", false, 0)
+				for it.HasNext() {
+					ev, err := it.Next()
+					if err != nil {
+						return false // not started yet
+					}
+					if ev.GetTimerStartedEventAttributes() != nil {
+						return true
+					}
+				}
+				return false
+			}
+		}
+		start := func(key string) (*exec.Cmd, *bytes.Buffer) {
+			cmd := exec.Command(bin, "run", long, "--engine", "temporal", "--temporal", addr, "--input", "key="+key,
+				"--id-from", "key", "--output", "json")
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			timer := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
+			t.Cleanup(func() { timer.Stop() })
+			return cmd, &out
+		}
+		run, out := start("c1")
+		waitFor(t, "long/c1 in its wait", 30*time.Second, inTimer("long/c1"))
+		if r := runArchflow(t, bin, 30*time.Second, "cancel", "--temporal", addr, "long/c1"); r.code != 0 {
+			t.Fatalf("cancel: exit %d\n%s", r.code, r.stderr)
+		}
+		run.Wait()
+		if code := run.ProcessState.ExitCode(); code != 3 || !strings.Contains(out.String(), `"outcome":"interrupted"`) ||
+			!strings.Contains(out.String(), `"stopped_at":"pause"`) || !strings.Contains(out.String(), `"stage":"waiting"`) {
+			t.Errorf("a run waiting on a cancelled instance: exit %d\n%s", code, out.String())
+		}
+		if r := runArchflow(t, bin, 30*time.Second, "cancel", "--temporal", addr, "long/nope"); r.code != 1 {
+			t.Errorf("cancel of an unknown id: exit %d, want 1\n%s", r.code, r.stderr)
+		}
+		run, out = start("c2")
+		waitFor(t, "long/c2 in its wait", 30*time.Second, inTimer("long/c2"))
+		run.Process.Signal(syscall.SIGINT)
+		run.Wait()
+		if code := run.ProcessState.ExitCode(); code != 3 || !strings.Contains(out.String(), `"outcome":"running"`) ||
+			!strings.Contains(out.String(), "long/c2") {
+			t.Errorf("Ctrl-C on a waiting run: exit %d\n%s", run.ProcessState.ExitCode(), out.String())
+		}
+		d, err := c.DescribeWorkflowExecution(context.Background(), "long/c2", "")
+		if err != nil || d.WorkflowExecutionInfo.Status.String() != "Running" {
+			t.Errorf("the instance did not go on after Ctrl-C: %v", err)
+		}
+	})
+
+	t.Run("the worker's trace", func(t *testing.T) {
+		files, _ := filepath.Glob(filepath.Join(traces, "worker-*.jsonl"))
+		if len(files) != 1 {
+			t.Fatalf("trace files %v, want one", files)
+		}
+		b, _ := os.ReadFile(files[0])
+		for _, want := range []string{`"event":"enter"`, `"event":"wait"`, `"event":"end"`, `"outcome":"finished"`} {
+			if !bytes.Contains(b, []byte(want)) {
+				t.Errorf("the trace has no %s:\n%s", want, b)
+			}
+		}
+		if bytes.Contains(b, []byte(e.secret)) || bytes.Contains(b, []byte(e.token)) {
+			t.Error("the worker's trace holds a secret")
 		}
 	})
 

@@ -19,6 +19,7 @@ type workerFlags struct {
 	temporal temporalFlags
 	envFile  string
 	stateDir string
+	traceDir string
 }
 
 func newWorkerCmd() *cobra.Command {
@@ -45,6 +46,7 @@ Exit codes: 0 after a clean stop; 2 an invalid flow; 3 the server cannot be reac
 	f := cmd.Flags()
 	f.StringVar(&wf.envFile, "env-file", "", "read env() and secret() values from a KEY=VALUE file")
 	f.StringVar(&wf.stateDir, "state-dir", defaultStateDir(), "keep the flow versions this worker has loaded in DIR")
+	f.StringVar(&wf.traceDir, "trace", "", "write a JSON Lines trace of what this worker runs to DIR/worker-<pid>.jsonl")
 	return cmd
 }
 
@@ -80,8 +82,24 @@ func runWorker(cmd *cobra.Command, paths []string, wf *workerFlags) error {
 		return exitWith(exitInternal, "cannot reach Temporal at %s: %v", temporal.Address(wf.temporal.address), err)
 	}
 	defer c.Close()
+	wfl := &temporal.Workflow{Flows: reg}
+	acts := &temporal.Activities{Flows: reg, Env: engine.EnvChain(envFile)}
+	if wf.traceDir != "" {
+		if err := os.MkdirAll(wf.traceDir, 0o700); err != nil {
+			return exitWith(exitInvalid, "--trace: %v", err)
+		}
+		fh, err := os.OpenFile(filepath.Join(wf.traceDir, fmt.Sprintf("worker-%d.jsonl", os.Getpid())), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return exitWith(exitInvalid, "--trace: %v", err)
+		}
+		defer fh.Close()
+		jl := engine.NewJSONLTracer(fh)
+		// written through at once: a worker may be killed at any time
+		tr := engine.TraceFunc(func(e *engine.Event) { jl.Event(e); jl.Flush() })
+		wfl.Tracer, acts.Tracer = tr, tr
+	}
 	w := worker.New(c, wf.temporal.taskQueue, worker.Options{})
-	temporal.Register(w, &temporal.Workflow{Flows: reg}, &temporal.Activities{Flows: reg, Env: engine.EnvChain(envFile)})
+	temporal.Register(w, wfl, acts)
 	fmt.Fprintf(stderr, "archflow worker: serving %v on task queue %s at %s (Ctrl-C stops)\n",
 		reg.Names(), wf.temporal.taskQueue, temporal.Address(wf.temporal.address))
 	interrupt := make(chan any)

@@ -20,6 +20,8 @@ type Activities struct {
 	Env func(name string) (string, bool)
 	// Transport sends requests; nil gives real HTTP. Tests give a scripted one.
 	Transport engine.Transport
+	// Tracer receives the request and response events of the attempts this worker makes.
+	Tracer engine.Tracer
 }
 
 // EnvInput names the env() values an instance reads outside requests.
@@ -70,11 +72,14 @@ func (a *Activities) Attempt(ctx context.Context, in AttemptInput) (*AttemptResu
 	clk := engine.NewVirtualClock(in.State.Now)
 	opts := &engine.Options{Clock: func() engine.Clock { return clk }, Transport: a.Transport, Env: a.Env, Seed: 1}
 	res := &AttemptResult{}
-	if in.Trace {
+	switch {
+	case in.Trace:
 		opts.Tracer = engine.TraceFunc(func(e *engine.Event) {
 			cp := *e
 			res.Events = append(res.Events, &cp)
 		})
+	case a.Tracer != nil:
+		opts.Tracer = a.Tracer
 	}
 	out, st, calls, err := f.RunAttempt(ctx, in.State, &in.Call, opts)
 	res.Calls = calls
@@ -147,7 +152,8 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) error {
 	if err != nil {
 		return temporal.NewApplicationError(err.Error(), Refused)
 	}
-	opts := &engine.Options{Clock: func() engine.Clock { return engine.NewVirtualClock(in.State.Now) }, Transport: a.Transport, Env: a.Env, Seed: 1}
+	opts := &engine.Options{Clock: func() engine.Clock { return engine.NewVirtualClock(in.State.Now) }, Transport: a.Transport, Env: a.Env,
+		Seed: 1, Tracer: a.Tracer}
 	if err := f.RunDelivery(ctx, in.State, in.Node, in.Notification, opts); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -34,7 +34,7 @@ func TestRun(ctx context.Context, f *engine.Flow, inputs map[string]any, opts *e
 	env.SetStartTime(start)
 	env.SetTestTimeout(2 * time.Minute)
 	fixed := Fixed{F: f, Hash: testHash}
-	w := &Workflow{Flows: fixed, Tracer: opts.Tracer, UUID: opts.UUID, Seed: opts.Seed}
+	w := &Workflow{Flows: fixed, Tracer: opts.Tracer, ActivityEvents: true, UUID: opts.UUID, Seed: opts.Seed}
 	acts := &Activities{Flows: fixed, Env: opts.Env, Transport: opts.Transport}
 	Register(env, w, acts)
 	id := newUUID()

@@ -81,8 +81,12 @@ type Flows interface {
 // Workflow is the archflow workflow: it interprets the flow named by its input.
 type Workflow struct {
 	Flows Flows
-	// Tracer, when set, receives the instance's events (tests); none are sent during replay.
+	// Tracer, when set, receives the events of workflow code (enter, assign, decision, wait ...);
+	// none are sent during replay. Requests and responses are traced by the activities.
 	Tracer engine.Tracer
+	// ActivityEvents brings the activities' events back into the workflow's trace, in order (the
+	// test environment); on a server they would put whole requests and responses in history.
+	ActivityEvents bool
 	// UUID and Seed, when set, replace random ids and the seed derived from the instance id
 	// (test files expect the ids and jitter of the local engine's test runner).
 	UUID func() string
@@ -157,7 +161,7 @@ func (w *Workflow) Run(wctx workflow.Context, in Input) (*engine.Result, error) 
 			}
 		})
 	}
-	host := &host{w: wctx, in: in, flow: f, tracing: w.Tracer != nil, events: events}
+	host := &host{w: wctx, in: in, flow: f, tracing: w.Tracer != nil && w.ActivityEvents, events: events}
 	opts.Attempt = host.attempt
 	opts.Deliver = host.deliver
 	limit := w.HistoryLimit
