@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"time"
@@ -191,7 +192,7 @@ func (f *Flow) RunAttempt(ctx context.Context, st *State, call *AttemptCall, opt
 	in.node = n
 	out, err := a.AttemptHere(ctx, in, call)
 	if err != nil { // outputs mapped before a runtime error stay mapped, as in place
-		return nil, in.State(), in.Calls(), err
+		return nil, in.State(), in.Calls(), in.redactErr(err)
 	}
 	out.Err = in.redactError(out.Err)
 	return out, in.State(), in.Calls(), nil
@@ -213,6 +214,23 @@ func (f *Flow) RunDelivery(ctx context.Context, st *State, node string, n *Notif
 		return fmt.Errorf("%s", in.redactor.String(err.Error()))
 	}
 	return nil
+}
+
+// redactErr hides the instance's secrets in an error that leaves the process, keeping its kind.
+func (in *Instance) redactErr(err error) error {
+	var ie *ErrorInfo
+	var te *TransportError
+	switch {
+	case errors.As(err, &ie):
+		return in.redactError(ie)
+	case errors.As(err, &te):
+		cp := *te
+		cp.Err = errors.New(in.redactor.String(te.Err.Error()))
+		return &cp
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	}
+	return errors.New(in.redactor.String(err.Error()))
 }
 
 func (in *Instance) redactError(e *ErrorInfo) *ErrorInfo {
