@@ -118,11 +118,13 @@ type upstreamERP struct {
 	// that every instance enters its wait together.
 	barrier, firsts int
 	release         chan struct{}
+	// hang holds the first call of every order whose id starts with H- until the test ends.
+	hang chan struct{}
 }
 
 func newUpstreamERP(t *testing.T) (*upstreamERP, *httptest.Server) {
 	e := &upstreamERP{secret: "s3cr3t-client-" + strconv.Itoa(os.Getpid()), token: "tok-" + strconv.FormatInt(time.Now().UnixNano(), 36),
-		calls: map[string]int{}, workers: map[string]int{}, release: make(chan struct{})}
+		calls: map[string]int{}, workers: map[string]int{}, release: make(chan struct{}), hang: make(chan struct{})}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
 		if r.URL.Path == "/token" {
@@ -158,6 +160,9 @@ func newUpstreamERP(t *testing.T) (*upstreamERP, *httptest.Server) {
 				hold = e.release
 			}
 		}
+		if first && strings.HasPrefix(id, "H-") {
+			hold = e.hang
+		}
 		e.mu.Unlock()
 		if hold != nil {
 			<-hold
@@ -173,6 +178,7 @@ func newUpstreamERP(t *testing.T) (*upstreamERP, *httptest.Server) {
 		fmt.Fprint(w, `{"success": true}`)
 	}))
 	t.Cleanup(func() {
+		close(e.hang)
 		e.mu.Lock()
 		if e.barrier > 0 {
 			close(e.release)
@@ -325,7 +331,7 @@ func TestTemporalEndToEnd(t *testing.T) {
 		}
 	}
 
-	var w2, w3 *workerProc
+	var w2, w3, w5 *workerProc
 	top := t // workers live until the end of the whole test, not of the subtest that starts them
 	w1 := startWorker(t, bin, addr, dir, "w1", state, flows)
 	t.Run("kill -9 of the worker while 200 instances wait", func(t *testing.T) {
@@ -420,7 +426,7 @@ func TestTemporalEndToEnd(t *testing.T) {
 		}
 		os.WriteFile(wait, []byte(strings.Replace(v1, "end: success", "end: finished", 1)), 0o600)
 		w4.stop(t)
-		startWorker(top, bin, addr, dir, "w5", state, flows, "--trace", traces) // current: v2; kept: v1
+		w5 = startWorker(top, bin, addr, dir, "w5", state, flows, "--trace", traces) // current: v2; kept: v1
 		old := runArchflow(t, bin, time.Minute, "run", wait, "--engine", "temporal", "--temporal", addr,
 			"--input", "key=old", "--id-from", "key", "--output", "json")
 		if len(old.results) != 1 || old.results[0]["outcome"] != "success" {
@@ -509,6 +515,32 @@ func TestTemporalEndToEnd(t *testing.T) {
 		d, err := c.DescribeWorkflowExecution(context.Background(), "long/c2", "")
 		if err != nil || d.WorkflowExecutionInfo.Status.String() != "Running" {
 			t.Errorf("the instance did not go on after Ctrl-C: %v", err)
+		}
+	})
+
+	t.Run("a worker killed in the middle of a call", func(t *testing.T) {
+		done := make(chan runOut, 1)
+		go func() {
+			done <- runArchflow(t, bin, 2*time.Minute, "run", flowFile, "--engine", "temporal", "--temporal", addr,
+				"--input", "order_id=H-1", "--id-from", "order_id", "--output", "json")
+		}()
+		waitFor(t, "the call to hang", time.Minute, func() bool {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			return e.calls["H-1"] == 1
+		})
+		w5.kill()
+		startWorker(top, bin, addr, dir, "w6", state, flows)
+		// the lost worker stops heartbeating: the attempt is a timeout the flow retries
+		out := <-done
+		if out.code != 0 || len(out.results) != 1 {
+			t.Fatalf("exit %d %v\n%s", out.code, out.results, out.stderr)
+		}
+		r := out.results[0]
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if r["outcome"] != "success" || r["calls"].(map[string]any)["push"] != 2.0 || e.calls["H-1"] != 2 {
+			t.Errorf("outcome %v, calls %v, %d seen upstream: want success, 2 (the lost one was sent), 2", r["outcome"], r["calls"], e.calls["H-1"])
 		}
 	})
 

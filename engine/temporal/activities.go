@@ -3,8 +3,12 @@ package temporal
 import (
 	"context"
 	"errors"
+	"net/http"
+	"sync"
+	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/archflow/archflow/engine"
@@ -22,6 +26,90 @@ type Activities struct {
 	Transport engine.Transport
 	// Tracer receives the request and response events of the attempts this worker makes.
 	Tracer engine.Tracer
+
+	once sync.Once
+	tr   engine.Transport
+}
+
+// heartbeat tells Temporal the worker is alive while an activity runs, so that a worker killed
+// mid-call is noticed within heartbeatTimeout, not only at the start-to-close timeout. Its
+// details say whether a request was being sent, so that a lost attempt counts as a call only
+// then.
+type heartbeat struct {
+	ctx     context.Context
+	mu      sync.Mutex
+	details string
+	done    chan struct{}
+	stopped chan struct{}
+}
+
+// sending is the heartbeat detail of an attempt whose request went to the transport.
+const sending = "sending"
+
+func startHeartbeat(ctx context.Context) *heartbeat {
+	h := &heartbeat{ctx: ctx, done: make(chan struct{}), stopped: make(chan struct{})}
+	go func() {
+		defer close(h.stopped)
+		t := time.NewTicker(heartbeatTimeout / 4)
+		defer t.Stop()
+		for {
+			select {
+			case <-h.done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				h.record("")
+			}
+		}
+	}()
+	return h
+}
+
+// record heartbeats, with new details when d is not empty (a heartbeat replaces the last details).
+func (h *heartbeat) record(d string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if d != "" {
+		h.details = d
+	}
+	if h.details == "" {
+		activity.RecordHeartbeat(h.ctx)
+		return
+	}
+	activity.RecordHeartbeat(h.ctx, h.details)
+}
+
+func (h *heartbeat) stop() { close(h.done); <-h.stopped }
+
+// heartbeatTransport reports each request before sending it.
+type heartbeatTransport struct {
+	engine.Transport
+	hb *heartbeat
+}
+
+func (t heartbeatTransport) Do(ctx context.Context, req *engine.Request) (*engine.Response, error) {
+	t.hb.record(sending)
+	return t.Transport.Do(ctx, req)
+}
+
+// TokenClient passes on the inner transport's token clients (a scripted transport answers token
+// requests too; nodes/auth.TokenClients).
+func (t heartbeatTransport) TokenClient(name string) *http.Client {
+	if tc, ok := t.Transport.(interface{ TokenClient(string) *http.Client }); ok {
+		return tc.TokenClient(name)
+	}
+	return nil
+}
+
+func (a *Activities) transport() engine.Transport {
+	a.once.Do(func() {
+		a.tr = a.Transport
+		if a.tr == nil {
+			a.tr = engine.NewHTTPTransport() // one per worker, so connections are reused
+		}
+	})
+	return a.tr
 }
 
 // EnvInput names the env() values an instance reads outside requests.
@@ -69,8 +157,10 @@ func (a *Activities) Attempt(ctx context.Context, in AttemptInput) (*AttemptResu
 	if err != nil {
 		return nil, temporal.NewApplicationError(err.Error(), Refused)
 	}
+	hb := startHeartbeat(ctx)
+	defer hb.stop()
 	clk := engine.NewVirtualClock(in.State.Now)
-	opts := &engine.Options{Clock: func() engine.Clock { return clk }, Transport: a.Transport, Env: a.Env, Seed: 1}
+	opts := &engine.Options{Clock: func() engine.Clock { return clk }, Transport: heartbeatTransport{a.transport(), hb}, Env: a.Env, Seed: 1}
 	res := &AttemptResult{}
 	switch {
 	case in.Trace:
@@ -152,7 +242,9 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) error {
 	if err != nil {
 		return temporal.NewApplicationError(err.Error(), Refused)
 	}
-	opts := &engine.Options{Clock: func() engine.Clock { return engine.NewVirtualClock(in.State.Now) }, Transport: a.Transport, Env: a.Env,
+	hb := startHeartbeat(ctx)
+	defer hb.stop()
+	opts := &engine.Options{Clock: func() engine.Clock { return engine.NewVirtualClock(in.State.Now) }, Transport: a.transport(), Env: a.Env,
 		Seed: 1, Tracer: a.Tracer}
 	if err := f.RunDelivery(ctx, in.State, in.Node, in.Notification, opts); err != nil {
 		if ctx.Err() != nil {

@@ -35,7 +35,9 @@ const (
 	// becomes a timeout the flow handles.
 	attemptMargin  = 30 * time.Second
 	deliverTimeout = 2 * time.Minute
-	envTimeout     = 30 * time.Second
+	// heartbeatTimeout is how soon a worker lost in the middle of an activity is noticed.
+	heartbeatTimeout = 10 * time.Second
+	envTimeout       = 30 * time.Second
 
 	// interpreterChange versions the workflow code: bump maxInterpreter and branch on
 	// workflow.GetVersion when the interpretation changes, so waiting instances replay as they ran.
@@ -257,6 +259,7 @@ func (h *host) attempt(ctx context.Context, inst *engine.Instance, call *engine.
 	}
 	actx := workflow.WithActivityOptions(h.w, workflow.ActivityOptions{
 		StartToCloseTimeout: timeout + attemptMargin,
+		HeartbeatTimeout:    heartbeatTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1}, // retries are the flow's
 	})
 	var out AttemptResult
@@ -269,8 +272,13 @@ func (h *host) attempt(ctx context.Context, inst *engine.Instance, call *engine.
 		}
 		var te *temporal.TimeoutError
 		if errors.As(err, &te) {
-			// The worker was lost: no answer came back. The attempt is not counted as a call:
-			// most often (a task handed to a worker killed while it polled) nothing was sent.
+			// The worker was lost: no answer came back. The attempt counts as a call when the
+			// worker had reported sending it; a task handed to a worker killed while it polled
+			// sent nothing.
+			var detail string
+			if te.HasLastHeartbeatDetails() && te.LastHeartbeatDetails(&detail) == nil && detail == sending {
+				inst.CountCall(n.Action.Name)
+			}
 			a := n.Step.(engine.Attempter)
 			return a.AttemptLost(inst, call, &engine.ErrorInfo{Class: engine.Transient, Kind: engine.KindTimeout,
 				Message: "no response within the timeout (the worker making the call was lost)"})
@@ -320,6 +328,7 @@ type DeliverInput struct {
 func (h *host) deliver(ctx context.Context, inst *engine.Instance, ch *engine.ChannelRef, nt *engine.Notification) error {
 	actx := workflow.WithActivityOptions(h.w, workflow.ActivityOptions{
 		StartToCloseTimeout: deliverTimeout,
+		HeartbeatTimeout:    heartbeatTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
 	*h.events += 6
