@@ -25,6 +25,21 @@ func (captured) Deliver(_ context.Context, in *Instance, n *Notification) error 
 	return nil
 }
 
+// DeliverFunc delivers every notification with one function: a host's Channels (the Temporal
+// engine delivers from an activity on a worker).
+type DeliverFunc func(ctx context.Context, in *Instance, ch *ChannelRef, n *Notification) error
+
+func (f DeliverFunc) Channel(ref *ChannelRef) Channel { return funcChannel{f: f, ref: ref} }
+
+type funcChannel struct {
+	f   DeliverFunc
+	ref *ChannelRef
+}
+
+func (c funcChannel) Deliver(ctx context.Context, in *Instance, n *Notification) error {
+	return c.f(ctx, in, c.ref, n)
+}
+
 // SyncWriter serialises writes to w, so that concurrent instances' log lines stay whole.
 func SyncWriter(w io.Writer) io.Writer { return &syncWriter{w: w} }
 

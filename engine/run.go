@@ -52,6 +52,11 @@ type Options struct {
 	UUID func() string
 	// Seed seeds the instance's random source (jitter); 0 picks one.
 	Seed uint64
+	// Attempt, when set, makes data-action attempts instead of the node (a host's activity; host.go).
+	Attempt func(ctx context.Context, in *Instance, call *AttemptCall) (*AttemptOutcome, error)
+	// Checkpoint, when set, is asked between two nodes whether the instance should stop there to
+	// go on elsewhere (a host's continue-as-new; host.go).
+	Checkpoint func(in *Instance) bool
 }
 
 // Result is what an instance did.
@@ -98,6 +103,8 @@ type Instance struct {
 	retries   map[string]any
 	// Scratch is per-instance state for node kinds (e.g. a retry policy's elapsed budget).
 	Scratch map[string]any
+	// suspended is where the instance stopped at a checkpoint (host.go).
+	suspended *Continuation
 }
 
 // InputError is a rejected input: reported before anything runs.
@@ -279,10 +286,6 @@ func (in *Instance) secretFunc(args ...any) any {
 
 func (in *Instance) run() {
 	f := in.flow
-	max := in.opts.MaxSteps
-	if max <= 0 {
-		max = DefaultMaxSteps
-	}
 	inputs := map[string]any{}
 	for _, v := range f.Vars {
 		if v.Input && in.env[v.Name] != nil {
@@ -290,14 +293,25 @@ func (in *Instance) run() {
 		}
 	}
 	in.Emit(&trace.Event{Event: "start", Flow: f.Name, Inputs: inputs})
-	node := f.Start
-	handling := false // inside on_error: a second runtime error ends the instance
-	var from *Edge
-	steps := 0
+	in.runFrom(f.Start, nil, 0, false)
+}
+
+// runFrom runs from node; from is the edge that led there, steps the node executions so far and
+// handling whether the instance is inside on_error (a second runtime error ends it).
+func (in *Instance) runFrom(node *Node, from *Edge, steps int, handling bool) {
+	f := in.flow
+	max := in.opts.MaxSteps
+	if max <= 0 {
+		max = DefaultMaxSteps
+	}
 	for node != nil {
 		in.node = node
 		if err := in.ctx.Err(); err != nil {
 			in.interrupt()
+			return
+		}
+		if steps > 0 && in.opts.Checkpoint != nil && in.opts.Checkpoint(in) {
+			in.suspend(node, from, steps, handling) // host.go: the instance goes on elsewhere
 			return
 		}
 		steps++

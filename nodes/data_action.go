@@ -128,9 +128,9 @@ func (d *dataAction) Exec(ctx context.Context, in *engine.Instance) (*engine.Edg
 	var a attempt
 	var err error
 	if d.retry == nil {
-		a, err = d.attempt(ctx, in, 1, idem)
+		a, err = d.perform(ctx, in, 1, idem)
 	} else {
-		a, err = d.retry.run(ctx, in, d.name, func(n int) (attempt, error) { return d.attempt(ctx, in, n, idem) })
+		a, err = d.retry.run(ctx, in, d.name, func(n int) (attempt, error) { return d.perform(ctx, in, n, idem) })
 	}
 	if err != nil {
 		return nil, err
@@ -146,13 +146,45 @@ func (d *dataAction) Exec(ctx context.Context, in *engine.Instance) (*engine.Edg
 	return d.onFailure, nil
 }
 
+// perform makes one attempt, here or through the instance's host (engine.Instance.Attempt).
+func (d *dataAction) perform(ctx context.Context, in *engine.Instance, n int, idem string) (attempt, error) {
+	out, err := in.Attempt(ctx, &engine.AttemptCall{Node: d.name, Attempt: n, IdempotencyKey: idem, Visit: in.Visits(d.name)}, d)
+	if err != nil || out == nil {
+		return attempt{}, err
+	}
+	return attempt{outcome: out.Outcome, err: out.Err, retryAfter: out.RetryAfter}, nil
+}
+
+// AttemptHere is engine.Attempter: one attempt in this process.
+func (d *dataAction) AttemptHere(ctx context.Context, in *engine.Instance, call *engine.AttemptCall) (*engine.AttemptOutcome, error) {
+	a, err := d.attempt(ctx, in, call.Attempt, call.IdempotencyKey, call.Visit)
+	if err != nil {
+		return nil, err
+	}
+	return &engine.AttemptOutcome{Outcome: a.outcome, Err: a.err, RetryAfter: a.retryAfter}, nil
+}
+
+// AttemptLost is engine.Attempter: an attempt that got no response at all, mapped as one.
+func (d *dataAction) AttemptLost(in *engine.Instance, call *engine.AttemptCall, failure *failure.ErrorInfo) (*engine.AttemptOutcome, error) {
+	act := d.action
+	req := &transport.Request{Action: act.Name, Node: d.name, Attempt: call.Attempt, Method: act.Method, Timeout: act.Timeout}
+	cp := *failure
+	cp.Node = d.name
+	a, err := d.finish(in, req, nil, &cp)
+	if err != nil {
+		return nil, err
+	}
+	return &engine.AttemptOutcome{Outcome: a.outcome, Err: a.err, RetryAfter: a.retryAfter}, nil
+}
+
 // attempt renders and sends one request, then maps the response (success or not) into scope.
-func (d *dataAction) attempt(ctx context.Context, in *engine.Instance, n int, idem string) (attempt, error) {
+func (d *dataAction) attempt(ctx context.Context, in *engine.Instance, n int, idem string, visit int) (attempt, error) {
 	act := d.action
 	req, err := d.request(in, n, idem)
 	if err != nil {
 		return attempt{}, err
 	}
+	req.Visit = visit
 	if act.Auth != nil {
 		if _, err := act.Auth.Apply(ctx, in, req, false); err != nil {
 			if ctx.Err() != nil {
@@ -292,7 +324,7 @@ func (d *dataAction) send(ctx context.Context, in *engine.Instance, req *transpo
 				body = string(req.Body)
 			}
 		}
-		in.Emit(&trace.Event{Node: d.name, Kind: "data_action", Event: "request", Action: req.Action, Attempt: req.Attempt, Visit: in.Visits(d.name),
+		in.Emit(&trace.Event{Node: d.name, Kind: "data_action", Event: "request", Action: req.Action, Attempt: req.Attempt, Visit: req.Visit,
 			Method: req.Method, URL: req.URL, Headers: in.Redactor().RedactHeaders(req.Header), Body: body})
 	}
 	in.CountCall(req.Action)

@@ -318,6 +318,12 @@ func TestHelpExamplesRun(t *testing.T) {
 			if strings.HasPrefix(l, "ERP_URL=https://") { // the real API: not reachable from a test
 				continue
 			}
+			// Temporal's examples need a dev server: temporal_e2e_test.go runs worker, run
+			// --engine temporal and cancel against a real one.
+			if strings.HasPrefix(l, "temporal ") || strings.HasPrefix(l, "archflow worker") || strings.HasPrefix(l, "archflow cancel") ||
+				strings.Contains(l, "--engine temporal") {
+				continue
+			}
 			if strings.Contains(l, "&&") || strings.Contains(l, "cd ") {
 				for _, part := range strings.Split(l, "&&") {
 					part = strings.TrimSpace(part)

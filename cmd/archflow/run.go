@@ -31,6 +31,7 @@ type runFlags struct {
 	output      string
 	mock        string
 	ignoreExtra bool
+	temporal    temporalFlags // --engine temporal (run_temporal.go)
 }
 
 func newRunCmd(reg *engine.Registry) *cobra.Command {
@@ -66,6 +67,7 @@ Exit codes: 0 every instance ended success; 1 some ended otherwise (error includ
 	f.StringVar(&rf.output, "output", "text", "text or json (one result per line)")
 	f.StringVar(&rf.mock, "mock", "", "answer HTTP from scripted responses in FILE (as a test case's http:)")
 	f.BoolVar(&rf.ignoreExtra, "ignore-extra-columns", false, "skip columns (or JSON keys) of --inputs that are not inputs of the flow")
+	addTemporalRunFlags(cmd, &rf.temporal)
 	return cmd
 }
 
@@ -73,6 +75,9 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if err := rf.check(); err != nil {
 		return err
+	}
+	if rf.temporal.engine != "local" {
+		return runOnTemporal(cmd, reg, path, rf)
 	}
 	flow, err := reg.LoadFile(path)
 	if err != nil {

@@ -27,6 +27,7 @@ type testFlags struct {
 	update       bool
 	parallel     int
 	verbose      bool
+	engine       string
 }
 
 func newTestCmd(reg *engine.Registry) *cobra.Command {
@@ -61,6 +62,7 @@ Exit codes: 0 all cases passed; 1 a case failed or coverage is below --coverage-
 	f.BoolVar(&tf.update, "update", false, "rewrite the golden traces of snapshot: true cases")
 	f.IntVar(&tf.parallel, "parallel", 0, "cases run at once (default: the number of CPUs)")
 	f.BoolVarP(&tf.verbose, "verbose", "v", false, "list every case, not only the failed ones")
+	f.StringVar(&tf.engine, "engine", "local", "local, or temporal: Temporal's in-process test environment")
 	return cmd
 }
 
@@ -106,6 +108,13 @@ func (tf *testFlags) options() (*tester.Options, error) {
 	}
 	opts := &tester.Options{Parallel: tf.parallel, Update: tf.update,
 		Coverage: tf.coverage || tf.coverageMin > 0 || tf.coverageHTML != ""}
+	switch tf.engine {
+	case "local":
+	case "temporal":
+		opts.Runner = temporalTestRun
+	default:
+		return nil, exitWith(exitInvalid, "--engine must be local or temporal, not %q", tf.engine)
+	}
 	if tf.run != "" {
 		re, err := regexp.Compile(tf.run)
 		if err != nil {

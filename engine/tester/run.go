@@ -27,6 +27,9 @@ type Options struct {
 	Coverage bool           // collect node, edge, decision-case and outcome coverage
 	// Passthrough sends requests of passthrough: true cases here; nil gives real HTTP.
 	Passthrough transport.Transport
+	// Runner runs one instance; nil runs it in this process (engine.Flow.Run). The Temporal
+	// engine's test environment (engine/temporal.TestRun) is the other.
+	Runner func(ctx context.Context, f *engine.Flow, inputs map[string]any, o *engine.Options) *engine.Result
 }
 
 // Status of a case.
@@ -274,7 +277,12 @@ func runCase(ctx context.Context, cr *CaseResult, opts *Options) {
 			}
 		})
 	}
-	res := f.Flow.Run(ctx, c.Inputs, o)
+	var res *engine.Result
+	if opts.Runner != nil {
+		res = opts.Runner(ctx, f.Flow, c.Inputs, o)
+	} else {
+		res = f.Flow.Run(ctx, c.Inputs, o)
+	}
 	cr.Result = res
 	cr.Virtual = res.Ended.Sub(res.Started)
 	if cov != nil {

@@ -26,6 +26,7 @@ type Request struct {
 	Action  string
 	Node    string
 	Attempt int
+	Visit   int // which entry into the node sent it (a hand-built loop re-enters a node), for traces
 	Method  string
 	URL     string
 	Header  http.Header
@@ -56,6 +57,23 @@ const (
 // deliveries): real HTTP, scripted responses or a cassette.
 type Transport interface {
 	Do(ctx context.Context, req *Request) (*Response, error)
+}
+
+// Wrapper is a Transport that adds to another (a heartbeat, a recorder). State kept per
+// transport, such as an OAuth token cache, belongs to the one it wraps: Base finds it.
+type Wrapper interface {
+	Unwrap() Transport
+}
+
+// Base unwraps t down to the transport that does the sending.
+func Base(t Transport) Transport {
+	for {
+		w, ok := t.(Wrapper)
+		if !ok {
+			return t
+		}
+		t = w.Unwrap()
+	}
 }
 
 // TransportError is a request that got no usable response.

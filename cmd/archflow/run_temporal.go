@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/batch"
+	"github.com/archflow/archflow/engine/temporal"
+	"github.com/archflow/archflow/engine/yamldoc"
+)
+
+// temporalTestRun runs a test case on Temporal's in-process test environment.
+var temporalTestRun = temporal.TestRun
+
+// temporalFlags are the flags of run --engine temporal, and of worker and cancel.
+type temporalFlags struct {
+	engine    string
+	address   string
+	namespace string
+	taskQueue string
+	idFrom    string
+	detach    bool
+}
+
+func addConnectFlags(cmd *cobra.Command, tf *temporalFlags, queue bool) {
+	f := cmd.Flags()
+	f.StringVar(&tf.address, "temporal", "", "Temporal server address (default $TEMPORAL_ADDRESS, else "+temporal.DefaultAddress+")")
+	f.StringVar(&tf.namespace, "namespace", temporal.DefaultNamespace, "Temporal namespace")
+	if queue {
+		f.StringVar(&tf.taskQueue, "task-queue", temporal.DefaultTaskQueue, "Temporal task queue")
+	}
+}
+
+func addTemporalRunFlags(cmd *cobra.Command, tf *temporalFlags) {
+	f := cmd.Flags()
+	f.StringVar(&tf.engine, "engine", "local", "local (in this process) or temporal (durable, on a Temporal server's workers)")
+	addConnectFlags(cmd, tf, true)
+	f.StringVar(&tf.idFrom, "id-from", "", "with --engine temporal: the workflow id is <flow>/<value of VAR>, so a run again attaches")
+	f.BoolVar(&tf.detach, "detach", false, "with --engine temporal: start the instances and return without waiting")
+}
+
+// whereItBelongs says, for each run flag that means nothing with --engine temporal, where it goes.
+var whereItBelongs = map[string]string{
+	"clock":    "waits on Temporal are durable timers; virtual time is `archflow test --engine temporal`",
+	"mock":     "scripted HTTP on Temporal is `archflow test --engine temporal`",
+	"trace":    "requests are made by the workers: use `archflow worker --trace DIR`",
+	"record":   "requests are made by the workers: use `archflow worker --record DIR`",
+	"env-file": "env() and secret() are read by the workers: use `archflow worker --env-file FILE`",
+}
+
+func runOnTemporal(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags) error {
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	tf := &rf.temporal
+	if tf.engine != "temporal" {
+		return exitWith(exitInvalid, "--engine must be local or temporal, not %q", tf.engine)
+	}
+	for _, name := range []string{"clock", "mock", "trace", "record", "env-file"} {
+		if fl := cmd.Flags().Lookup(name); fl != nil && fl.Changed {
+			return exitWith(exitInvalid, "--%s cannot be used with --engine temporal: %s", name, whereItBelongs[name])
+		}
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return exitWith(exitInvalid, "%s: %v", path, err)
+	}
+	flow, err := reg.Load(path, src)
+	if err != nil {
+		return err
+	}
+	batch, err := collectInputs(flow, rf)
+	if err != nil {
+		return err
+	}
+	keys, err := workflowKeys(flow, batch, rf)
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c, err := temporal.Dial(ctx, tf.address, tf.namespace)
+	if err != nil {
+		return exitWith(exitInternal, "cannot reach Temporal at %s: %v", temporal.Address(tf.address), err)
+	}
+	defer c.Close()
+	st := &temporal.Starter{Client: c, TaskQueue: tf.taskQueue, Flow: flow, Source: src, MaxSteps: rf.maxSteps}
+
+	type started struct {
+		run        client.WorkflowRun
+		instance   string
+		workflowID string
+	}
+	runs := make([]*started, len(batch))
+	var startErr error
+	var mu sync.Mutex
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(rf.concurrency, len(batch)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				instance := uuid.NewString()
+				key := keys[i]
+				if key == "" {
+					key = instance
+				}
+				id := temporal.WorkflowID(flow.Name, key)
+				run, err := st.Start(ctx, id, instance, batch[i])
+				mu.Lock()
+				if err != nil {
+					if startErr == nil && ctx.Err() == nil {
+						startErr = err
+					}
+				} else {
+					runs[i] = &started{run: run, instance: instance, workflowID: id}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range batch {
+		if ctx.Err() != nil || startErr != nil {
+			break
+		}
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+
+	color := useColor(stdout)
+	single := len(batch) == 1
+	results := make([]*engine.Result, len(batch))
+	if tf.detach {
+		for i, s := range runs {
+			if s != nil {
+				results[i] = temporal.Running(flow, s.instance, s.workflowID)
+				printResult(stdout, results[i], rf.output, single, color, nil)
+			}
+		}
+	} else {
+		printed := 0
+		flush := func() {
+			for printed < len(results) && results[printed] != nil {
+				printResult(stdout, results[printed], rf.output, single, color, nil)
+				printed++
+			}
+		}
+		var progress *progressBar
+		if !single && isTerminal(stderr) {
+			progress = newProgressBar(stderr, len(batch))
+		}
+		var wwg sync.WaitGroup
+		for i, s := range runs {
+			if s == nil {
+				continue
+			}
+			wwg.Add(1)
+			go func() {
+				defer wwg.Done()
+				r, err := temporal.Wait(ctx, s.run, flow, s.instance)
+				if err != nil { // Ctrl-C: stop waiting; the instance goes on
+					r = temporal.Running(flow, s.instance, s.workflowID)
+				}
+				mu.Lock()
+				results[i] = r
+				if progress != nil {
+					progress.add(r.Outcome)
+				}
+				flush()
+				mu.Unlock()
+			}()
+		}
+		wwg.Wait()
+		if progress != nil {
+			progress.done()
+		}
+		for ; printed < len(results); printed++ {
+			if results[printed] != nil {
+				printResult(stdout, results[printed], rf.output, single, color, nil)
+			}
+		}
+		if !single && rf.output == "text" {
+			printBatchSummary(stdout, outcomeCounts(results), color)
+		}
+	}
+	if startErr != nil {
+		fmt.Fprintf(stderr, "archflow: starting on Temporal: %v\n", startErr)
+	}
+	code := exitOK
+	notRun := 0
+	for _, r := range results {
+		switch {
+		case r == nil:
+			notRun++
+			code = exitInternal
+		case tf.detach:
+		case r.Outcome == engine.OutcomeInterrupted || r.Outcome == "running":
+			code = exitInternal
+		case r.Outcome != engine.OutcomeSuccess && code == exitOK:
+			code = exitFailed
+		}
+	}
+	if notRun > 0 {
+		fmt.Fprintf(stderr, "archflow: %d of %d instances not started\n", notRun, len(batch))
+	}
+	if code != exitOK {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+func compact(rs []*engine.Result) []*engine.Result {
+	var out []*engine.Result
+	for _, r := range rs {
+		if r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// workflowKeys gives each instance its --id-from key ("" without the flag); an empty or
+// duplicate key within the batch is invalid input.
+func workflowKeys(flow *engine.Flow, batch []map[string]any, rf *runFlags) ([]string, error) {
+	keys := make([]string, len(batch))
+	name := rf.temporal.idFrom
+	if name == "" {
+		return keys, nil
+	}
+	if flow.Var(name) == nil {
+		return nil, exitWith(exitInvalid, "--id-from %s: the flow declares no variable %s", name, name)
+	}
+	seen := map[string]int{}
+	var errs yamldoc.ErrorList
+	for i, in := range batch {
+		pos := yamldoc.Pos{File: "--input"}
+		if rf.inputsFile != "" {
+			pos = yamldoc.Pos{File: rf.inputsFile, Line: i + 1, Col: 1}
+			if strings.HasSuffix(strings.ToLower(rf.inputsFile), ".csv") {
+				pos.Line++
+			}
+		}
+		v := in[name]
+		k := ""
+		if v != nil {
+			k = engine.ToString(v)
+		}
+		switch {
+		case k == "":
+			errs = append(errs, &yamldoc.Error{Pos: pos, Severity: yamldoc.SevError, Msg: fmt.Sprintf("--id-from %s: the value is empty", name)})
+		case seen[k] > 0:
+			errs = append(errs, &yamldoc.Error{Pos: pos, Severity: yamldoc.SevError, Msg: fmt.Sprintf("--id-from %s: %q is also the key of line %d", name, k, seen[k])})
+		default:
+			seen[k] = i + 1
+		}
+		keys[i] = k
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return keys, nil
+}
+
+// collectInputs reads every input of the run (Temporal starts them all before waiting).
+func collectInputs(flow *engine.Flow, rf *runFlags) ([]map[string]any, error) {
+	in, err := batch.NewInputs(flow, rf.inputs, rf.inputsFile, rf.ignoreExtra)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := in.Check(); err != nil {
+		return nil, err
+	}
+	var out []map[string]any
+	err = in.Each(func(_ int, inputs map[string]any, err error) error {
+		out = append(out, inputs)
+		return err
+	})
+	return out, err
+}
+
+// outcomeCounts counts the results that came back by outcome.
+func outcomeCounts(results []*engine.Result) map[string]int {
+	counts := map[string]int{}
+	for _, r := range results {
+		if r != nil {
+			counts[r.Outcome]++
+		}
+	}
+	return counts
+}

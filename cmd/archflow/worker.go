@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/temporal"
+	"github.com/archflow/archflow/engine/trace"
+	"github.com/archflow/archflow/engine/yamldoc"
+)
+
+type workerFlags struct {
+	temporal temporalFlags
+	envFile  string
+	stateDir string
+	traceDir string
+}
+
+func newWorkerCmd(reg *engine.Registry) *cobra.Command {
+	var wf workerFlags
+	cmd := &cobra.Command{
+		Use:   "worker PATH...",
+		Short: "Serve the flows under PATH to Temporal until SIGINT/SIGTERM",
+		Long: `Run a Temporal worker for the flows under PATH (files and directories): it registers
+the generic workflow archflow and its activities on the task queue. Requests are rendered and
+env(), secret() and auth resolved here, from this worker's environment and --env-file; nothing
+secret enters Temporal. A worker runs only the flows it serves: the current version of each file,
+and the earlier versions it has loaded, kept in --state-dir.
+
+Exit codes: 0 after a clean stop; 2 an invalid flow; 3 the server cannot be reached.`,
+		Example: `  temporal server start-dev --headless --ip 127.0.0.1 &
+  archflow worker flows/ --env-file prod.env
+  archflow run flows/self-healing.yaml --engine temporal --input order_id=A-1`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runWorker(cmd, reg, args, &wf)
+		},
+	}
+	addConnectFlags(cmd, &wf.temporal, true)
+	f := cmd.Flags()
+	f.StringVar(&wf.envFile, "env-file", "", "read env() and secret() values from a KEY=VALUE file")
+	f.StringVar(&wf.stateDir, "state-dir", defaultStateDir(), "keep the flow versions this worker has loaded in DIR")
+	f.StringVar(&wf.traceDir, "trace", "", "write a JSON Lines trace of what this worker runs to DIR/worker-<pid>.jsonl")
+	return cmd
+}
+
+func defaultStateDir() string {
+	if d, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(d, ".local", "state", "archflow", "worker")
+	}
+	return ".archflow-worker"
+}
+
+func runWorker(cmd *cobra.Command, components *engine.Registry, paths []string, wf *workerFlags) error {
+	stderr := cmd.ErrOrStderr()
+	// from the start, so that a stop while the worker starts up is a clean stop too
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(stop)
+	var envFile map[string]string
+	if wf.envFile != "" {
+		var err error
+		if envFile, err = engine.ReadEnvFile(wf.envFile); err != nil {
+			return yamldoc.ErrorList{asError(err)}
+		}
+	}
+	reg := temporal.NewServed(components, wf.stateDir)
+	if err := reg.Load(paths); err != nil {
+		if l, ok := yamldoc.AsList(err); ok {
+			return l
+		}
+		return exitWith(exitInvalid, "%v", err)
+	}
+	c, err := temporal.Dial(context.Background(), wf.temporal.address, wf.temporal.namespace)
+	if err != nil {
+		return exitWith(exitInternal, "cannot reach Temporal at %s: %v", temporal.Address(wf.temporal.address), err)
+	}
+	defer c.Close()
+	wfl := &temporal.Workflow{Flows: reg}
+	acts := &temporal.Activities{Flows: reg, Env: engine.EnvChain(envFile)}
+	if wf.traceDir != "" {
+		if err := os.MkdirAll(wf.traceDir, 0o700); err != nil {
+			return exitWith(exitInvalid, "--trace: %v", err)
+		}
+		fh, err := os.OpenFile(filepath.Join(wf.traceDir, fmt.Sprintf("worker-%d.jsonl", os.Getpid())), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return exitWith(exitInvalid, "--trace: %v", err)
+		}
+		defer fh.Close()
+		jl := trace.NewJSONLTracer(fh)
+		// written through at once: a worker may be killed at any time
+		tr := trace.TraceFunc(func(e *trace.Event) { jl.Event(e); jl.Flush() })
+		wfl.Tracer, acts.Tracer = tr, tr
+	}
+	w := worker.New(c, wf.temporal.taskQueue, worker.Options{})
+	temporal.Register(w, wfl, acts)
+	fmt.Fprintf(stderr, "archflow worker: serving %v on task queue %s at %s (Ctrl-C stops)\n",
+		reg.Names(), wf.temporal.taskQueue, temporal.Address(wf.temporal.address))
+	interrupt := make(chan any)
+	go func() { <-stop; close(interrupt) }()
+	if err := w.Run(interrupt); err != nil {
+		return exitWith(exitInternal, "worker: %v", err)
+	}
+	fmt.Fprintln(stderr, "archflow worker: stopped")
+	return nil
+}
