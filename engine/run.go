@@ -52,6 +52,9 @@ type Options struct {
 	UUID func() string
 	// Seed seeds the instance's random source (jitter); 0 picks one.
 	Seed uint64
+	// Started, when set, is called with each instance before its first step: recorders and
+	// replayers keep its clock and redactor, which exist only once the instance does.
+	Started func(in *Instance)
 }
 
 // Result is what an instance did.
@@ -189,6 +192,9 @@ func (f *Flow) CheckEnv(lookup func(string) (string, bool)) yamldoc.ErrorList {
 // Run runs one instance to its end. inputs must come from Flow.Inputs.
 func (f *Flow) Run(ctx context.Context, inputs map[string]any, opts *Options) *Result {
 	in := f.newInstance(ctx, inputs, opts)
+	if in.opts.Started != nil {
+		in.opts.Started(in)
+	}
 	in.run()
 	return in.res
 }
