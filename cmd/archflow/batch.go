@@ -16,7 +16,7 @@ import (
 // interruption, every input not started still gets its result (SPEC §4). It returns the exit
 // code: 3 (interrupted) over 1 (an outcome other than success) over 0.
 func runBatch(ctx context.Context, flow *engine.Flow, src *inputSource, total int, opts *engine.Options,
-	newTransport func() transport.Transport, rf *runFlags, single, color bool, stdout, stderr io.Writer) int {
+	newTransport func() transport.Transport, perInstance instanceHook, rf *runFlags, single, color bool, stdout, stderr io.Writer) int {
 	var progress *progressBar
 	if !single && isTerminal(stderr) {
 		progress = newProgressBar(stderr, total)
@@ -61,7 +61,14 @@ func runBatch(ctx context.Context, flow *engine.Flow, src *inputSource, total in
 				if newTransport != nil {
 					o.Transport = newTransport()
 				}
+				var done func(*engine.Result)
+				if perInstance != nil {
+					o, done = perInstance(o)
+				}
 				r := flow.Run(ctx, j.in, &o)
+				if done != nil {
+					done(r)
+				}
 				if src.path != "" {
 					r.Input = &engine.InputRef{Line: j.line}
 				}

@@ -101,7 +101,7 @@ func TestInterruptedBatchGivesEveryInputAResult(t *testing.T) {
 		}
 	})}
 	var out, errb bytes.Buffer
-	code := runBatch(ctx, flow, src, total, opts, nil, rf, false, false, &out, &errb)
+	code := runBatch(ctx, flow, src, total, opts, nil, nil, rf, false, false, &out, &errb)
 	if code != exitInternal {
 		t.Errorf("exit %d, want 3", code)
 	}

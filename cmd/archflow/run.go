@@ -28,6 +28,7 @@ type runFlags struct {
 	output      string
 	mock        string
 	ignoreExtra bool
+	record      string
 }
 
 func newRunCmd(reg *engine.Registry) *cobra.Command {
@@ -44,6 +45,9 @@ Exit codes: 0 every instance ended success; 1 some ended otherwise (error includ
 
   # a batch of instances, 8 at a time, results as JSON Lines, a trace for graph --trace
   archflow run flows/self-healing.yaml --inputs orders.jsonl --concurrency 8 --output json --trace trace.jsonl --mock flows/self-healing.mock.yaml --clock virtual
+
+  # record the instance (its requests, responses, uuids and notifications, secrets redacted) to replay it later
+  archflow run flows/self-healing.yaml --input order_id=A-1 --mock flows/self-healing.mock.yaml --clock virtual --record order.cassette.yaml
 
   # against the real API: drop --mock and say where it is
   ERP_URL=https://erp.example.com archflow run flows/self-healing.yaml --input order_id=A-1`,
@@ -62,6 +66,7 @@ Exit codes: 0 every instance ended success; 1 some ended otherwise (error includ
 	f.IntVar(&rf.maxSteps, "max-steps", engine.DefaultMaxSteps, "node executions allowed per instance")
 	f.StringVar(&rf.output, "output", "text", "text or json (one result per line)")
 	f.StringVar(&rf.mock, "mock", "", "answer HTTP from scripted responses in FILE (as a test case's http:)")
+	f.StringVar(&rf.record, "record", "", "write a cassette per instance: a FILE for one instance, a DIR (<instance id>.cassette.yaml) for a batch")
 	f.BoolVar(&rf.ignoreExtra, "ignore-extra-columns", false, "skip columns (or JSON keys) of --inputs that are not inputs of the flow")
 	return cmd
 }
@@ -137,7 +142,14 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	code := runBatch(ctx, flow, src, total, opts, newTransport, rf, single, color, stdout, stderr)
+	perInstance, recorded, err := recordHook(rf.record, single, opts.Tracer != nil, stderr)
+	if err != nil {
+		return err
+	}
+	code := runBatch(ctx, flow, src, total, opts, newTransport, perInstance, rf, single, color, stdout, stderr)
+	if code == exitOK && recorded != nil && recorded() > 0 {
+		code = exitInternal
+	}
 	if jsonl != nil {
 		if err := jsonl.Flush(); err != nil {
 			fmt.Fprintf(stderr, "archflow: writing trace: %v\n", err)

@@ -45,12 +45,14 @@ const (
 
 // Cassette is one recorded instance.
 type Cassette struct {
-	Version      int            `yaml:"version"`
-	Flow         string         `yaml:"flow"`
-	Instance     string         `yaml:"instance"`
-	Inputs       map[string]any `yaml:"inputs"`
-	Started      time.Time      `yaml:"started"`
-	UUIDs        []string       `yaml:"uuids"`
+	Version  int            `yaml:"version"`
+	Flow     string         `yaml:"flow"`
+	Instance string         `yaml:"instance"`
+	Inputs   map[string]any `yaml:"inputs"`
+	Started  time.Time      `yaml:"started"`
+	UUIDs    []string       `yaml:"uuids"`
+	// Seed is the instance's random seed (jitter), so that a re-run draws the same waits.
+	Seed         uint64         `yaml:"seed,omitempty"`
 	Interactions []*Interaction `yaml:"interactions"`
 	// Result is what the recorded run did, for replay to compare a re-run with (not in SPEC §7's
 	// list of keys: without it a cassette could not tell a changed path from the same one).
@@ -186,7 +188,7 @@ func Parse(path string, data []byte) (*Cassette, yamldoc.ErrorList) {
 		return nil, d.Errs
 	}
 	root := doc.Content[0]
-	m := d.Mapping(root, "version", "flow", "instance", "inputs", "started", "uuids", "interactions", "result")
+	m := d.Mapping(root, "version", "flow", "instance", "inputs", "started", "uuids", "seed", "interactions", "result")
 	if m == nil {
 		return nil, d.Errs.Sort()
 	}
@@ -219,6 +221,13 @@ func Parse(path string, data []byte) (*Cassette, yamldoc.ErrorList) {
 	}
 	if x := m["uuids"]; x != nil && !isNull(x) {
 		c.UUIDs, _ = d.Strings(x)
+	}
+	if x := m["seed"]; x != nil {
+		var seed uint64
+		if err := x.Decode(&seed); err != nil {
+			d.Errorf(x, "seed: expected a whole number")
+		}
+		c.Seed = seed
 	}
 	if x := m["interactions"]; x == nil {
 		d.Errorf(root, "missing interactions: (a list, [] when the instance sent nothing)")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 // response that must not show it).
 type Recorder struct {
 	next transport.Transport
+	seed uint64
 
 	mu      sync.Mutex
 	in      *engine.Instance
@@ -45,6 +47,10 @@ func (r *Recorder) Options(base *engine.Options) *engine.Options {
 		r.next = transport.NewHTTPTransport()
 	}
 	o.Transport = r
+	if o.Seed == 0 { // drawn here, so that the cassette can hold it
+		o.Seed = rand.Uint64()
+	}
+	r.seed = o.Seed
 	ids := base.UUID
 	if ids == nil {
 		ids = uuid.NewString
@@ -193,7 +199,7 @@ func (r *Recorder) Cassette(res *engine.Result) *Cassette {
 		red = &trace.Redactor{}
 	}
 	c := &Cassette{Version: Version, Flow: res.Flow, Instance: res.Instance, Started: res.Started,
-		Inputs: map[string]any{}, UUIDs: []string{}, Interactions: []*Interaction{}}
+		Inputs: map[string]any{}, UUIDs: []string{}, Seed: r.seed, Interactions: []*Interaction{}}
 	for k, v := range r.inputs {
 		c.Inputs[k] = Plain(red.Value(v))
 	}
