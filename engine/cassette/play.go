@@ -1,6 +1,7 @@
 package cassette
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -193,8 +194,10 @@ func (p *Player) Do(ctx context.Context, req *transport.Request) (*transport.Res
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	red := p.redactor()
+	raw := *req // the caller may change its request after (a fresh token on a re-send)
+	raw.Header, raw.Body = req.Header.Clone(), bytes.Clone(req.Body)
 	s := Sent{Action: req.Action, Node: req.Node, Attempt: req.Attempt, Method: req.Method, URL: red.String(req.URL),
-		Header: req.Header.Clone(), Body: []byte(red.String(string(req.Body))), Raw: req}
+		Header: req.Header.Clone(), Body: []byte(red.String(string(req.Body))), Raw: &raw}
 	it := p.take(req.Action)
 	s.Interaction = it
 	p.sent = append(p.sent, s)

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/archflow/archflow/engine/cassette"
+)
+
+// orderERP answers per order id: A-1 gets 503, 429 (Retry-After: 7) then 200; A-2 a 404 (a
+// permanent failure: escalated at once); any other id 503 as many times as the digits after
+// its dash say modulo 3, then 200. It counts the requests it got.
+func orderERP(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	var n atomic.Int32
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		var body struct {
+			ID string `json:"id"`
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		seen[body.ID]++
+		k := seen[body.ID]
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case body.ID == "A-1" && k == 1:
+			w.WriteHeader(503)
+			fmt.Fprint(w, `{"success": false, "error_code": "SERVICE_UNAVAILABLE", "message": "ERP busy"}`)
+		case body.ID == "A-1" && k == 2:
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(429)
+			fmt.Fprint(w, `{"success": false, "error_code": "RATE_LIMITED", "message": "slow down"}`)
+		case body.ID == "A-2":
+			w.WriteHeader(404)
+			fmt.Fprint(w, `{"success": false, "error_code": "NO_SUCH_CUSTOMER", "message": "unknown customer"}`)
+		case body.ID != "A-1" && k <= numberAfterDash(body.ID)%3:
+			w.WriteHeader(503)
+			fmt.Fprint(w, `{"success": false, "error_code": "SERVICE_UNAVAILABLE", "message": "ERP busy"}`)
+		default:
+			fmt.Fprint(w, `{"success": true}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+func numberAfterDash(id string) int {
+	_, digits, _ := strings.Cut(id, "-")
+	n := 0
+	fmt.Sscan(digits, &n)
+	return n
+}
+
+type runResult struct {
+	Instance      string           `json:"instance"`
+	Outcome       string           `json:"outcome"`
+	Path          []string         `json:"path"`
+	Calls         map[string]int   `json:"calls"`
+	Waits         []float64        `json:"waits"`
+	Variables     map[string]any   `json:"variables"`
+	Outputs       map[string]any   `json:"outputs"`
+	Notifications []map[string]any `json:"notifications"`
+}
+
+func decodeResults(t *testing.T, out string) []runResult {
+	t.Helper()
+	var rs []runResult
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r runResult
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("result %q: %v", line, err)
+		}
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// SPEC §7: record a run against a real server answering 503, 429 (Retry-After) and 200, stop
+// the server, and replay: as a test case and with archflow replay, the same path, calls, waits,
+// variables and notifications; edited flows report the first difference at its step.
+func TestRecordReplayRoundTrip(t *testing.T) {
+	t.Parallel()
+	srv, hits := orderERP(t)
+	dir := t.TempDir()
+	deadLetter := filepath.Join(dir, "dead-letter.jsonl")
+	envFile := filepath.Join(dir, "erp.env")
+	os.WriteFile(envFile, []byte("ERP_URL="+srv.URL+"\nDEAD_LETTER="+deadLetter+"\n"), 0o600)
+	flow := filepath.Join("..", "..", "flows", "self-healing.yaml")
+
+	recorded := map[string]runResult{}
+	for _, id := range []string{"A-1", "A-2"} {
+		cas := filepath.Join(dir, id+".cassette.yaml")
+		code, out, errOut := cli(t, "run", flow, "--input", "order_id="+id, "--input", "amount=42", "--clock", "virtual",
+			"--env-file", envFile, "--output", "json", "--record", cas)
+		if want := map[string]int{"A-1": 0, "A-2": 1}[id]; code != want {
+			t.Fatalf("run %s: exit %d, want %d\n%s%s", id, code, want, out, errOut)
+		}
+		recorded[id] = decodeResults(t, out)[0]
+		info, err := os.Stat(cas)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", cas, info.Mode().Perm())
+		}
+	}
+	if r := recorded["A-1"]; !reflect.DeepEqual(r.Waits, []float64{30, 7}) || r.Calls["push_order"] != 3 {
+		t.Fatalf("the recorded run is not the one this test is about: %+v", r)
+	}
+	c, errs := cassette.ReadFile(filepath.Join(dir, "A-1.cassette.yaml"))
+	if c == nil {
+		t.Fatal(errs)
+	}
+	var statuses []int
+	for _, it := range c.Interactions {
+		statuses = append(statuses, it.Response.Status)
+	}
+	if !reflect.DeepEqual(statuses, []int{503, 429, 200}) || c.Interactions[1].Response.Headers["Retry-After"] != "7" {
+		t.Errorf("recorded statuses %v, headers %v", statuses, c.Interactions[1].Response.Headers)
+	}
+	if len(c.UUIDs) != 1 || c.Inputs["order_id"] != "A-1" || c.Instance != recorded["A-1"].Instance {
+		t.Errorf("cassette uuids %v, inputs %v, instance %s", c.UUIDs, c.Inputs, c.Instance)
+	}
+	dl, _ := os.ReadFile(deadLetter)
+	if strings.Count(string(dl), "\n") != 1 {
+		t.Fatalf("the escalated run wrote %q to the dead letter file", dl)
+	}
+	srv.Close()
+	before := hits.Load()
+
+	// replayed as test cases: every expectation taken from the recorded run, no env at all
+	var tf strings.Builder
+	fmt.Fprintf(&tf, "flow: %s\ncases:\n", mustAbs(t, flow))
+	for _, id := range []string{"A-1", "A-2"} {
+		r := recorded[id]
+		path, _ := json.Marshal(r.Path)
+		calls, _ := json.Marshal(r.Calls)
+		vars, _ := json.Marshal(r.Variables)
+		var waits []string
+		for _, w := range r.Waits {
+			waits = append(waits, fmt.Sprintf("%gs", w))
+		}
+		notes := "[]"
+		if id == "A-2" {
+			notes = `[{channel: deadletter, contains: "NO_SUCH_CUSTOMER"}]`
+		}
+		fmt.Fprintf(&tf, "  - name: replays %s\n    cassette: %s.cassette.yaml\n    match: [method, url, body]\n    expect:\n      outcome: %s\n      path: %s\n      calls: %s\n      waits: [%s]\n      variables: %s\n      notifications: %s\n",
+			id, id, r.Outcome, path, calls, strings.Join(waits, ", "), vars, notes)
+	}
+	testFile := filepath.Join(dir, "replay.test.yaml")
+	os.WriteFile(testFile, []byte(tf.String()), 0o600)
+	if code, out, errOut := cli(t, "test", testFile); code != 0 {
+		t.Fatalf("test: exit %d\n%s%s\n%s", code, out, errOut, tf.String())
+	}
+
+	// archflow replay: the unedited flow takes the same path
+	for _, id := range []string{"A-1", "A-2"} {
+		code, out, errOut := cli(t, "replay", filepath.Join(dir, id+".cassette.yaml"), "--flow", flow)
+		want := fmt.Sprintf("same path (%d steps)\n", len(recorded[id].Path))
+		if code != 0 || out != want {
+			t.Errorf("replay %s: exit %d, printed %q%s; want %q", id, code, out, errOut, want)
+		}
+	}
+	if hits.Load() != before {
+		t.Errorf("replay sent %d requests", hits.Load()-before)
+	}
+	if dl2, _ := os.ReadFile(deadLetter); string(dl2) != string(dl) {
+		t.Errorf("replay delivered a notification: %q", dl2)
+	}
+	if _, err := os.Stat("dead-letter.jsonl"); err == nil {
+		t.Errorf("replay wrote the default dead letter file")
+	}
+
+	// edited flows: the first difference, at its step, recorded against now
+	src, _ := os.ReadFile(flow)
+	edits := []struct {
+		name, from, to string
+		want           []string
+	}{
+		{"max_retries lowered", "max_retries:     {type: integer, default: 3}", "max_retries:     {type: integer, default: 1}",
+			[]string{"diverged at step 8 (escalate): path differs", "recorded: bump", "now:      escalate"}},
+		{"decision changed", `when: error.class == "permanent"`, `when: error.class == "transient"`,
+			[]string{"diverged at step 4 (escalate): path differs", "recorded: bump", "now:      escalate"}},
+		{"backoff 30 to 45", "[30, 60, 120]", "[45, 60, 120]",
+			[]string{"diverged at step 5 (backoff): wait differs", "recorded: 30s", "now:      45s"}},
+	}
+	for _, e := range edits {
+		edited := strings.Replace(string(src), e.from, e.to, 1)
+		if edited == string(src) {
+			t.Fatalf("%s: %q not in the flow", e.name, e.from)
+		}
+		p := filepath.Join(dir, strings.ReplaceAll(e.name, " ", "-")+".yaml")
+		os.WriteFile(p, []byte(edited), 0o600)
+		code, out, errOut := cli(t, "replay", filepath.Join(dir, "A-1.cassette.yaml"), "--flow", p)
+		if code != 1 {
+			t.Errorf("%s: exit %d, want 1\n%s%s", e.name, code, out, errOut)
+		}
+		for _, w := range e.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: output lacks %q:\n%s", e.name, w, out)
+			}
+		}
+		code, out, _ = cli(t, "replay", filepath.Join(dir, "A-1.cassette.yaml"), "--flow", p, "--output", "json")
+		var rep struct {
+			Same       bool
+			Difference struct {
+				What string
+				Step int
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 || rep.Same || rep.Difference.Step == 0 {
+			t.Errorf("%s --output json: exit %d, %q (%v)", e.name, code, out, err)
+		}
+	}
+	if hits.Load() != before {
+		t.Errorf("replays sent %d requests", hits.Load()-before)
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
