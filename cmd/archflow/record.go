@@ -5,10 +5,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/cassette"
+	"github.com/archflow/archflow/engine/tester"
+	"github.com/archflow/archflow/engine/yamldoc"
 )
 
 // instanceHook gives an instance its own options before it runs, and what to do with its
@@ -63,4 +66,31 @@ func recordHook(path string, single, tracing bool, stderr io.Writer) (instanceHo
 		return *opts, done
 	}
 	return hook, failed.Load, nil
+}
+
+func isCassetteFile(path string) bool {
+	b := filepath.Base(path)
+	return strings.HasSuffix(b, cassette.Suffix) || strings.HasSuffix(b, ".cassette.yml")
+}
+
+// validateCassette checks a cassette as validate checks test files: its format with positions,
+// and, when the recorded flow lies beside it (<flow>.yaml), that every interaction's action,
+// auth entry and channel exists in that flow.
+func validateCassette(reg *engine.Registry, path string) yamldoc.ErrorList {
+	c, errs := cassette.ReadFile(path)
+	if c == nil {
+		return errs
+	}
+	for _, ext := range []string{".yaml", ".yml"} {
+		fp := filepath.Join(filepath.Dir(path), c.Flow+ext)
+		if _, err := os.Stat(fp); err != nil || c.Flow == "" {
+			continue
+		}
+		flow, err := reg.LoadFile(fp)
+		if err != nil || flow.Name != c.Flow {
+			break // the flow's own errors are reported when it is validated
+		}
+		return tester.CheckCassette(flow, c)
+	}
+	return nil
 }
