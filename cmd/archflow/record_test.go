@@ -237,3 +237,33 @@ func mustAbs(t *testing.T, p string) string {
 	}
 	return a
 }
+
+// The example cassette in flows/ is a real run against a local ERP answering 503, 429 with
+// Retry-After and 200 (go test ./cmd/archflow -run TestExampleCassette -update records it
+// again). It replays on the seed flow as it is, with no environment, and its test case passes.
+func TestExampleCassette(t *testing.T) {
+	const cas = "../../flows/self-healing.cassette.yaml"
+	if updating() {
+		srv, _ := orderERP(t)
+		env := filepath.Join(t.TempDir(), "erp.env")
+		os.WriteFile(env, []byte("ERP_URL="+srv.URL+"\n"), 0o600)
+		code, out, errOut := cli(t, "run", seedFlow, "--input", "order_id=A-1", "--input", "amount=42", "--clock", "virtual",
+			"--env-file", env, "--record", cas)
+		if code != 0 {
+			t.Fatalf("recording: exit %d\n%s%s", code, out, errOut)
+		}
+		os.Chmod(cas, 0o644) // committed, like a snapshot written with -update
+	}
+	code, out, errOut := cli(t, "replay", cas, "--flow", seedFlow)
+	if code != 0 || out != "same path (11 steps)\n" {
+		t.Errorf("replay: exit %d, %q%s", code, out, errOut)
+	}
+	code, out, errOut = cli(t, "test", "../../flows/self-healing-recorded.test.yaml")
+	if code != 0 {
+		t.Errorf("test: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = cli(t, "validate", cas)
+	if code != 0 {
+		t.Errorf("validate: exit %d\n%s%s", code, out, errOut)
+	}
+}

@@ -43,15 +43,16 @@ It compares path, requests (method, URL, body), waits, outcome and outputs, and 
 "same path (N steps)" or the first difference: what differs, at which step, recorded against now.
 
 Exit codes: 0 same path; 1 diverged; 2 invalid flow or recording.`,
-		Example: `  # record an instance, then check that the flow still does what it did
-  archflow run flows/self-healing.yaml --input order_id=A-1 --record order.cassette.yaml
+		Example: `  # record an instance (here answered by the example's mock), then check the flow still does what it did
+  archflow run flows/self-healing.yaml --input order_id=A-1 --mock flows/self-healing.mock.yaml --clock virtual --record order.cassette.yaml
   archflow replay order.cassette.yaml --flow flows/self-healing.yaml
 
   # the committed example: a run against a local ERP answering 503, 429 and 200
   archflow replay flows/self-healing.cassette.yaml --flow flows/self-healing.yaml
 
-  # one instance of a trace (or of a directory of cassettes), the comparison as JSON for CI
-  archflow replay trace.jsonl --flow flows/self-healing.yaml --instance 9f1c... --output json`,
+  # a trace written by run --trace replays too (--instance ID picks one of several); JSON for CI
+  archflow run flows/self-healing.yaml --input order_id=A-2 --mock flows/self-healing.mock.yaml --clock virtual --trace trace.jsonl
+  archflow replay trace.jsonl --flow flows/self-healing.yaml --output json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runReplay(cmd, reg, args[0], &rf)
