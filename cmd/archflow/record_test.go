@@ -267,3 +267,67 @@ func TestExampleCassette(t *testing.T) {
 		t.Errorf("validate: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// A batch of 100 instances records one cassette each into a directory, and a trace; each
+// replays from its own recording (the paths differ per order), and so does the trace.
+func TestRecordBatchReplaysEachInstance(t *testing.T) {
+	t.Parallel()
+	srv, hits := orderERP(t)
+	dir := t.TempDir()
+	env := filepath.Join(dir, "erp.env")
+	os.WriteFile(env, []byte("ERP_URL="+srv.URL+"\n"), 0o600)
+	var in strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&in, "{\"order_id\": \"B-%d\", \"amount\": %d}\n", i, i)
+	}
+	inputs := filepath.Join(dir, "orders.jsonl")
+	os.WriteFile(inputs, []byte(in.String()), 0o600)
+	cassettes := filepath.Join(dir, "recorded")
+	trace := filepath.Join(dir, "trace.jsonl")
+	code, out, errOut := cli(t, "run", seedFlow, "--inputs", inputs, "--concurrency", "8", "--clock", "virtual",
+		"--env-file", env, "--output", "json", "--record", cassettes, "--trace", trace)
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, errOut)
+	}
+	results := decodeResults(t, out)
+	steps := map[string]int{}
+	for _, r := range results {
+		steps[r.Instance] = len(r.Path)
+	}
+	names, _ := filepath.Glob(filepath.Join(cassettes, "*.cassette.yaml"))
+	if len(results) != 100 || len(names) != 100 {
+		t.Fatalf("%d results, %d cassettes; want 100 of each", len(results), len(names))
+	}
+	srv.Close()
+	before := hits.Load()
+	for _, rec := range []string{cassettes, trace} {
+		code, out, errOut = cli(t, "replay", rec, "--flow", seedFlow)
+		if code != 0 {
+			t.Fatalf("replay %s: exit %d\n%s%s", filepath.Base(rec), code, out, errOut)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		kinds := map[string]bool{}
+		for _, l := range lines {
+			id, rest, _ := strings.Cut(l, ": ")
+			if want := fmt.Sprintf("same path (%d steps)", steps[id]); rest != want {
+				t.Errorf("replay %s: %q, want %s: %s", filepath.Base(rec), l, id, want)
+			}
+			kinds[rest] = true
+		}
+		if len(lines) != 100 || len(kinds) != 3 {
+			t.Errorf("replay %s: %d lines, %d kinds of path; want 100 and 3", filepath.Base(rec), len(lines), len(kinds))
+		}
+	}
+	// one instance of the trace, and a recording of one instance replayed on another's inputs
+	one := results[7].Instance
+	code, out, _ = cli(t, "replay", trace, "--flow", seedFlow, "--instance", one)
+	if code != 0 || out != fmt.Sprintf("same path (%d steps)\n", steps[one]) {
+		t.Errorf("replay --instance: exit %d, %q", code, out)
+	}
+	if code, _, errOut := cli(t, "replay", trace, "--flow", seedFlow, "--instance", "nope"); code != 2 || !strings.Contains(errOut, "no instance nope") {
+		t.Errorf("replay --instance nope: exit %d, %q", code, errOut)
+	}
+	if hits.Load() != before {
+		t.Errorf("replays sent %d requests", hits.Load()-before)
+	}
+}
