@@ -350,10 +350,10 @@ func (c playChannel) Deliver(_ context.Context, in *engine.Instance, n *engine.N
 			c.name, n.Node, len(p.byAction[action]))})
 	}
 	p.mu.Unlock()
-	in.AddNotification(n)
-	if it != nil && it.Result == Failed {
+	if it != nil && it.Result == Failed { // the notify node keeps a failed one itself
 		return errors.New(orDefault(it.Message, "delivery failed (recorded)"))
 	}
+	in.AddNotification(n)
 	return nil
 }
 
