@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -329,5 +330,80 @@ func TestRecordBatchReplaysEachInstance(t *testing.T) {
 	}
 	if hits.Load() != before {
 		t.Errorf("replays sent %d requests", hits.Load()-before)
+	}
+}
+
+const hookFlow = `flow: hooked
+variables:
+  id: {type: string, input: true, required: true}
+actions:
+  push: {method: POST, url: "{{ env('ERP_URL') }}/orders", body: {id: "{{ id }}"}}
+channels:
+  hook: {type: webhook, url: "{{ env('HOOK_URL') }}/alert", headers: {X-Signature: "{{ secret('HOOK_SECRET') }}"}}
+start: call
+nodes:
+  call: {data_action: push, next: done, on_failure: tell}
+  tell: {notify: {channel: hook, payload: {id: "{{ id }}", corr: corr-7}}, next: failed}
+  done: {end: success}
+  failed: {end: escalated}
+`
+
+// A webhook delivery is recorded with its HTTP exchange and result, on the real clock; replay
+// answers it from the recording and the webhook gets nothing; with no credentials at all.
+// Broken recordings are invalid (exit 2) at their file:line:col.
+func TestRecordWebhookRealClockAndInvalidRecordings(t *testing.T) {
+	t.Parallel()
+	var hooks atomic.Int32
+	erp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) }))
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hooks.Add(1); w.WriteHeader(202) }))
+	defer erp.Close()
+	defer hook.Close()
+	dir := t.TempDir()
+	flow := filepath.Join(dir, "hooked.yaml")
+	os.WriteFile(flow, []byte(hookFlow), 0o600)
+	env := filepath.Join(dir, "env")
+	os.WriteFile(env, []byte("ERP_URL="+erp.URL+"\nHOOK_URL="+hook.URL+"\nHOOK_SECRET=sig-Zq9\n"), 0o600)
+	cas := filepath.Join(dir, "hooked.cassette.yaml")
+	code, out, errOut := cli(t, "run", flow, "--input", "id=H-1", "--env-file", env, "--clock", "real", "--record", cas)
+	if code != 1 || hooks.Load() != 1 {
+		t.Fatalf("run: exit %d, %d deliveries\n%s%s", code, hooks.Load(), out, errOut)
+	}
+	data, _ := os.ReadFile(cas)
+	for _, want := range []string{"action: notify.hook", "result: delivered", "status: 202", "X-Signature: '[REDACTED]'", "corr-7"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("cassette lacks %q:\n%s", want, data)
+		}
+	}
+	if strings.Contains(string(data), "sig-Zq9") {
+		t.Errorf("the webhook secret is in the cassette")
+	}
+	code, out, errOut = cli(t, "replay", cas, "--flow", flow)
+	if code != 0 || out != "same path (3 steps)\n" || hooks.Load() != 1 {
+		t.Errorf("replay: exit %d, %q%s, %d deliveries", code, out, errOut, hooks.Load())
+	}
+	if code, out, errOut := cli(t, "validate", dir); code != 0 {
+		t.Errorf("validate %s: exit %d\n%s%s", dir, code, out, errOut)
+	}
+
+	// invalid recordings: exit 2 with their positions, from replay and validate alike
+	bad := filepath.Join(dir, "bad.cassette.yaml")
+	os.WriteFile(bad, []byte(strings.Replace(strings.Replace(string(data), "status: 404", "status: four", 1), "action: push", "action: pusj", 1)), 0o600)
+	code, _, errOut = cli(t, "replay", bad, "--flow", flow)
+	if code != 2 || !regexp.MustCompile(`bad.cassette.yaml:\d+:\d+: error: expected an integer`).MatchString(errOut) {
+		t.Errorf("replay of a bad cassette: exit %d\n%s", code, errOut)
+	}
+	os.WriteFile(bad, []byte(strings.Replace(string(data), "action: push", "action: pusj", 1)), 0o600)
+	code, _, errOut = cli(t, "validate", bad)
+	if code != 2 || !regexp.MustCompile(`bad.cassette.yaml:\d+:5: error: interaction 1: flow hooked has no action "pusj" \(did you mean "push"\?\)`).MatchString(errOut) {
+		t.Errorf("validate of a cassette of another action: exit %d\n%s", code, errOut)
+	}
+	badTrace := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(badTrace, []byte("{\"seq\":1,\"instance\":\"i\",\"event\":\"start\"}\n{oops\n"), 0o600)
+	code, _, errOut = cli(t, "replay", badTrace, "--flow", flow)
+	if code != 2 || !strings.Contains(errOut, "bad.jsonl:2:2: error: not a trace event") {
+		t.Errorf("replay of a bad trace: exit %d\n%s", code, errOut)
+	}
+	if code, _, errOut := cli(t, "replay", cas); code != 2 || !strings.Contains(errOut, "--flow") {
+		t.Errorf("replay without --flow: exit %d\n%s", code, errOut)
 	}
 }
