@@ -20,7 +20,7 @@ type instanceHook func(o engine.Options) (engine.Options, func(*engine.Result))
 
 // recordHook returns the hook of --record PATH and --trace (nil when neither is given), and a
 // count of cassettes that could not be written. PATH is a file for one instance and a
-// directory for a batch (made when missing).
+// directory for a batch, --inputs (made when missing).
 func recordHook(path string, single, tracing bool, stderr io.Writer) (instanceHook, func() int64, error) {
 	if path == "" && !tracing {
 		return nil, nil, nil
@@ -35,8 +35,7 @@ func recordHook(path string, single, tracing bool, stderr io.Writer) (instanceHo
 	}
 	if path != "" && single {
 		if info, err := os.Stat(path); err == nil && info.IsDir() {
-			path = filepath.Join(path, "") // a directory given for one instance: <id>.cassette.yaml in it
-			single = false
+			single = false // a directory given for one instance: <instance id>.cassette.yaml in it
 		}
 	}
 	var failed atomic.Int64

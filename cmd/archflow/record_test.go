@@ -407,3 +407,72 @@ func TestRecordWebhookRealClockAndInvalidRecordings(t *testing.T) {
 		t.Errorf("replay without --flow: exit %d\n%s", code, errOut)
 	}
 }
+
+const tokenFlow = `flow: tokened
+variables:
+  id: {type: string, input: true, required: true}
+auth:
+  api:
+    type: oauth2_client_credentials
+    token_url: "{{ env('API_URL') }}/token"
+    client_id: svc
+    client_secret: "{{ secret('CLIENT_SECRET') }}"
+actions:
+  push: {method: POST, url: "{{ env('API_URL') }}/orders", body: {id: "{{ id }}"}, auth: api}
+start: call
+nodes:
+  call: {data_action: push, next: done, on_failure: failed}
+  done: {end: success}
+  failed: {end: escalated}
+`
+
+// A recorded (and traced) batch shares one OAuth token as any batch does: the first instance's
+// cassette holds the token request, the others none, and every one replays (SPEC §7: token
+// interactions are answered when present and faked otherwise).
+func TestRecordBatchSharesOneToken(t *testing.T) {
+	t.Parallel()
+	var tokens, calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/token" {
+			tokens.Add(1)
+			fmt.Fprint(w, `{"access_token": "tok-Q7x", "token_type": "Bearer", "expires_in": 3600}`)
+			return
+		}
+		calls.Add(1)
+		fmt.Fprint(w, `{"ok": true}`)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	flow := filepath.Join(dir, "tokened.yaml")
+	os.WriteFile(flow, []byte(tokenFlow), 0o600)
+	env := filepath.Join(dir, "env")
+	os.WriteFile(env, []byte("API_URL="+srv.URL+"\nCLIENT_SECRET=cs-1\n"), 0o600)
+	inputs := filepath.Join(dir, "in.jsonl")
+	os.WriteFile(inputs, []byte("{\"id\":\"T-1\"}\n{\"id\":\"T-2\"}\n{\"id\":\"T-3\"}\n{\"id\":\"T-4\"}\n"), 0o600)
+	rec := filepath.Join(dir, "rec")
+	trace := filepath.Join(dir, "trace.jsonl")
+	code, out, errOut := cli(t, "run", flow, "--inputs", inputs, "--env-file", env, "--record", rec, "--trace", trace, "--concurrency", "1")
+	if code != 0 || tokens.Load() != 1 || calls.Load() != 4 {
+		t.Fatalf("run: exit %d, %d token requests, %d calls\n%s%s", code, tokens.Load(), calls.Load(), out, errOut)
+	}
+	names, _ := filepath.Glob(filepath.Join(rec, "*.cassette.yaml"))
+	withToken := 0
+	for _, n := range names {
+		b, _ := os.ReadFile(n)
+		if strings.Contains(string(b), "action: auth.api") {
+			withToken++
+		}
+		if strings.Contains(string(b), "tok-Q7x") || strings.Contains(string(b), "cs-1") {
+			t.Errorf("%s holds a credential", n)
+		}
+	}
+	if len(names) != 4 || withToken != 1 {
+		t.Errorf("%d cassettes, %d with the token request; want 4 and 1", len(names), withToken)
+	}
+	for _, r := range []string{rec, trace} {
+		if code, out, errOut := cli(t, "replay", r, "--flow", flow); code != 0 || strings.Count(out, "same path (2 steps)") != 4 {
+			t.Errorf("replay %s: exit %d\n%s%s", filepath.Base(r), code, out, errOut)
+		}
+	}
+}

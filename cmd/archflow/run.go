@@ -142,7 +142,7 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	perInstance, recorded, err := recordHook(rf.record, single, opts.Tracer != nil, stderr)
+	perInstance, recorded, err := recordHook(rf.record, rf.inputsFile == "", opts.Tracer != nil, stderr)
 	if err != nil {
 		return err
 	}

@@ -91,6 +91,9 @@ func (r *Recorder) now() time.Time {
 	return in.Clock().Now()
 }
 
+// Unwrap is the transport the recorder sends through.
+func (r *Recorder) Unwrap() transport.Transport { return r.next }
+
 // Do sends req through the wrapped transport and records the exchange.
 func (r *Recorder) Do(ctx context.Context, req *transport.Request) (*transport.Response, error) {
 	at := r.now()

@@ -77,6 +77,9 @@ func (t *tracing) instance() *engine.Instance {
 	return t.in
 }
 
+// Unwrap is the transport the requests go on to.
+func (t *tracing) Unwrap() transport.Transport { return t.next }
+
 // Do traces the requests no node kind traces: token requests and webhook deliveries.
 func (t *tracing) Do(ctx context.Context, req *transport.Request) (*transport.Response, error) {
 	in := t.instance()

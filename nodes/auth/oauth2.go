@@ -129,7 +129,7 @@ func (a *clientCredentials) Apply(ctx context.Context, in *engine.Instance, req 
 		stale = strings.TrimSpace(strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer"))
 	}
 	// The token request goes through the instance's transport like every other request.
-	client := transport.HTTPClient(key.transport, transport.AuthPrefix+a.name, "", TokenTimeout)
+	client := transport.HTTPClient(in.Transport(), transport.AuthPrefix+a.name, "", TokenTimeout)
 	octx := context.WithValue(ctx, oauth2.HTTPClient, client)
 	tok, err := cache.get(octx, stale, func(ctx context.Context) (*oauth2.Token, error) {
 		tok, err := cfg.Token(ctx)
@@ -182,7 +182,7 @@ func (a *clientCredentials) config(in *engine.Instance) (*clientcredentials.Conf
 		cfg.EndpointParams[p.name] = []string{v}
 		fmt.Fprintf(h, " param %q=%q", p.name, v)
 	}
-	key := cacheKey{transport: in.Transport()}
+	key := cacheKey{transport: transport.Base(in.Transport())} // a recorder around it shares the token
 	copy(key.config[:], h.Sum(nil))
 	return cfg, key, nil
 }
