@@ -39,7 +39,8 @@ run --trace (a JSON Lines trace) on FLOW, answering its requests from the record
 recorded uuids and a virtual clock starting at the recorded start. Nothing is sent anywhere and
 no notification is delivered; env() and secret() names that are not set read placeholders.
 
-It compares path, requests (method, URL, body), waits, outcome and outputs, and prints
+It compares path, requests (method, URL, body), waits, notifications (their channels),
+outcome and outputs, and prints
 "same path (N steps)" or the first difference: what differs, at which step, recorded against now.
 
 Exit codes: 0 same path; 1 diverged; 2 invalid flow or recording.`,

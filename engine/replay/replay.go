@@ -1,6 +1,6 @@
 // Package replay re-runs a recorded instance on a (possibly edited) flow and compares what it
-// does with the recording (SPEC §7): path, requests (method, URL, body), waits, outcome and
-// outputs, step by step, stopping at the first difference.
+// does with the recording (SPEC §7): path, requests (method, URL, body), waits, notifications,
+// outcome and outputs, step by step, stopping at the first difference.
 package replay
 
 import (
@@ -31,6 +31,9 @@ const (
 	WhatWait    = "wait"
 	WhatOutcome = "outcome"
 	WhatOutput  = "outputs"
+	// WhatNotification: a notification to another channel, or one more or fewer (SPEC §7: record
+	// → replay gives the same notifications).
+	WhatNotification = "notification"
 )
 
 // Difference is the first place where the re-run departs from the recording.
@@ -67,6 +70,7 @@ type step struct {
 	node     string
 	requests []*trace.Event
 	waits    []float64
+	notes    []string // channels notified
 }
 
 // Run re-runs the instance recorded in c on flow and compares. The error is for recordings
@@ -108,6 +112,10 @@ func Run(ctx context.Context, flow *engine.Flow, c *cassette.Cassette, opts *Opt
 				cp := *e
 				steps[len(steps)-1].requests = append(steps[len(steps)-1].requests, &cp)
 			}
+		case "notify":
+			if len(steps) > 0 {
+				steps[len(steps)-1].notes = append(steps[len(steps)-1].notes, e.Channel)
+			}
 		case "wait":
 			if len(steps) > 0 && e.Seconds != nil {
 				steps[len(steps)-1].waits = append(steps[len(steps)-1].waits, *e.Seconds)
@@ -140,9 +148,12 @@ func Run(ctx context.Context, flow *engine.Flow, c *cassette.Cassette, opts *Opt
 
 // compare walks the re-run step by step against the recording, in the order things happened.
 func compare(c *cassette.Cassette, res *engine.Result, steps []*step) *Difference {
-	var recReqs []*cassette.Interaction
+	var recReqs, recNotes []*cassette.Interaction
 	for _, it := range c.Interactions {
-		if !it.IsToken() && !it.IsDelivery() {
+		switch {
+		case it.IsDelivery():
+			recNotes = append(recNotes, it)
+		case !it.IsToken():
 			recReqs = append(recReqs, it)
 		}
 	}
@@ -152,7 +163,7 @@ func compare(c *cassette.Cassette, res *engine.Result, steps []*step) *Differenc
 	if r != nil {
 		recPath, recWaits = r.Path, r.Waits
 	}
-	ri, wi := 0, 0
+	ri, wi, ni := 0, 0, 0
 	for i, s := range steps {
 		n := i + 1
 		if r != nil {
@@ -171,6 +182,16 @@ func compare(c *cassette.Cassette, res *engine.Result, steps []*step) *Differenc
 			ri++
 			if d := requestDiff(it, q); d {
 				return &Difference{What: WhatRequest, Step: n, Node: s.node, Recorded: describeInteraction(it), Now: describeEvent(q)}
+			}
+		}
+		for _, ch := range s.notes {
+			if ni >= len(recNotes) {
+				return &Difference{What: WhatNotification, Step: n, Node: s.node, Recorded: "no notification", Now: "notify " + ch}
+			}
+			want := strings.TrimPrefix(recNotes[ni].Action, transport.NotifyPrefix)
+			ni++
+			if want != ch {
+				return &Difference{What: WhatNotification, Step: n, Node: s.node, Recorded: "notify " + want, Now: "notify " + ch}
 			}
 		}
 		if r != nil {
@@ -194,6 +215,9 @@ func compare(c *cassette.Cassette, res *engine.Result, steps []*step) *Differenc
 	}
 	if ri < len(recReqs) {
 		return &Difference{What: WhatRequest, Step: last, Node: lastNode, Recorded: describeInteraction(recReqs[ri]), Now: "no request"}
+	}
+	if ni < len(recNotes) {
+		return &Difference{What: WhatNotification, Step: last, Node: lastNode, Recorded: "notify " + strings.TrimPrefix(recNotes[ni].Action, transport.NotifyPrefix), Now: "no notification"}
 	}
 	if r == nil {
 		return nil

@@ -2,6 +2,7 @@ package replay_test
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,7 +65,7 @@ func record(t *testing.T, flow *engine.Flow, script, cancelAt string) *cassette.
 	defer cancel()
 	visits := 0
 	rec := cassette.NewRecorder(m.Transport())
-	opts := rec.Options(&engine.Options{Clock: func() clock.Clock { return clock.NewVirtualClock(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)) },
+	opts := rec.Options(&engine.Options{Stderr: io.Discard, Clock: func() clock.Clock { return clock.NewVirtualClock(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)) },
 		Tracer: trace.TraceFunc(func(e *trace.Event) {
 			if e.Event == "enter" && e.Node == cancelAt {
 				if visits++; visits == 2 {
@@ -120,5 +121,37 @@ func TestInterruptedRecording(t *testing.T) {
 	rep := run(t, flow, c)
 	if !rep.Same || rep.Result.Outcome != engine.OutcomeInterrupted || rep.Steps != len(c.Result.Path) {
 		t.Errorf("%s, outcome %s, %d steps, recorded %v", rep.Text(), rep.Result.Outcome, rep.Steps, c.Result.Path)
+	}
+}
+
+const notifyFlow = `flow: n
+variables:
+  id: {type: string, input: true, required: true}
+actions:
+  push: {method: POST, url: "http://127.0.0.1:1/x", body: {id: "{{ id }}"}}
+channels:
+  a: {type: log}
+  b: {type: log}
+start: call
+nodes:
+  call: {data_action: push, next: done, on_failure: tell}
+  tell: {notify: {channel: a, subject: "failed {{ id }}"}, next: failed}
+  done: {end: success}
+  failed: {end: escalated}
+`
+
+// A notification to another channel is a difference at its step; the unedited flow delivers
+// nothing on replay and takes the same path.
+func TestNotificationDifference(t *testing.T) {
+	t.Parallel()
+	flow := load(t, notifyFlow)
+	c := record(t, flow, `push: [{status: 404}]`, "")
+	rep := run(t, flow, c)
+	if !rep.Same || len(rep.Result.Notifications) != 1 {
+		t.Fatalf("unedited: %s, %d notifications kept", rep.Text(), len(rep.Result.Notifications))
+	}
+	rep = run(t, load(t, strings.Replace(notifyFlow, "channel: a", "channel: b", 1)), c)
+	if want := "diverged at step 2 (tell): notification differs\n  recorded: notify a\n  now:      notify b"; rep.Text() != want {
+		t.Errorf("%s\nwant %s", rep.Text(), want)
 	}
 }
