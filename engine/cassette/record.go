@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -209,7 +210,7 @@ func (r *Recorder) Cassette(res *engine.Result) *Cassette {
 	if len(r.ids) > 1 { // the first id made is instance.id
 		c.UUIDs = append(c.UUIDs, r.ids[1:]...)
 	}
-	inter := append(r.inter, r.pending...) // a delivery cut short keeps its exchange
+	inter := slices.Concat(r.inter, r.pending) // a delivery cut short keeps its exchange
 	for i, it := range inter {
 		cp := *it
 		cp.Index = i + 1

@@ -297,7 +297,7 @@ func decodeCase(d *yamldoc.Decoder, f *File, n *yaml.Node) *Case {
 		d.Errs = append(d.Errs, CheckCassette(flow, c.Cassette)...)
 	}
 	raw := map[string]any{}
-	if c.Cassette != nil && m["inputs"] == nil {
+	if c.Cassette != nil { // the recorded inputs, each unless the case gives it
 		for k, v := range c.Cassette.Inputs {
 			raw[k] = v
 		}
