@@ -57,6 +57,9 @@ type Options struct {
 	// Checkpoint, when set, is asked between two nodes whether the instance should stop there to
 	// go on elsewhere (a host's continue-as-new; host.go).
 	Checkpoint func(in *Instance) bool
+	// Started, when set, is called with each instance before its first step: recorders and
+	// replayers keep its clock and redactor, which exist only once the instance does.
+	Started func(in *Instance)
 }
 
 // Result is what an instance did.
@@ -196,6 +199,9 @@ func (f *Flow) CheckEnv(lookup func(string) (string, bool)) yamldoc.ErrorList {
 // Run runs one instance to its end. inputs must come from Flow.Inputs.
 func (f *Flow) Run(ctx context.Context, inputs map[string]any, opts *Options) *Result {
 	in := f.newInstance(ctx, inputs, opts)
+	if in.opts.Started != nil {
+		in.opts.Started(in)
+	}
 	in.run()
 	return in.res
 }

@@ -18,7 +18,7 @@ func completeFlagValues(root *cobra.Command) {
 			if c.Flags().Lookup(name) == nil {
 				continue
 			}
-			if name == "output" && c.Name() == "run" {
+			if name == "output" && (c.Name() == "run" || c.Name() == "replay") {
 				vs = []string{"text", "json"}
 			}
 			_ = c.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(vs, cobra.ShellCompDirectiveNoFileComp))

@@ -51,7 +51,7 @@ backoff that honours Retry-After, and escalate permanent ones with a correlation
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(reg), newValidateCmd(reg), newTestCmd(reg), newSchemaCmd(reg), newGraphCmd(reg), newInitCmd(), newImportCmd(reg))
+	root.AddCommand(newRunCmd(reg), newValidateCmd(reg), newTestCmd(reg), newSchemaCmd(reg), newGraphCmd(reg), newInitCmd(), newImportCmd(reg), newReplayCmd(reg))
 	root.AddCommand(newWorkerCmd(reg), newCancelCmd())
 	completeFlagValues(root)
 	return root

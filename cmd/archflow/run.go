@@ -32,6 +32,7 @@ type runFlags struct {
 	mock        string
 	ignoreExtra bool
 	temporal    temporalFlags // --engine temporal (run_temporal.go)
+	record      string
 }
 
 func newRunCmd(reg *engine.Registry) *cobra.Command {
@@ -48,6 +49,9 @@ Exit codes: 0 every instance ended success; 1 some ended otherwise (error includ
 
   # a batch of instances, 8 at a time, results as JSON Lines, a trace for graph --trace
   archflow run flows/self-healing.yaml --inputs orders.jsonl --concurrency 8 --output json --trace trace.jsonl --mock flows/self-healing.mock.yaml --clock virtual
+
+  # record the instance (its requests, responses, uuids and notifications, secrets redacted) to replay it later
+  archflow run flows/self-healing.yaml --input order_id=A-1 --mock flows/self-healing.mock.yaml --clock virtual --record order.cassette.yaml
 
   # against the real API: drop --mock and say where it is
   ERP_URL=https://erp.example.com archflow run flows/self-healing.yaml --input order_id=A-1`,
@@ -66,6 +70,7 @@ Exit codes: 0 every instance ended success; 1 some ended otherwise (error includ
 	f.IntVar(&rf.maxSteps, "max-steps", engine.DefaultMaxSteps, "node executions allowed per instance")
 	f.StringVar(&rf.output, "output", "text", "text or json (one result per line)")
 	f.StringVar(&rf.mock, "mock", "", "answer HTTP from scripted responses in FILE (as a test case's http:)")
+	f.StringVar(&rf.record, "record", "", "write a cassette per instance: a FILE for one instance, a DIR (<instance id>.cassette.yaml) for a batch")
 	f.BoolVar(&rf.ignoreExtra, "ignore-extra-columns", false, "skip columns (or JSON keys) of --inputs that are not inputs of the flow")
 	addTemporalRunFlags(cmd, &rf.temporal)
 	return cmd
@@ -99,6 +104,11 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 	if err != nil {
 		return err
 	}
+	perInstance, recordFailures, err := recordHook(rf.record, rf.inputsFile == "", bo.Instance.Tracer != nil, stderr)
+	if err != nil {
+		return err
+	}
+	bo.PerInstance = perInstance
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	p := newPrinter(stdout, stderr, rf.output, total)
@@ -107,7 +117,11 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 	if cerr := closeTrace(); cerr != nil {
 		fmt.Fprintf(stderr, "archflow: writing trace: %v\n", cerr)
 	}
-	if code := p.finish(total, err, rf.inputsFile); code != exitOK {
+	code := p.finish(total, err, rf.inputsFile)
+	if code == exitOK && recordFailures != nil && recordFailures() > 0 {
+		code = exitInternal // a cassette that could not be written is run data lost
+	}
+	if code != exitOK {
 		return &exitError{code: code}
 	}
 	return nil

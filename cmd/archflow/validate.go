@@ -74,6 +74,9 @@ type validator struct {
 }
 
 func (v *validator) file(path string) yamldoc.ErrorList {
+	if isCassetteFile(path) {
+		return validateCassette(v.reg, path)
+	}
 	if isTestFile(path) {
 		_, errs := tester.NewLoader(v.reg).Load(path)
 		return errs

@@ -23,6 +23,9 @@ type Options struct {
 	Transport func() transport.Transport
 	// Report receives each result and the inputs it ran with, one call at a time.
 	Report func(r *engine.Result, inputs map[string]any)
+	// PerInstance, when set, shapes each instance's options (a recorder of its exchanges) and
+	// gives a function called with its result.
+	PerInstance func(engine.Options) (engine.Options, func(*engine.Result))
 }
 
 // Run runs one instance of flow per input of in. It returns the error that stopped reading the
@@ -49,7 +52,14 @@ func Run(ctx context.Context, flow *engine.Flow, in *Inputs, total int, o Option
 				if o.Transport != nil {
 					opts.Transport = o.Transport()
 				}
+				var done func(*engine.Result)
+				if o.PerInstance != nil {
+					opts, done = o.PerInstance(opts)
+				}
 				r := flow.Run(ctx, j.inputs, &opts)
+				if done != nil {
+					done(r)
+				}
 				if in.Path() != "" {
 					r.Input = &engine.InputRef{Line: j.line}
 				}

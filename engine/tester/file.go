@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/cassette"
 	"github.com/archflow/archflow/engine/scripted"
 	"github.com/archflow/archflow/engine/yamldoc"
 )
@@ -40,15 +41,18 @@ type File struct {
 
 // Case is one test case: inputs, scripted HTTP and expectations.
 type Case struct {
-	File        *File
-	Name        string
-	Pos         yamldoc.Pos
-	Tags        []string
-	Skip        string
-	Inputs      map[string]any
-	Env         map[string]string
-	Start       time.Time
-	Script      *scripted.Script
+	File   *File
+	Name   string
+	Pos    yamldoc.Pos
+	Tags   []string
+	Skip   string
+	Inputs map[string]any
+	Env    map[string]string
+	Start  time.Time
+	Script *scripted.Script
+	// Cassette, when set, answers the case's requests instead of Script (SPEC §7).
+	Cassette    *cassette.Cassette
+	MatchBody   bool
 	Passthrough bool
 	Snapshot    bool
 	Expect      []*Expectation
@@ -150,7 +154,7 @@ func (l *Loader) flow(path string) (*engine.Flow, yamldoc.ErrorList) {
 }
 
 var fileKeys = []string{"flow", "description", "env", "cases"}
-var caseKeys = []string{"name", "description", "tags", "skip", "inputs", "env", "clock", "http", "cassette", "passthrough", "snapshot", "expect"}
+var caseKeys = []string{"name", "description", "tags", "skip", "inputs", "env", "clock", "http", "cassette", "match", "passthrough", "snapshot", "expect"}
 
 // Load decodes a test file. It returns nil and every error of the file (and of its flow),
 // sorted, when anything is wrong: a file that does not decode runs none of its cases.
@@ -250,10 +254,11 @@ func decodeCase(d *yamldoc.Decoder, f *File, n *yaml.Node) *Case {
 		c.Skip, _ = d.String(x)
 	}
 	c.Env = decodeEnv(d, m["env"])
+	startGiven := false
 	if x := m["clock"]; x != nil {
 		if cm := d.Mapping(x, "start"); cm != nil && cm["start"] != nil {
 			if t, ok := d.Time(cm["start"]); ok {
-				c.Start = t
+				c.Start, startGiven = t, true
 			}
 		}
 	}
@@ -264,7 +269,19 @@ func decodeCase(d *yamldoc.Decoder, f *File, n *yaml.Node) *Case {
 		c.Snapshot, _ = d.Bool(x)
 	}
 	if x := m["cassette"]; x != nil {
-		d.Errorf(x, "cassette: replay of recorded exchanges is not supported yet; script the responses under http:")
+		if m["http"] != nil {
+			d.Errorf(x, "a case takes cassette: or http:, not both (the cassette answers every request)")
+		}
+		c.Cassette = loadCassette(d, f, x)
+		if c.Cassette != nil && !startGiven && !c.Cassette.Started.IsZero() {
+			c.Start = c.Cassette.Started
+		}
+	}
+	if x := m["match"]; x != nil {
+		if m["cassette"] == nil {
+			d.Errorf(x, "match: says how requests are compared with a cassette: and needs one")
+		}
+		c.MatchBody = decodeMatch(d, x)
 	}
 	if x := m["http"]; x != nil {
 		c.Script = scripted.Parse(d, x)
@@ -276,7 +293,15 @@ func decodeCase(d *yamldoc.Decoder, f *File, n *yaml.Node) *Case {
 		return c // names cannot be checked without the flow
 	}
 	d.Errs = append(d.Errs, c.Script.Check(flow)...)
+	if c.Cassette != nil {
+		d.Errs = append(d.Errs, CheckCassette(flow, c.Cassette)...)
+	}
 	raw := map[string]any{}
+	if c.Cassette != nil { // the recorded inputs, each unless the case gives it
+		for k, v := range c.Cassette.Inputs {
+			raw[k] = v
+		}
+	}
 	if x := m["inputs"]; x != nil {
 		fields, _ := d.Fields(x)
 		for _, fl := range fields {

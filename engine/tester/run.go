@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/cassette"
 	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/engine/scripted"
 	"github.com/archflow/archflow/engine/trace"
@@ -238,6 +239,9 @@ func runCase(ctx context.Context, cr *CaseResult, opts *Options) {
 		return
 	}
 	lookup := engine.EnvChain(c.Env, f.Env)
+	if c.Cassette != nil { // a committed cassette replays with no credentials (SPEC §7)
+		lookup = cassette.PlaceholderEnv(f.Flow, lookup)
+	}
 	if errs := f.Flow.CheckEnv(lookup); len(errs) > 0 {
 		cr.Status = Error
 		for _, e := range errs {
@@ -261,6 +265,14 @@ func runCase(ctx context.Context, cr *CaseResult, opts *Options) {
 		Channels:  engine.Capture{},
 		UUID:      uuids(),
 		Seed:      1,
+	}
+	var player *cassette.Player
+	if c.Cassette != nil {
+		player = cassette.NewPlayer(c.Cassette, cassette.Match{Body: c.MatchBody})
+		if c.Cassette.Seed != 0 {
+			o.Seed = c.Cassette.Seed
+		}
+		o = player.Options(f.Flow, o)
 	}
 	var cov *caseCoverage
 	if opts.Coverage {
@@ -293,8 +305,16 @@ func runCase(ctx context.Context, cr *CaseResult, opts *Options) {
 	for _, p := range missing {
 		cr.Failures = append(cr.Failures, Failure{Pos: p.Pos, Key: "http", Msg: p.Msg})
 	}
+	calls := tr.Calls()
+	if player != nil {
+		missing = nil
+		for _, p := range player.Problems() {
+			cr.Failures = append(cr.Failures, Failure{Pos: p.Pos, Key: "cassette", Msg: p.Msg})
+		}
+		calls = playedCalls(player)
+	}
 	if len(missing) == 0 { // with a gap in the script, what follows is noise
-		obs := &observed{result: res, calls: tr.Calls()}
+		obs := &observed{result: res, calls: calls}
 		for _, e := range c.Expect {
 			for _, m := range e.check(obs) {
 				pos := e.Pos
@@ -306,6 +326,11 @@ func runCase(ctx context.Context, cr *CaseResult, opts *Options) {
 		}
 		for _, p := range tr.Unused() {
 			cr.Failures = append(cr.Failures, Failure{Pos: p.Pos, Key: "http", Msg: p.Msg})
+		}
+		if player != nil && res.Outcome != engine.OutcomeInterrupted {
+			for _, p := range player.Unused() {
+				cr.Failures = append(cr.Failures, Failure{Pos: p.Pos, Key: "cassette", Msg: p.Msg})
+			}
 		}
 		if c.Snapshot {
 			if fl := snapshot(cr, opts.Update); fl != nil {

@@ -53,6 +53,10 @@ type Event struct {
 	Subject string             `json:"subject,omitempty"`
 	Error   *failure.ErrorInfo `json:"error,omitempty"`
 	Message string             `json:"message,omitempty"`
+	// UUID is a uuid() result (event uuid); Outputs are the output variables at the end (event
+	// end): with them a trace holds what a cassette holds (SPEC §5, §7).
+	UUID    string         `json:"uuid,omitempty"`
+	Outputs map[string]any `json:"outputs,omitempty"`
 }
 
 // Tracer receives every event of every instance. It must be safe for concurrent use.

@@ -59,23 +59,6 @@ type Transport interface {
 	Do(ctx context.Context, req *Request) (*Response, error)
 }
 
-// Wrapper is a Transport that adds to another (a heartbeat, a recorder). State kept per
-// transport, such as an OAuth token cache, belongs to the one it wraps: Base finds it.
-type Wrapper interface {
-	Unwrap() Transport
-}
-
-// Base unwraps t down to the transport that does the sending.
-func Base(t Transport) Transport {
-	for {
-		w, ok := t.(Wrapper)
-		if !ok {
-			return t
-		}
-		t = w.Unwrap()
-	}
-}
-
 // TransportError is a request that got no usable response.
 type TransportError struct {
 	Kind      string // timeout, network, dns, tls, too_large, script

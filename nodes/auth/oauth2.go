@@ -182,7 +182,7 @@ func (a *clientCredentials) config(in *engine.Instance) (*clientcredentials.Conf
 		cfg.EndpointParams[p.name] = []string{v}
 		fmt.Fprintf(h, " param %q=%q", p.name, v)
 	}
-	key := cacheKey{transport: transport.Base(in.Transport())}
+	key := cacheKey{transport: transport.Base(in.Transport())} // a recorder around it shares the token
 	copy(key.config[:], h.Sum(nil))
 	return cfg, key, nil
 }
