@@ -240,9 +240,11 @@ func (d *dataAction) send(ctx context.Context, in *engine.Instance, req *engine.
 		in.Emit(&engine.Event{Node: d.name, Kind: "data_action", Event: "request", Action: req.Action, Attempt: req.Attempt,
 			Method: req.Method, URL: req.URL, Headers: in.Redactor().RedactHeaders(req.Header), Body: body})
 	}
-	in.CountCall(req.Action)
 	resp, err := in.Transport().Do(ctx, req)
 	var te *engine.TransportError
+	if !errors.As(err, &te) || !te.NotSent { // calls counts requests on the wire (SPEC §5)
+		in.CountCall(req.Action)
+	}
 	switch {
 	case errors.As(err, &te):
 		in.Clock().Advance(te.Virtual)

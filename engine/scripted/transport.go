@@ -155,7 +155,7 @@ func answer(r *Response, req *engine.Request) (*engine.Response, error) {
 		return nil, &engine.TransportError{Kind: engine.KindNetwork, Transient: true, Virtual: r.Delay,
 			Err: errors.New("connection reset by peer (scripted)")}
 	case ErrDNS:
-		return nil, &engine.TransportError{Kind: "dns", Transient: false, Virtual: r.Delay,
+		return nil, &engine.TransportError{Kind: "dns", Transient: false, Virtual: r.Delay, NotSent: true, // as a real unknown host
 			Err: fmt.Errorf("unknown host %s (scripted)", host)}
 	}
 	if r.Delay >= timeout {
