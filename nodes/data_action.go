@@ -327,9 +327,11 @@ func (d *dataAction) send(ctx context.Context, in *engine.Instance, req *transpo
 		in.Emit(&trace.Event{Node: d.name, Kind: "data_action", Event: "request", Action: req.Action, Attempt: req.Attempt, Visit: req.Visit,
 			Method: req.Method, URL: req.URL, Headers: in.Redactor().RedactHeaders(req.Header), Body: body})
 	}
-	in.CountCall(req.Action)
 	resp, err := in.Transport().Do(ctx, req)
 	var te *transport.TransportError
+	if !errors.As(err, &te) || !te.NotSent { // calls counts requests on the wire (SPEC §5)
+		in.CountCall(req.Action)
+	}
 	switch {
 	case errors.As(err, &te):
 		in.Clock().Advance(te.Virtual)

@@ -161,7 +161,7 @@ func answer(r *Response, req *transport.Request) (*transport.Response, error) {
 		return nil, &transport.TransportError{Kind: failure.KindNetwork, Transient: true, Virtual: r.Delay,
 			Err: errors.New("connection reset by peer (scripted)")}
 	case ErrDNS:
-		return nil, &transport.TransportError{Kind: "dns", Transient: false, Virtual: r.Delay,
+		return nil, &transport.TransportError{Kind: "dns", Transient: false, Virtual: r.Delay, NotSent: true, // as a real unknown host
 			Err: fmt.Errorf("unknown host %s (scripted)", host)}
 	}
 	if r.Delay >= timeout {

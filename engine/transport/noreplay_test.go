@@ -129,3 +129,27 @@ func TestHTTPTransportKeepsNoCookies(t *testing.T) {
 		t.Errorf("server saw %d requests, %d with a cookie; want 3 and 0", seen.Load(), cookies.Load())
 	}
 }
+
+// A request that never reached the wire (a refused connection) says so, so that `calls`, which
+// counts requests on the wire, does not count it; one that did is not marked.
+func TestHTTPTransportTellsRequestsNeverSent(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String() + "/"
+	ln.Close()
+	tr := transport.NewHTTPTransport()
+	_, err = tr.Do(context.Background(), &transport.Request{Method: "POST", URL: closed, Header: http.Header{}, Body: []byte("{}"), Timeout: 5 * time.Second})
+	var te *transport.TransportError
+	if !errors.As(err, &te) || !te.NotSent || !te.Transient {
+		t.Errorf("refused connection: %#v, want a transient error marked NotSent", err)
+	}
+	url, seen, _ := dropSecondServer(t, false)
+	tr.Do(context.Background(), &transport.Request{Method: "GET", URL: url, Header: http.Header{}, Timeout: 5 * time.Second})
+	_, err = tr.Do(context.Background(), &transport.Request{Method: "GET", URL: url, Header: http.Header{}, Timeout: 5 * time.Second})
+	if !errors.As(err, &te) || te.NotSent || seen.Load() != 2 {
+		t.Errorf("a request the server read and hung up on: %#v (server saw %d), want an error not marked NotSent", err, seen.Load())
+	}
+}

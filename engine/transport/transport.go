@@ -6,9 +6,12 @@ package transport
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
 	"time"
 
 	"github.com/archflow/archflow/engine/failure"
@@ -65,6 +68,9 @@ type TransportError struct {
 	Transient bool
 	Err       error
 	Virtual   time.Duration // see Response.Virtual
+	// NotSent says no byte of the request reached the wire (no connection within the timeout, a
+	// refused dial): it is an attempt, but not a request to count in `calls`.
+	NotSent bool
 }
 
 func (e *TransportError) Error() string { return e.Err.Error() }
@@ -95,6 +101,8 @@ func (t *HTTPTransport) Do(ctx context.Context, req *Request) (*Response, error)
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var wrote atomic.Bool // the request's headers went out on a connection
+	cctx = httptrace.WithClientTrace(cctx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
 	r := t.client.R().SetContext(cctx)
 	for k, vs := range req.Header {
 		for _, v := range vs {
@@ -107,7 +115,15 @@ func (t *HTTPTransport) Do(ctx context.Context, req *Request) (*Response, error)
 	start := time.Now()
 	resp, err := r.Execute(req.Method, req.URL)
 	if err != nil {
-		return nil, netError(ctx, cctx, err)
+		err = netError(ctx, cctx, err)
+		var te *TransportError
+		if errors.As(err, &te) && !wrote.Load() {
+			te.NotSent = true
+			if te.Kind == failure.KindTimeout {
+				te.Err = errors.New("no connection within the timeout")
+			}
+		}
+		return nil, err
 	}
 	raw := resp.RawBody()
 	defer raw.Close()
