@@ -93,7 +93,7 @@ type Workflow struct {
 	// (test files expect the ids and jitter of the local engine's test runner).
 	UUID func() string
 	Seed uint64
-	// HistoryLimit overrides DefaultHistoryLimit (tests).
+	// HistoryLimit overrides DefaultHistoryLimit (worker --history-limit, tests).
 	HistoryLimit int
 	// Edges, when set, receives the routes the instance took (coverage in the in-process test
 	// environment: they are not part of the result that crosses Temporal).
