@@ -262,7 +262,7 @@ func workflowKeys(flow *engine.Flow, batch []map[string]any, rf *runFlags) ([]st
 		case seen[k] > 0:
 			errs = append(errs, &yamldoc.Error{Pos: pos, Severity: yamldoc.SevError, Msg: fmt.Sprintf("--id-from %s: %q is also the key of line %d", name, k, seen[k])})
 		default:
-			seen[k] = i + 1
+			seen[k] = max(pos.Line, 1)
 		}
 		keys[i] = k
 	}

@@ -560,6 +560,33 @@ func TestTemporalEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("a long instance continues as new", func(t *testing.T) {
+		loops := filepath.Join(dir, "loops")
+		os.MkdirAll(loops, 0o700)
+		loop := filepath.Join(loops, "loop.yaml")
+		os.WriteFile(loop, []byte("flow: loop\nvariables:\n  key: {type: string, input: true, required: true}\n  n: {type: integer, default: 0, output: true}\n"+
+			"start: bump\nnodes:\n  bump: {assign: {n: \"{{ n + 1 }}\"}, next: check}\n"+
+			"  check:\n    decision:\n      - when: n >= 25\n        next: done\n    default: pause\n"+
+			"  pause: {wait: 0.01, next: bump}\n  done: {end: success}\n"), 0o600)
+		startWorker(top, bin, addr, dir, "w7", filepath.Join(dir, "state7"), loops, "--task-queue", "loops", "--history-limit", "100")
+		out := runArchflow(t, bin, 2*time.Minute, "run", loop, "--engine", "temporal", "--temporal", addr, "--task-queue", "loops",
+			"--input", "key=k", "--id-from", "key", "--output", "json")
+		if out.code != 0 || len(out.results) != 1 {
+			t.Fatalf("exit %d %v\n%s", out.code, out.results, out.stderr)
+		}
+		r := out.results[0]
+		if r["outputs"].(map[string]any)["n"] != 25.0 || len(r["path"].([]any)) != 25*3 || len(r["waits"].([]any)) != 24 {
+			t.Errorf("outputs %v, %d nodes in path, %d waits: want n 25, 75, 24", r["outputs"], len(r["path"].([]any)), len(r["waits"].([]any)))
+		}
+		d, err := c.DescribeWorkflowExecution(context.Background(), "loop/k", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info := d.WorkflowExecutionInfo; info.FirstRunId == info.Execution.RunId {
+			t.Error("the instance never continued as new")
+		}
+	})
+
 	t.Run("flags that belong elsewhere are errors", func(t *testing.T) {
 		for flag, where := range map[string]string{"--clock=virtual": "test --engine temporal", "--env-file=x": "worker --env-file",
 			"--trace=x": "worker --trace", "--mock=x": "test --engine temporal"} {

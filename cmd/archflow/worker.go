@@ -22,6 +22,7 @@ type workerFlags struct {
 	envFile  string
 	stateDir string
 	traceDir string
+	history  int
 }
 
 func newWorkerCmd(reg *engine.Registry) *cobra.Command {
@@ -49,6 +50,7 @@ Exit codes: 0 after a clean stop; 2 an invalid flow; 3 the server cannot be reac
 	f.StringVar(&wf.envFile, "env-file", "", "read env() and secret() values from a KEY=VALUE file")
 	f.StringVar(&wf.stateDir, "state-dir", defaultStateDir(), "keep the flow versions this worker has loaded in DIR")
 	f.StringVar(&wf.traceDir, "trace", "", "write a JSON Lines trace of what this worker runs to DIR/worker-<pid>.jsonl")
+	f.IntVar(&wf.history, "history-limit", temporal.DefaultHistoryLimit, "history events after which an instance continues as new")
 	return cmd
 }
 
@@ -84,7 +86,10 @@ func runWorker(cmd *cobra.Command, components *engine.Registry, paths []string, 
 		return exitWith(exitInternal, "cannot reach Temporal at %s: %v", temporal.Address(wf.temporal.address), err)
 	}
 	defer c.Close()
-	wfl := &temporal.Workflow{Flows: reg}
+	if wf.history < 100 {
+		return exitWith(exitInvalid, "--history-limit must be at least 100")
+	}
+	wfl := &temporal.Workflow{Flows: reg, HistoryLimit: wf.history}
 	acts := &temporal.Activities{Flows: reg, Env: engine.EnvChain(envFile)}
 	if wf.traceDir != "" {
 		if err := os.MkdirAll(wf.traceDir, 0o700); err != nil {

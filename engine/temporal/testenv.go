@@ -35,7 +35,9 @@ func TestRun(ctx context.Context, f *engine.Flow, inputs map[string]any, opts *e
 	env.SetStartTime(start)
 	env.SetTestTimeout(2 * time.Minute)
 	fixed := Fixed{F: f, Hash: testHash}
-	w := &Workflow{Flows: fixed, Tracer: opts.Tracer, ActivityEvents: true, UUID: opts.UUID, Seed: opts.Seed}
+	var edges []*engine.Edge
+	w := &Workflow{Flows: fixed, Tracer: opts.Tracer, ActivityEvents: true, UUID: opts.UUID, Seed: opts.Seed,
+		Edges: func(e []*engine.Edge) { edges = e }}
 	acts := &Activities{Flows: fixed, Env: opts.Env, Transport: opts.Transport}
 	Register(env, w, acts)
 	id := newUUID()
@@ -58,6 +60,7 @@ func TestRun(ctx context.Context, f *engine.Flow, inputs map[string]any, opts *e
 		return failed(f, id, start, err)
 	}
 	Retype(f, &res)
+	res.Edges = edges
 	return &res
 }
 

@@ -21,8 +21,13 @@ import (
 func TestTestFilesOnTemporal(t *testing.T) {
 	t.Parallel()
 	paths := []string{"../../flows", "../../testdata"}
-	local := tester.RunPaths(context.Background(), nodes.Builtins(), paths, &tester.Options{Parallel: 1})
-	remote := tester.RunPaths(context.Background(), nodes.Builtins(), paths, &tester.Options{Runner: temporal.TestRun, Parallel: 2})
+	local := tester.RunPaths(context.Background(), nodes.Builtins(), paths, &tester.Options{Parallel: 1, Coverage: true})
+	remote := tester.RunPaths(context.Background(), nodes.Builtins(), paths, &tester.Options{Runner: temporal.TestRun, Parallel: 2, Coverage: true})
+	lc, _ := json.Marshal(local.Coverage)
+	rc, _ := json.Marshal(remote.Coverage)
+	if string(lc) != string(rc) {
+		t.Errorf("coverage differs:\ntemporal %s\nlocal    %s", rc, lc)
+	}
 	want := map[string]*tester.CaseResult{}
 	for _, f := range local.Files {
 		for _, c := range f.Cases {

@@ -97,8 +97,11 @@ type Workflow struct {
 	// (test files expect the ids and jitter of the local engine's test runner).
 	UUID func() string
 	Seed uint64
-	// HistoryLimit overrides DefaultHistoryLimit (tests).
+	// HistoryLimit overrides DefaultHistoryLimit (worker --history-limit, tests).
 	HistoryLimit int
+	// Edges, when set, receives the routes the instance took (coverage in the in-process test
+	// environment: they are not part of the result that crosses Temporal).
+	Edges func([]*engine.Edge)
 }
 
 // Run is the workflow function.
@@ -193,6 +196,9 @@ func (w *Workflow) Run(wctx workflow.Context, in Input) (*engine.Result, error) 
 		}
 	} else {
 		res = f.Run(workflowContext{wctx}, inputs, opts)
+	}
+	if w.Edges != nil && res != nil {
+		w.Edges(res.Edges)
 	}
 	if stopped != nil && stopped.Suspended() != nil {
 		next := in
