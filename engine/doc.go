@@ -1,5 +1,7 @@
-// Package engine owns archflow's load → compile → run pipeline: reading flow files with
-// positions, compiling every reference and expression once, and running instances with their own
-// variables, clock and transport. Node kinds (package nodes), channel and auth types register
-// themselves here; Clock, Transport and Channel are the seams that tests and replay replace.
+// Package engine owns archflow's flow model and its compile → run core: a Registry of the
+// components a flow may use (node kinds, channel and auth types, each declaring itself), the
+// Compiler that resolves every reference and compiles every expression once, and the Instance
+// that runs a compiled Flow with its own variables and the seams it is given (Options: clock,
+// transport, channels, stderr, env, tracer, ids). Reading YAML, HTTP, failure classes, clocks,
+// traces, lint and batches live in the sub-packages named after them.
 package engine
