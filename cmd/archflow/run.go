@@ -100,7 +100,9 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 		return err
 	}
 
-	httpTransport := transport.NewHTTPTransport() // one for every instance: connections are reused
+	// one for every instance, its idle pool as large as the batch's concurrency: connections are
+	// reused, not opened per request
+	httpTransport := transport.NewHTTPTransport(transport.WithMaxIdlePerHost(rf.concurrency))
 	opts := &engine.Options{Env: lookup, MaxSteps: rf.maxSteps, Transport: httpTransport, Stderr: engine.SyncWriter(stderr)}
 	if rf.clock == "virtual" {
 		opts.Clock = func() clock.Clock { return clock.NewVirtualClock(time.Now().UTC()) }

@@ -72,20 +72,31 @@ func (e *TransportError) Unwrap() error { return e.Err }
 // HTTPTransport is the real transport: resty over net/http with connection reuse.
 type HTTPTransport struct {
 	client *resty.Client
+	net    *http.Transport
 }
 
 // NewHTTPTransport returns a transport that sends real requests, one on the wire per Do: it
 // follows no redirect (the data action decides, so that every hop is traced and counted), keeps
-// no cookies, and neither resty nor net/http re-sends on its own (see noReplay).
-func NewHTTPTransport() *HTTPTransport {
-	c := resty.New().SetRetryCount(0).SetDoNotParseResponse(true)
+// no cookies, and neither resty nor net/http re-sends on its own (see noReplay). Its idle pool
+// keeps DefaultMaxIdlePerHost connections per host unless an Option says otherwise.
+func NewHTTPTransport(opts ...Option) *HTTPTransport {
+	cfg := poolConfig{maxIdlePerHost: DefaultMaxIdlePerHost, idleTimeout: DefaultIdleTimeout}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	nt := newNetTransport(cfg)
+	// no Jar: resty.New would make one, shared by every instance (SPEC §11)
+	hc := &http.Client{
+		Transport:     noReplay{rt: nt},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	c := resty.NewWithClient(hc).SetRetryCount(0).SetDoNotParseResponse(true)
 	c.SetLogger(quietLogger{})
-	c.SetCookieJar(nil) // resty makes a jar by default; it would be shared by every instance
-	hc := c.GetClient()
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	hc.Transport = noReplay{rt: hc.Transport}
-	return &HTTPTransport{client: c}
+	return &HTTPTransport{client: c, net: nt}
 }
+
+// CloseIdleConnections closes the pool's idle keep-alive connections.
+func (t *HTTPTransport) CloseIdleConnections() { t.net.CloseIdleConnections() }
 
 func (t *HTTPTransport) Do(ctx context.Context, req *Request) (*Response, error) {
 	timeout := req.Timeout
