@@ -73,6 +73,7 @@ func (e *TransportError) Unwrap() error { return e.Err }
 type HTTPTransport struct {
 	client *resty.Client
 	net    *http.Transport
+	direct *http.Client // the lean path of data actions (direct.go), on the same pool
 }
 
 // NewHTTPTransport returns a transport that sends real requests, one on the wire per Do: it
@@ -92,13 +93,18 @@ func NewHTTPTransport(opts ...Option) *HTTPTransport {
 	}
 	c := resty.NewWithClient(hc).SetRetryCount(0).SetDoNotParseResponse(true)
 	c.SetLogger(quietLogger{})
-	return &HTTPTransport{client: c, net: nt}
+	// the lean path prepares its requests itself (preventReplay), so it needs no wrapper
+	dc := &http.Client{Transport: nt, CheckRedirect: hc.CheckRedirect}
+	return &HTTPTransport{client: c, net: nt, direct: dc}
 }
 
 // CloseIdleConnections closes the pool's idle keep-alive connections.
 func (t *HTTPTransport) CloseIdleConnections() { t.net.CloseIdleConnections() }
 
 func (t *HTTPTransport) Do(ctx context.Context, req *Request) (*Response, error) {
+	if direct(req) {
+		return t.doDirect(ctx, req)
+	}
 	timeout := req.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
