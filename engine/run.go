@@ -283,13 +283,16 @@ func (in *Instance) run() {
 	if max <= 0 {
 		max = DefaultMaxSteps
 	}
-	inputs := map[string]any{}
-	for _, v := range f.Vars {
-		if v.Input && in.env[v.Name] != nil {
-			inputs[v.Name] = in.redactor.Value(in.env[v.Name])
+	// events are built only when traced: an untraced step allocates nothing for them
+	if in.Tracing() {
+		inputs := map[string]any{}
+		for _, v := range f.Vars {
+			if v.Input && in.env[v.Name] != nil {
+				inputs[v.Name] = in.redactor.Value(in.env[v.Name])
+			}
 		}
+		in.Emit(&trace.Event{Event: "start", Flow: f.Name, Inputs: inputs})
 	}
-	in.Emit(&trace.Event{Event: "start", Flow: f.Name, Inputs: inputs})
 	node := f.Start
 	handling := false // inside on_error: a second runtime error ends the instance
 	var from *Edge
@@ -307,11 +310,13 @@ func (in *Instance) run() {
 			return
 		}
 		in.res.Path = append(in.res.Path, node.Name)
-		ev := &trace.Event{Node: node.Name, Kind: node.Kind.Name, Event: "enter"}
-		if from != nil {
-			ev.From, ev.Via = from.From.Name, from.Label
+		if in.Tracing() {
+			ev := &trace.Event{Node: node.Name, Kind: node.Kind.Name, Event: "enter"}
+			if from != nil {
+				ev.From, ev.Via = from.From.Name, from.Label
+			}
+			in.Emit(ev)
 		}
-		in.Emit(ev)
 		edge, err := node.Step.Exec(in.ctx, in)
 		if in.ctx.Err() != nil && (err != nil || edge == nil) && in.outcome == "" {
 			in.interrupt()
@@ -331,7 +336,9 @@ func (in *Instance) run() {
 			if IsScriptError(err) {
 				info.Kind = KindScript
 			}
-			in.Emit(&trace.Event{Node: node.Name, Kind: node.Kind.Name, Event: "error", Error: info})
+			if in.Tracing() {
+				in.Emit(&trace.Event{Node: node.Name, Kind: node.Kind.Name, Event: "error", Error: info})
+			}
 			if f.OnError == nil || handling || info.Kind == KindScript {
 				in.fail(info)
 				return
@@ -361,7 +368,9 @@ func (in *Instance) interrupt() {
 	if in.node != nil {
 		in.res.StoppedAt = in.node.Name
 	}
-	in.Emit(&trace.Event{Node: in.res.StoppedAt, Event: "end", Outcome: OutcomeInterrupted, Message: "interrupted"})
+	if in.Tracing() {
+		in.Emit(&trace.Event{Node: in.res.StoppedAt, Event: "end", Outcome: OutcomeInterrupted, Message: "interrupted"})
+	}
 	in.finishResult()
 }
 
@@ -372,14 +381,16 @@ func (in *Instance) fail(info *failure.ErrorInfo) {
 }
 
 func (in *Instance) finish() {
-	ev := &trace.Event{Event: "end", Outcome: in.outcome}
-	if in.node != nil {
-		ev.Node, ev.Kind = in.node.Name, in.node.Kind.Name
+	if in.Tracing() {
+		ev := &trace.Event{Event: "end", Outcome: in.outcome}
+		if in.node != nil {
+			ev.Node, ev.Kind = in.node.Name, in.node.Kind.Name
+		}
+		if in.outcome == OutcomeError {
+			ev.Error = in.res.Error
+		}
+		in.Emit(ev)
 	}
-	if in.outcome == OutcomeError {
-		ev.Error = in.res.Error
-	}
-	in.Emit(ev)
 	in.finishResult()
 }
 
