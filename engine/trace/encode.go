@@ -266,14 +266,36 @@ func (w *jsonWriter) marshal(v any) {
 
 const hexDigits = "0123456789abcdef"
 
+// safeBytes are the ASCII bytes a JSON string holds as they are; htmlSafeBytes without <, >, &.
+var safeBytes, htmlSafeBytes = func() (s, h [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		s[c] = c != '"' && c != '\\'
+		h[c] = s[c] && c != '<' && c != '>' && c != '&'
+	}
+	return s, h
+}()
+
 // str writes s quoted as encoding/json does: control characters, " and \ escaped (and <, >, &
 // with html), invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped.
 func (w *jsonWriter) str(s string) {
+	safe := &safeBytes
+	if w.html {
+		safe = &htmlSafeBytes
+	}
+	i := 0
+	for i < len(s) && safe[s[i]] {
+		i++
+	}
 	b := append(w.b, '"')
-	start := 0
-	for i := 0; i < len(s); {
+	b = append(b, s[:i]...)
+	if i == len(s) { // the common case: nothing to escape
+		w.b = append(b, '"')
+		return
+	}
+	start := i
+	for i < len(s) {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && (!w.html || (c != '<' && c != '>' && c != '&')) {
+			if safe[c] {
 				i++
 				continue
 			}
