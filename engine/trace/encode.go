@@ -133,8 +133,36 @@ func (w *jsonWriter) time(t time.Time) {
 		return
 	}
 	w.b = append(w.b, '"')
-	w.b = t.AppendFormat(w.b, time.RFC3339Nano)
+	if t.Location() == time.UTC {
+		w.b = appendUTC(w.b, t)
+	} else {
+		w.b = t.AppendFormat(w.b, time.RFC3339Nano)
+	}
 	w.b = append(w.b, '"')
+}
+
+// appendUTC is t.AppendFormat(b, time.RFC3339Nano) for a UTC time of years 0..9999, the times
+// of every event (clocks are UTC), at a fraction of the generic formatter's cost.
+func appendUTC(b []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+s/10), byte('0'+s%10))
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i >= 1; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
+	}
+	return append(b, 'Z')
 }
 
 func validJSONTime(t time.Time) bool {

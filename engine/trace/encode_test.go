@@ -51,6 +51,9 @@ func encodeEvents() []*Event {
 		{Seq: 12, Instance: "", Time: time.Time{}, Event: ""},
 		{Seq: 13, Instance: "i", Time: t0, Event: "response", Body: map[string]any(nil)},
 		{Seq: 14, Instance: "i", Time: t0, Event: "response", Body: []any{json.Number("12"), json.RawMessage(`{"a" : 1}`)}},
+		{Seq: 15, Instance: "i", Time: time.Date(987, 12, 31, 23, 59, 58, 120000000, time.UTC), Event: "x"},
+		{Seq: 16, Instance: "i", Time: time.Date(9999, 1, 9, 7, 5, 3, 1, time.UTC), Event: "x"},
+		{Seq: 17, Instance: "i", Time: time.Date(2026, 6, 10, 10, 0, 0, 999999999, time.UTC), Event: "x"},
 	}
 }
 
@@ -98,7 +101,8 @@ func TestAppendJSONRefusesWhatJSONCannotHold(t *testing.T) {
 func FuzzAppendJSON(f *testing.F) {
 	f.Add("a<b>&\u2028\xff", "k", 1.5)
 	f.Fuzz(func(t *testing.T, s, k string, x float64) {
-		e := &Event{Seq: 1, Instance: s, Event: k, Message: s, Set: map[string]any{k: s, s: x}, Headers: map[string]string{k: s}}
+		at := time.Unix(0, int64(x*1e9)).UTC()
+		e := &Event{Seq: 1, Instance: s, Time: at, Event: k, Message: s, Set: map[string]any{k: s, s: x}, Headers: map[string]string{k: s}}
 		for _, html := range []bool{true, false} {
 			want, werr := stdJSON(e, html)
 			got, gerr := AppendJSON(nil, e, html)
