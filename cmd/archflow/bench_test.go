@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,7 +22,8 @@ import (
 // Batch throughput (issue 9): `archflow run --inputs N.jsonl --concurrency 64 --output json` on a
 // one-action flow against a plain net/http client loop, both on the same loopback upstream,
 // interleaved in chunks (benchChunks runs of each per iteration, benchRequests in all) so that a
-// noisy machine slows both alike. Run it with
+// noisy machine slows both alike; it reports the throughput ratio, and the ratio of process CPU
+// per request (the upstream's share included in both). Run it with
 //
 //	go test ./cmd/archflow -run '^$' -bench BatchThroughput -benchtime 3x
 const (
@@ -103,22 +105,24 @@ func BenchmarkBatchThroughput(b *testing.B) {
 	args := []string{"run", "testdata/bench/one-action.yaml", "--inputs", inputs, "--concurrency", fmt.Sprint(benchConcurrency),
 		"--output", "json", "--env-file", envFile}
 	reg := nodes.Builtins()
-	var plain, arch time.Duration
+	var plain, arch, plainCPU, archCPU time.Duration
 	var archConns int64
 	b.ResetTimer()
 	for range b.N * benchChunks {
-		t0 := time.Now()
+		t0, c0 := time.Now(), processCPU()
 		plainClient(b, srv.URL, benchRequests/benchChunks, benchConcurrency)
 		plain += time.Since(t0)
+		plainCPU += processCPU() - c0
 		srv.CloseClientConnections()
 
 		before := conns.Load()
 		var stderr bytes.Buffer
-		t0 = time.Now()
+		t0, c0 = time.Now(), processCPU()
 		if code := execute(reg, args, io.Discard, &stderr); code != 0 {
 			b.Fatalf("archflow run exited %d: %s", code, stderr.String())
 		}
 		arch += time.Since(t0)
+		archCPU += processCPU() - c0
 		archConns += conns.Load() - before
 		srv.CloseClientConnections()
 	}
@@ -128,4 +132,18 @@ func BenchmarkBatchThroughput(b *testing.B) {
 	b.ReportMetric(archRate, "archflow-req/s")
 	b.ReportMetric(archRate/plainRate, "ratio")
 	b.ReportMetric(float64(archConns)/float64(b.N*benchChunks), "archflow-conns/run")
+	// CPU per request, the upstream's share included in both: what a busy machine does not inflate
+	n := float64(b.N * benchRequests)
+	b.ReportMetric(float64(plainCPU.Microseconds())/n, "plain-cpu-µs/req")
+	b.ReportMetric(float64(archCPU.Microseconds())/n, "archflow-cpu-µs/req")
+	b.ReportMetric(float64(plainCPU)/float64(archCPU), "cpu-ratio")
+}
+
+// processCPU is the CPU time of the whole process (user and system).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -64,7 +65,15 @@ func (t *HTTPTransport) doDirect(ctx context.Context, req *Request) (*Response, 
 	hr.Header = h
 	preventReplay(hr)
 	start := time.Now()
-	resp, err := t.direct.Do(hr)
+	var resp *http.Response
+	if hr.URL.User == nil {
+		// straight to the pool: http.Client would copy the headers for redirects it does not follow
+		if resp, err = t.net.RoundTrip(hr); err != nil {
+			err = &url.Error{Op: hr.Method[:1] + strings.ToLower(hr.Method[1:]), URL: hr.URL.Redacted(), Err: err}
+		}
+	} else {
+		resp, err = t.direct.Do(hr) // the client turns user:password@ into Basic auth
+	}
 	if err != nil {
 		return nil, netError(ctx, cctx, err)
 	}
