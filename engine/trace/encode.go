@@ -88,6 +88,42 @@ func AppendJSON(b []byte, e *Event, escapeHTML bool) ([]byte, error) {
 	return w.b, w.err
 }
 
+// AppendValue appends v as encoding/json writes it (see AppendJSON), for other records written
+// by hand: variables, outputs, bodies.
+func AppendValue(b []byte, v any, escapeHTML bool) ([]byte, error) {
+	w := jsonWriter{b: b, html: escapeHTML}
+	w.value(v)
+	return w.b, w.err
+}
+
+// AppendString appends s as a JSON string, as encoding/json writes it.
+func AppendString(b []byte, s string, escapeHTML bool) []byte {
+	w := jsonWriter{b: b, html: escapeHTML}
+	w.str(s)
+	return w.b
+}
+
+// AppendFloat appends f as encoding/json writes a float64; NaN and ±Inf are an error.
+func AppendFloat(b []byte, f float64) ([]byte, error) {
+	w := jsonWriter{b: b, html: true}
+	w.float(f)
+	return w.b, w.err
+}
+
+// AppendError appends an ErrorInfo as encoding/json writes it.
+func AppendError(b []byte, e *failure.ErrorInfo, escapeHTML bool) []byte {
+	w := jsonWriter{b: b, html: escapeHTML}
+	w.errorInfo(e)
+	return w.b
+}
+
+// AppendTime appends t as time.Time.MarshalJSON writes it; a time it refuses is an error.
+func AppendTime(b []byte, t time.Time) ([]byte, error) {
+	w := jsonWriter{b: b, html: true}
+	w.time(t)
+	return w.b, w.err
+}
+
 type jsonWriter struct {
 	b    []byte
 	html bool
