@@ -96,7 +96,8 @@ func (t *HTTPTransport) doDirect(ctx context.Context, req *Request) (*Response, 
 // readBody reads up to limit+1 bytes, in one allocation when the length is announced (net/http
 // never gives more than an announced length, and reports a shorter body as an error).
 func readBody(resp *http.Response, limit int64) ([]byte, error) {
-	if n := resp.ContentLength; n >= 0 && n <= limit {
+	// a HEAD response (or a 204/304) announces a length but has no body: net/http gives NoBody
+	if n := resp.ContentLength; n >= 0 && n <= limit && resp.Body != http.NoBody {
 		b := make([]byte, n)
 		_, err := io.ReadFull(resp.Body, b)
 		return b, err

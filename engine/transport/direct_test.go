@@ -95,3 +95,18 @@ func asTransportError(err error, te **transport.TransportError) bool {
 	*te = e
 	return ok
 }
+
+// A HEAD answer announces the length of a body it does not carry: no error for that.
+func TestDirectPathHEAD(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "42")
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	tr := transport.NewHTTPTransport()
+	resp, err := tr.Do(context.Background(), &transport.Request{Action: "push", Method: "HEAD", URL: srv.URL, Header: http.Header{}})
+	if err != nil || resp.Status != 200 || len(resp.Body) != 0 {
+		t.Fatalf("HEAD: %v %v", resp, err)
+	}
+}
