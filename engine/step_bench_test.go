@@ -54,8 +54,17 @@ func benchSteps(b *testing.B, kind string, traced bool) {
 	}
 	// the baseline: one VM, reused, running the program over an env holding the same values
 	env := map[string]any{"retry_count": 1, "max_retries": 3, "n": 0}
+	// and over an env of an instance's size (its variables and the scope names expressions
+	// see): expr hashes keys in a map of that size, where it scans three
+	full := map[string]any{}
+	for _, v := range f.Vars {
+		full[v.Name] = v.Default
+	}
+	for _, k := range []string{"retries", "status", "headers", "body", "text", "elapsed", "error", "instance", "now", "uuid", "env", "secret", "retry_after"} {
+		full[k] = nil
+	}
 	var machine vm.VM
-	baseline := func() {
+	baseline := func(env map[string]any) {
 		for range stepChain {
 			v, err := machine.Run(prog, env)
 			if err != nil {
@@ -70,7 +79,7 @@ func benchSteps(b *testing.B, kind string, traced bool) {
 		env["n"] = 0
 	}
 	var ms0, ms1 runtime.MemStats
-	var engineTime, vmTime, engineCPU, vmCPU time.Duration
+	var engineTime, vmTime, engineCPU, vmCPU, fullCPU time.Duration
 	runtime.LockOSThread() // for threadCPU
 	defer runtime.UnlockOSThread()
 	var engineAllocs uint64
@@ -78,9 +87,12 @@ func benchSteps(b *testing.B, kind string, traced bool) {
 	b.ResetTimer()
 	for range b.N {
 		t0, c0 := time.Now(), threadCPU()
-		baseline()
+		baseline(env)
 		vmTime += time.Since(t0)
 		vmCPU += threadCPU() - c0
+		c0 = threadCPU()
+		baseline(full)
+		fullCPU += threadCPU() - c0
 
 		runtime.ReadMemStats(&ms0)
 		t0, c0 = time.Now(), threadCPU()
@@ -104,6 +116,7 @@ func benchSteps(b *testing.B, kind string, traced bool) {
 		b.ReportMetric(float64(engineCPU.Nanoseconds())/float64(steps), "cpu-ns/step")
 		b.ReportMetric(float64(vmCPU.Nanoseconds())/float64(steps), "vm-cpu-ns/step")
 		b.ReportMetric(float64(engineCPU)/float64(vmCPU), "cpu-ratio")
+		b.ReportMetric(float64(engineCPU)/float64(fullCPU), "cpu-ratio-instance-env")
 	}
 }
 
