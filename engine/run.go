@@ -214,10 +214,7 @@ func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Opt
 	in.rand = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	in.id = in.newUUID()
 	in.started = in.clock.Now()
-	in.env = make(map[string]any, len(f.Vars)+16)
-	for _, v := range f.Vars {
-		in.env[v.Name] = v.Default // nil (NOT_SET) when there is no default
-	}
+	in.env = f.newEnv() // defaults and the empty response scope; what is the instance's own follows
 	for k, v := range inputs {
 		in.env[k] = v
 	}
@@ -226,12 +223,7 @@ func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Opt
 		in.retries[n] = 0
 	}
 	in.env["retries"] = in.retries
-	in.env["status"] = 0
 	in.env["headers"] = map[string]string{}
-	in.env["body"] = nil
-	in.env["text"] = ""
-	in.env["elapsed"] = 0.0
-	in.env["error"] = nil
 	in.env["instance"] = map[string]any{"id": in.id, "started": in.started, "flow": f.Name}
 	in.env["now"] = in.clock.Now
 	in.env["uuid"] = in.newUUID
