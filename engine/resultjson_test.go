@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -50,3 +51,61 @@ func TestResultAppendJSONIsEncodingJSON(t *testing.T) {
 }
 
 func notStartedForTest() *Result { return (&Flow{Name: "f"}).NotStarted(3) }
+
+// Every field of Result, set, comes out as the encoding/json path writes it: a field added to
+// Result and not to appendJSON fails here.
+func TestResultAppendJSONKnowsEveryField(t *testing.T) {
+	var r Result
+	v := reflect.ValueOf(&r).Elem()
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		switch f.Name {
+		case "Notifications": // they take the encoding/json path
+			continue
+		}
+		if f.Tag.Get("json") == "-" {
+			continue
+		}
+		v.Field(i).Set(resultSample(t, f.Name, f.Type))
+	}
+	want, werr := r.marshalJSONReflect()
+	got, gerr := r.appendJSON(nil)
+	if werr != nil || gerr != nil || !bytes.Equal(got, want) {
+		t.Fatalf("a Result with every field set:\n got %s %v\nwant %s %v\n(a new Result field needs its lines in appendJSON)", got, gerr, want, werr)
+	}
+}
+
+func resultSample(t *testing.T, name string, typ reflect.Type) reflect.Value {
+	switch typ {
+	case reflect.TypeOf(time.Time{}):
+		return reflect.ValueOf(time.Date(2001, 2, 3, 4, 5, 6, 7, time.UTC))
+	case reflect.TypeOf(failure.ErrorInfo{}):
+		return reflect.ValueOf(failure.ErrorInfo{Class: "c", Kind: "k", Message: "m", Status: 1, Node: "n"})
+	case reflect.TypeOf(InputRef{}):
+		return reflect.ValueOf(InputRef{Line: 3})
+	}
+	switch typ.Kind() {
+	case reflect.String:
+		return reflect.ValueOf(name + "-value").Convert(typ)
+	case reflect.Int:
+		return reflect.ValueOf(7).Convert(typ)
+	case reflect.Float64:
+		return reflect.ValueOf(1.5).Convert(typ)
+	case reflect.Pointer:
+		p := reflect.New(typ.Elem())
+		p.Elem().Set(resultSample(t, name, typ.Elem()))
+		return p
+	case reflect.Map:
+		m := reflect.MakeMap(typ)
+		m.SetMapIndex(resultSample(t, name, typ.Key()), resultSample(t, name, typ.Elem()))
+		return m
+	case reflect.Slice:
+		s := reflect.MakeSlice(typ, 1, 1)
+		s.Index(0).Set(resultSample(t, name, typ.Elem()))
+		return s
+	case reflect.Interface:
+		return reflect.ValueOf(name + "-any")
+	}
+	t.Fatalf("Result.%s: no sample value for %s; teach this test", name, typ)
+	return reflect.Value{}
+}

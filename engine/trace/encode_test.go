@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -129,3 +130,55 @@ func BenchmarkJSONLTracer(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// Every field of Event, set, comes out as encoding/json writes it: a field added to Event and
+// not to AppendJSON fails here, not silently in every trace.
+func TestAppendJSONKnowsEveryField(t *testing.T) {
+	var e Event
+	v := reflect.ValueOf(&e).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		f.Set(sample(t, v.Type().Field(i).Name, f.Type()))
+	}
+	want, werr := json.Marshal(&e)
+	got, gerr := AppendJSON(nil, &e, true)
+	if werr != nil || gerr != nil || !bytes.Equal(got, want) {
+		t.Fatalf("an Event with every field set:\n got %s %v\nwant %s %v\n(a new Event field needs its line in AppendJSON)", got, gerr, want, werr)
+	}
+}
+
+// sample is a non-zero value of type typ.
+func sample(t *testing.T, name string, typ reflect.Type) reflect.Value {
+	switch {
+	case typ == reflect.TypeOf(time.Time{}):
+		return reflect.ValueOf(time.Date(2001, 2, 3, 4, 5, 6, 7, time.UTC))
+	case typ == reflect.TypeOf(failure.ErrorInfo{}):
+		return reflect.ValueOf(failure.ErrorInfo{Class: "c", Kind: "k", Message: "m", Status: 1, Node: "n"})
+	}
+	switch typ.Kind() {
+	case reflect.String:
+		return reflect.ValueOf(name + "-value").Convert(typ)
+	case reflect.Int, reflect.Int64:
+		return reflect.ValueOf(7).Convert(typ)
+	case reflect.Float64:
+		return reflect.ValueOf(1.5).Convert(typ)
+	case reflect.Bool:
+		return reflect.ValueOf(true).Convert(typ)
+	case reflect.Pointer:
+		p := reflect.New(typ.Elem())
+		p.Elem().Set(sample(t, name, typ.Elem()))
+		return p
+	case reflect.Map:
+		m := reflect.MakeMap(typ)
+		m.SetMapIndex(sample(t, name, typ.Key()), sample(t, name, typ.Elem()))
+		return m
+	case reflect.Slice:
+		s := reflect.MakeSlice(typ, 1, 1)
+		s.Index(0).Set(sample(t, name, typ.Elem()))
+		return s
+	case reflect.Interface:
+		return reflect.ValueOf(name + "-any")
+	}
+	t.Fatalf("Event.%s: no sample value for %s; teach this test", name, typ)
+	return reflect.Value{}
+}
