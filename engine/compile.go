@@ -34,6 +34,7 @@ type Flow struct {
 	httpTransport func() transport.Transport
 	scope         *scope
 	exprs         []*Expr // every expression, for lint rules
+	base          baseEnv // what every instance's environment starts with
 }
 
 // Variable is a declared, typed, instance-scoped variable.

@@ -14,11 +14,13 @@ func (in *Instance) EndWithError(info *failure.ErrorInfo) {
 	if cp.Node == "" && in.node != nil {
 		cp.Node = in.node.Name
 	}
-	ev := &trace.Event{Node: cp.Node, Event: "error", Error: &cp}
-	if in.node != nil {
-		ev.Kind = in.node.Kind.Name
+	if in.Tracing() {
+		ev := &trace.Event{Node: cp.Node, Event: "error", Error: &cp}
+		if in.node != nil {
+			ev.Kind = in.node.Kind.Name
+		}
+		in.Emit(ev)
 	}
-	in.Emit(ev)
 	in.outcome = OutcomeError
 	in.res.Error = &cp
 }

@@ -47,6 +47,14 @@ type resultJSON struct {
 // data) is written as a string naming it, so the outcome, variables and kept notifications are
 // never lost to one bad value.
 func (r *Result) MarshalJSON() ([]byte, error) {
+	if b, err := r.appendJSON(make([]byte, 0, 512)); err == nil {
+		return b, nil
+	}
+	return r.marshalJSONReflect()
+}
+
+// marshalJSONReflect is MarshalJSON through encoding/json, for what appendJSON does not cover.
+func (r *Result) marshalJSONReflect() ([]byte, error) {
 	j := resultJSON{Instance: r.Instance, Flow: r.Flow, Outcome: r.Outcome, Outputs: r.Outputs, Variables: r.Variables,
 		Path: r.Path, Calls: r.Calls, Waits: r.Waits, Input: r.Input, Error: r.Error, Notifications: r.Notifications}
 	if !r.Started.IsZero() {

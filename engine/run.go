@@ -227,10 +227,7 @@ func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Opt
 	in.rand = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	in.id = in.newUUID()
 	in.started = in.clock.Now()
-	in.env = make(map[string]any, len(f.Vars)+16)
-	for _, v := range f.Vars {
-		in.env[v.Name] = v.Default // nil (NOT_SET) when there is no default
-	}
+	in.env = f.newEnv() // defaults and the empty response scope; what is the instance's own follows
 	for k, v := range inputs {
 		in.env[k] = v
 	}
@@ -239,12 +236,7 @@ func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Opt
 		in.retries[n] = 0
 	}
 	in.env["retries"] = in.retries
-	in.env["status"] = 0
 	in.env["headers"] = map[string]string{}
-	in.env["body"] = nil
-	in.env["text"] = ""
-	in.env["elapsed"] = 0.0
-	in.env["error"] = nil
 	in.env["instance"] = map[string]any{"id": in.id, "started": in.started, "flow": f.Name}
 	in.env["now"] = in.clock.Now
 	in.env["uuid"] = in.newUUID
@@ -292,13 +284,16 @@ func (in *Instance) secretFunc(args ...any) any {
 
 func (in *Instance) run() {
 	f := in.flow
-	inputs := map[string]any{}
-	for _, v := range f.Vars {
-		if v.Input && in.env[v.Name] != nil {
-			inputs[v.Name] = in.redactor.Value(in.env[v.Name])
+	// events are built only when traced: an untraced step allocates nothing for them
+	if in.Tracing() {
+		inputs := map[string]any{}
+		for _, v := range f.Vars {
+			if v.Input && in.env[v.Name] != nil {
+				inputs[v.Name] = in.redactor.Value(in.env[v.Name])
+			}
 		}
+		in.Emit(&trace.Event{Event: "start", Flow: f.Name, Inputs: inputs})
 	}
-	in.Emit(&trace.Event{Event: "start", Flow: f.Name, Inputs: inputs})
 	in.runFrom(f.Start, nil, 0, false)
 }
 
@@ -327,11 +322,13 @@ func (in *Instance) runFrom(node *Node, from *Edge, steps int, handling bool) {
 			return
 		}
 		in.res.Path = append(in.res.Path, node.Name)
-		ev := &trace.Event{Node: node.Name, Kind: node.Kind.Name, Event: "enter"}
-		if from != nil {
-			ev.From, ev.Via = from.From.Name, from.Label
+		if in.Tracing() {
+			ev := &trace.Event{Node: node.Name, Kind: node.Kind.Name, Event: "enter"}
+			if from != nil {
+				ev.From, ev.Via = from.From.Name, from.Label
+			}
+			in.Emit(ev)
 		}
-		in.Emit(ev)
 		edge, err := node.Step.Exec(in.ctx, in)
 		if in.ctx.Err() != nil && (err != nil || edge == nil) && in.outcome == "" {
 			in.interrupt()
@@ -351,7 +348,9 @@ func (in *Instance) runFrom(node *Node, from *Edge, steps int, handling bool) {
 			if IsScriptError(err) {
 				info.Kind = KindScript
 			}
-			in.Emit(&trace.Event{Node: node.Name, Kind: node.Kind.Name, Event: "error", Error: info})
+			if in.Tracing() {
+				in.Emit(&trace.Event{Node: node.Name, Kind: node.Kind.Name, Event: "error", Error: info})
+			}
 			if f.OnError == nil || handling || info.Kind == KindScript {
 				in.fail(info)
 				return
@@ -381,7 +380,9 @@ func (in *Instance) interrupt() {
 	if in.node != nil {
 		in.res.StoppedAt = in.node.Name
 	}
-	in.Emit(&trace.Event{Node: in.res.StoppedAt, Event: "end", Outcome: OutcomeInterrupted, Message: "interrupted"})
+	if in.Tracing() {
+		in.Emit(&trace.Event{Node: in.res.StoppedAt, Event: "end", Outcome: OutcomeInterrupted, Message: "interrupted"})
+	}
 	in.finishResult()
 }
 
@@ -392,14 +393,16 @@ func (in *Instance) fail(info *failure.ErrorInfo) {
 }
 
 func (in *Instance) finish() {
-	ev := &trace.Event{Event: "end", Outcome: in.outcome}
-	if in.node != nil {
-		ev.Node, ev.Kind = in.node.Name, in.node.Kind.Name
+	if in.Tracing() {
+		ev := &trace.Event{Event: "end", Outcome: in.outcome}
+		if in.node != nil {
+			ev.Node, ev.Kind = in.node.Name, in.node.Kind.Name
+		}
+		if in.outcome == OutcomeError {
+			ev.Error = in.res.Error
+		}
+		in.Emit(ev)
 	}
-	if in.outcome == OutcomeError {
-		ev.Error = in.res.Error
-	}
-	in.Emit(ev)
 	in.finishResult()
 }
 

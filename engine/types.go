@@ -101,15 +101,17 @@ func (t Type) Convert(v any) (any, error) {
 		return nil, fmt.Errorf("cannot assign %s %s to a variable of type %s", typeName(v), short(v), t)
 	}
 	switch t {
+	// a value already of the type is returned as the interface it came in: boxing it again
+	// would allocate at every assignment
 	case TString:
-		if s, ok := v.(string); ok {
-			return s, nil
+		if _, ok := v.(string); ok {
+			return v, nil
 		}
 		return bad()
 	case TInteger:
 		switch n := v.(type) {
 		case int:
-			return n, nil
+			return v, nil
 		case time.Duration:
 			return bad()
 		case float64:
@@ -128,19 +130,22 @@ func (t Type) Convert(v any) (any, error) {
 		}
 		return bad()
 	case TNumber:
+		if _, ok := v.(float64); ok {
+			return v, nil
+		}
 		if f, ok := asFloat(v); ok {
 			return f, nil
 		}
 		return bad()
 	case TBoolean:
-		if b, ok := v.(bool); ok {
-			return b, nil
+		if _, ok := v.(bool); ok {
+			return v, nil
 		}
 		return bad()
 	case TDuration:
 		switch d := v.(type) {
 		case time.Duration:
-			return d, nil
+			return v, nil
 		case string:
 			if x, err := yamldoc.ParseDuration(d); err == nil {
 				return x, nil
@@ -154,7 +159,7 @@ func (t Type) Convert(v any) (any, error) {
 	case TDatetime:
 		switch d := v.(type) {
 		case time.Time:
-			return d, nil
+			return v, nil
 		case string:
 			if x, err := time.Parse(time.RFC3339Nano, d); err == nil {
 				return x, nil

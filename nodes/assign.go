@@ -95,19 +95,20 @@ func (s *assign) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, e
 	for _, a := range s.sets {
 		var val any
 		var err error
-		pos := ""
 		if a.obj != nil {
 			val, err = a.obj.Eval(in)
-			pos = a.obj.Pos.String()
 		} else {
 			val, err = a.val.Eval(in)
-			pos = a.val.Pos.String()
 		}
 		if err != nil {
 			return nil, err
 		}
 		if err := in.Set(a.v, val); err != nil {
-			return nil, &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindRuntime, Message: pos + ": " + err.Error()}
+			pos := a.val.Pos // the position is formatted only for an error: a step allocates nothing for it
+			if a.obj != nil {
+				pos = a.obj.Pos
+			}
+			return nil, &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindRuntime, Message: pos.String() + ": " + err.Error()}
 		}
 		if set != nil {
 			set[a.v.Name] = in.Get(a.v.Name)

@@ -3,6 +3,7 @@ package nodes
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/trace"
@@ -18,6 +19,7 @@ type decision struct {
 type decisionCase struct {
 	when *engine.Expr
 	next *engine.Edge
+	num  string // the case's number as its trace event shows it
 }
 
 // Decision declares the decision kind.
@@ -64,7 +66,7 @@ func compileDecision(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys m
 			when := c.Cond(m["when"])
 			c.Track(when)
 			next := c.Edge(n, fmt.Sprintf("case %d", i+1), m["next"])
-			d.cases = append(d.cases, decisionCase{when: when, next: next})
+			d.cases = append(d.cases, decisionCase{when: when, next: next, num: strconv.Itoa(i + 1)})
 		}
 	}
 	d.def = c.Edge(n, "default", keys["default"])
@@ -72,14 +74,14 @@ func compileDecision(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys m
 }
 
 func (d *decision) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, error) {
-	for i, cs := range d.cases {
+	for _, cs := range d.cases {
 		ok, err := cs.when.EvalBool(in)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
 			if in.Tracing() {
-				in.Emit(&trace.Event{Node: cs.next.From.Name, Kind: "decision", Event: "decision", Case: fmt.Sprint(i + 1), Next: cs.next.To.Name})
+				in.Emit(&trace.Event{Node: cs.next.From.Name, Kind: "decision", Event: "decision", Case: cs.num, Next: cs.next.To.Name})
 			}
 			return cs.next, nil
 		}

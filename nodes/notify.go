@@ -118,7 +118,11 @@ func (s *notify) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, e
 	if err != nil {
 		return nil, err
 	}
-	ev := &trace.Event{Node: s.name, Kind: "notify", Event: "notify", Channel: nt.Channel, Subject: nt.Subject}
+	emit := func(outcome, msg string) {
+		if in.Tracing() {
+			in.Emit(&trace.Event{Node: s.name, Kind: "notify", Event: "notify", Channel: nt.Channel, Subject: nt.Subject, Outcome: outcome, Message: msg})
+		}
+	}
 	err = in.Channel(s.channel).Deliver(ctx, in, nt)
 	if err != nil && ctx.Err() != nil {
 		in.AddNotification(withError(in, nt, err))
@@ -126,9 +130,7 @@ func (s *notify) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, e
 	}
 	if err != nil {
 		nt = withError(in, nt, err)
-		ev.Outcome = "failure"
-		ev.Message = nt.Error
-		in.Emit(ev)
+		emit("failure", nt.Error)
 		in.AddNotification(nt)
 		info := &failure.ErrorInfo{Class: failure.Permanent, Kind: "notify", Node: s.name,
 			Message: fmt.Sprintf("delivery to channel %s failed: %s", nt.Channel, nt.Error)}
@@ -140,8 +142,7 @@ func (s *notify) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, e
 		in.EndWithError(info)
 		return nil, nil
 	}
-	ev.Outcome = "delivered"
-	in.Emit(ev)
+	emit("delivered", "")
 	return s.next, nil
 }
 

@@ -161,7 +161,9 @@ func envLookup(flow *engine.Flow, envFile string) (func(string) (string, bool), 
 // flushes and closes the --trace file.
 func (rf *runFlags) batchOptions(flow *engine.Flow, reg *engine.Registry, lookup func(string) (string, bool), total int,
 	stdout, stderr io.Writer) (bo batch.Options, closeTrace func() error, err error) {
-	httpTransport := transport.NewHTTPTransport()
+	// one for every instance, its idle pool as large as the batch's concurrency: connections are
+	// reused, not opened per request
+	httpTransport := transport.NewHTTPTransport(transport.WithMaxIdlePerHost(rf.concurrency))
 	bo = batch.Options{Concurrency: rf.concurrency, Instance: engine.Options{Env: lookup, MaxSteps: rf.maxSteps,
 		Transport: httpTransport, Stderr: engine.SyncWriter(stderr)}}
 	if rf.clock == "virtual" {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -115,7 +114,7 @@ func fmtDur(d time.Duration) string {
 
 func printResult(w io.Writer, r *engine.Result, output string, single, color bool, given map[string]any) {
 	if output == "json" {
-		b, err := json.Marshal(r)
+		b, err := r.MarshalJSON() // not json.Marshal(r): that would re-scan and compact the bytes
 		if err != nil {
 			fmt.Fprintf(w, `{"instance":%q,"error":"cannot encode result: %v"}`+"\n", r.Instance, err)
 			return

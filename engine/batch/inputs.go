@@ -98,7 +98,7 @@ func (s *Inputs) Each(fn func(line int, in map[string]any, err error) error) err
 		return fmt.Errorf("%v", err)
 	}
 	defer fh.Close()
-	emit := func(line, col int, raw map[string]any, cols map[string]int, rerr error) error {
+	emit := func(line, col int, raw map[string]any, cols func() map[string]int, rerr error) error {
 		if rerr != nil {
 			return fn(line, nil, s.errorAt(line, col, rerr.Error()))
 		}
@@ -126,11 +126,11 @@ func (s *Inputs) Each(fn func(line int, in map[string]any, err error) error) err
 
 // inputError points at the column of the input the error is about, and says how to skip a
 // column that is no input of the flow.
-func (s *Inputs) inputError(line int, cols map[string]int, err error) *yamldoc.Error {
+func (s *Inputs) inputError(line int, cols func() map[string]int, err error) *yamldoc.Error {
 	col, msg := 1, err.Error()
 	var ie *engine.InputError
 	if errors.As(err, &ie) && ie.Name != "" {
-		if c := cols[ie.Name]; c > 0 {
+		if c := cols()[ie.Name]; c > 0 {
 			col = c
 		}
 		if d := s.flow.Var(ie.Name); d == nil || !d.Input {
@@ -144,8 +144,9 @@ func (s *Inputs) errorAt(line, col int, msg string) *yamldoc.Error {
 	return &yamldoc.Error{Pos: yamldoc.Pos{File: s.path, Line: line, Col: col}, Severity: yamldoc.SevError, Msg: msg}
 }
 
-// emitFunc takes one line's values (with the column each starts at) or its error at line:col.
-type emitFunc func(line, col int, raw map[string]any, cols map[string]int, err error) error
+// emitFunc takes one line's values (with a function giving the column each starts at, called
+// only for an error: finding them costs as much as decoding the line) or its error at line:col.
+type emitFunc func(line, col int, raw map[string]any, cols func() map[string]int, err error) error
 
 // eachJSONL reads one JSON object per line; blank lines are skipped.
 func (s *Inputs) eachJSONL(r io.Reader, emit emitFunc) error {
@@ -168,7 +169,7 @@ func (s *Inputs) eachJSONL(r io.Reader, emit emitFunc) error {
 				if err := emit(line, col, nil, nil, errors.New("expected one JSON object per line: "+msg)); err != nil {
 					return err
 				}
-			} else if err := emit(line, 1, m, jsonValueColumns(string(text)), nil); err != nil {
+			} else if err := emit(line, 1, m, func() map[string]int { return jsonValueColumns(string(text)) }, nil); err != nil {
 				return err
 			}
 		}
@@ -251,7 +252,7 @@ func (s *Inputs) eachCSV(r io.Reader, emit emitFunc) error {
 				_, cols[name] = cr.FieldPos(i)
 			}
 		}
-		if err := emit(line, 1, m, cols, nil); err != nil {
+		if err := emit(line, 1, m, func() map[string]int { return cols }, nil); err != nil {
 			return err
 		}
 	}

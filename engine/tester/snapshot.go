@@ -34,8 +34,16 @@ func encodeTrace(events []*trace.Event) []byte {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
+	var b []byte
 	for _, e := range events {
-		enc.Encode(e)
+		// the tracer's own encoding, so that the goldens check it; encoding/json says why not
+		var err error
+		if b, err = trace.AppendJSON(b[:0], e, false); err != nil {
+			enc.Encode(e)
+			continue
+		}
+		buf.Write(b)
+		buf.WriteByte('\n')
 	}
 	return buf.Bytes()
 }

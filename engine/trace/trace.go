@@ -73,9 +73,21 @@ type JSONLTracer struct {
 // NewJSONLTracer writes to w; call Flush at the end.
 func NewJSONLTracer(w io.Writer) *JSONLTracer { return &JSONLTracer{w: bufio.NewWriter(w)} }
 
+// eventBuffers are the scratch buffers of JSONLTracer: an event is encoded outside the lock,
+// into a buffer that outlives it.
+var eventBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
 func (t *JSONLTracer) Event(e *Event) {
-	b, err := json.Marshal(e)
-	if err != nil { // never skip an event: show what JSON cannot hold as strings
+	bp := eventBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 { // an event with a large body does not pin its buffer
+			eventBuffers.Put(bp)
+		}
+	}()
+	b, err := AppendJSON((*bp)[:0], e, true)
+	if err == nil {
+		*bp = b
+	} else { // never skip an event: show what JSON cannot hold as strings
 		cp := *e
 		cp.Inputs, _ = Encodable(e.Inputs).(map[string]any)
 		cp.Set, _ = Encodable(e.Set).(map[string]any)

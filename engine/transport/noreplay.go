@@ -16,6 +16,12 @@ type noReplay struct{ rt http.RoundTripper }
 
 func (t noReplay) RoundTrip(r *http.Request) (*http.Response, error) {
 	cp := r.Clone(r.Context())
+	preventReplay(cp)
+	return t.rt.RoundTrip(cp)
+}
+
+// preventReplay makes cp, a request of its sender's own, not replayable (see noReplay).
+func preventReplay(cp *http.Request) {
 	cp.GetBody = nil
 	if cp.Body == nil || cp.Body == http.NoBody {
 		// net/http probes the empty body of a GET, HEAD, OPTIONS or DELETE away and sends none; a
@@ -34,7 +40,6 @@ func (t noReplay) RoundTrip(r *http.Request) (*http.Response, error) {
 	} else {
 		cp.Body = onceBody{cp.Body}
 	}
-	return t.rt.RoundTrip(cp)
 }
 
 // onceBody hides the concrete type of a body, so that net/http cannot treat it as rewindable.

@@ -94,25 +94,28 @@ func TestHTTPTransportNeverResends(t *testing.T) {
 		{"GET", "", nil},
 		{"DELETE", "", nil},
 	} {
-		url, seen, _ := dropSecondServer(t, false)
-		tr := transport.NewHTTPTransport()
-		var sent int64
-		var errs []error
-		for range 2 {
-			h := http.Header{}
-			if tc.header != "" {
-				h.Set(tc.header, "key-1")
+		// data actions take the lean path, webhooks and token requests resty's (direct.go)
+		for _, action := range []string{"push", transport.NotifyPrefix + "hook"} {
+			url, seen, _ := dropSecondServer(t, false)
+			tr := transport.NewHTTPTransport()
+			var sent int64
+			var errs []error
+			for range 2 {
+				h := http.Header{}
+				if tc.header != "" {
+					h.Set(tc.header, "key-1")
+				}
+				sent++
+				_, err := tr.Do(context.Background(), &transport.Request{Action: action, Method: tc.method, URL: url, Header: h, Body: tc.body, Timeout: 5 * time.Second})
+				errs = append(errs, err)
 			}
-			sent++
-			_, err := tr.Do(context.Background(), &transport.Request{Method: tc.method, URL: url, Header: h, Body: tc.body, Timeout: 5 * time.Second})
-			errs = append(errs, err)
-		}
-		if got := seen.Load(); got != sent {
-			t.Errorf("%s %s: server saw %d requests, archflow sent %d", tc.method, tc.header, got, sent)
-		}
-		var te *transport.TransportError
-		if errs[0] != nil || !errors.As(errs[1], &te) || !te.Transient {
-			t.Errorf("%s %s: want success then a transient network error, got %v, %v", tc.method, tc.header, errs[0], errs[1])
+			if got := seen.Load(); got != sent {
+				t.Errorf("%s: %s %s: server saw %d requests, archflow sent %d", action, tc.method, tc.header, got, sent)
+			}
+			var te *transport.TransportError
+			if errs[0] != nil || !errors.As(errs[1], &te) || !te.Transient {
+				t.Errorf("%s: %s %s: want success then a transient network error, got %v, %v", action, tc.method, tc.header, errs[0], errs[1])
+			}
 		}
 	}
 }

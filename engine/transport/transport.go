@@ -79,22 +79,39 @@ func (e *TransportError) Unwrap() error { return e.Err }
 // HTTPTransport is the real transport: resty over net/http with connection reuse.
 type HTTPTransport struct {
 	client *resty.Client
+	net    *http.Transport
+	direct *http.Client // the lean path of data actions (direct.go), on the same pool
 }
 
 // NewHTTPTransport returns a transport that sends real requests, one on the wire per Do: it
 // follows no redirect (the data action decides, so that every hop is traced and counted), keeps
-// no cookies, and neither resty nor net/http re-sends on its own (see noReplay).
-func NewHTTPTransport() *HTTPTransport {
-	c := resty.New().SetRetryCount(0).SetDoNotParseResponse(true)
+// no cookies, and neither resty nor net/http re-sends on its own (see noReplay). Its idle pool
+// keeps DefaultMaxIdlePerHost connections per host unless an Option says otherwise.
+func NewHTTPTransport(opts ...Option) *HTTPTransport {
+	cfg := poolConfig{maxIdlePerHost: DefaultMaxIdlePerHost, idleTimeout: DefaultIdleTimeout}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	nt := newNetTransport(cfg)
+	// no Jar: resty.New would make one, shared by every instance (SPEC §11)
+	hc := &http.Client{
+		Transport:     noReplay{rt: nt},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	c := resty.NewWithClient(hc).SetRetryCount(0).SetDoNotParseResponse(true)
 	c.SetLogger(quietLogger{})
-	c.SetCookieJar(nil) // resty makes a jar by default; it would be shared by every instance
-	hc := c.GetClient()
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	hc.Transport = noReplay{rt: hc.Transport}
-	return &HTTPTransport{client: c}
+	// the lean path prepares its requests itself (preventReplay), so it needs no wrapper
+	dc := &http.Client{Transport: nt, CheckRedirect: hc.CheckRedirect}
+	return &HTTPTransport{client: c, net: nt, direct: dc}
 }
 
+// CloseIdleConnections closes the pool's idle keep-alive connections.
+func (t *HTTPTransport) CloseIdleConnections() { t.net.CloseIdleConnections() }
+
 func (t *HTTPTransport) Do(ctx context.Context, req *Request) (*Response, error) {
+	if direct(req) {
+		return t.doDirect(ctx, req)
+	}
 	timeout := req.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -115,15 +132,7 @@ func (t *HTTPTransport) Do(ctx context.Context, req *Request) (*Response, error)
 	start := time.Now()
 	resp, err := r.Execute(req.Method, req.URL)
 	if err != nil {
-		err = netError(ctx, cctx, err)
-		var te *TransportError
-		if errors.As(err, &te) && !wrote.Load() {
-			te.NotSent = true
-			if te.Kind == failure.KindTimeout {
-				te.Err = errors.New("no connection within the timeout")
-			}
-		}
-		return nil, err
+		return nil, markNotSent(netError(ctx, cctx, err), &wrote)
 	}
 	raw := resp.RawBody()
 	defer raw.Close()
@@ -182,6 +191,19 @@ func (rt roundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: resp.Status, Status: fmt.Sprintf("%d %s", resp.Status, http.StatusText(resp.Status)),
 		Header: resp.Header, Body: io.NopCloser(bytes.NewReader(resp.Body)), ContentLength: int64(len(resp.Body)),
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Request: r}, nil
+}
+
+// markNotSent marks a failed exchange whose request never reached the wire (wrote is false):
+// calls counts requests on the wire only (SPEC §5).
+func markNotSent(err error, wrote *atomic.Bool) error {
+	var te *TransportError
+	if errors.As(err, &te) && !wrote.Load() {
+		te.NotSent = true
+		if te.Kind == failure.KindTimeout {
+			te.Err = errors.New("no connection within the timeout")
+		}
+	}
+	return err
 }
 
 // netError is a failed exchange as a TransportError, or the parent's error when the user

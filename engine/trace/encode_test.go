@@ -1,0 +1,184 @@
+package trace
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/archflow/archflow/engine/failure"
+)
+
+// stdJSON is what encoding/json writes for e: json.Marshal, or an Encoder without HTML escaping.
+func stdJSON(e *Event, html bool) ([]byte, error) {
+	if html {
+		return json.Marshal(e)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(e)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
+}
+
+func encodeEvents() []*Event {
+	status, elapsed, secs := 503, 0.012345, 1e-7
+	big, zero := 1e21, 0.0
+	until := time.Date(2026, 1, 2, 3, 4, 5, 600, time.FixedZone("X", 5*3600+1800))
+	t0 := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	weird := "a<b>&c \"q\" \\ \n\r\t\b\f\x01\x1f \u2028\u2029 é 😀 \xff\xfe end"
+	return []*Event{
+		{Seq: 1, Instance: "i-1", Time: t0, Event: "start", Flow: "f", Inputs: map[string]any{"b": 2, "a": "x", "c": 1.5}},
+		{Seq: 2, Instance: "i-1", Time: t0.Add(time.Nanosecond), Node: "n", Kind: "assign", Event: "enter", From: "a", Via: "case 1"},
+		{Seq: 3, Instance: "i-1", Time: t0, Node: "n", Kind: "assign", Event: "assign", Set: map[string]any{
+			"s": weird, "i": int64(-7), "f": -0.0, "b": true, "nil": nil, "t": until, "d": 90 * time.Second,
+			"list": []any{1.0, "two", nil, map[string]any{"z": 1, "a": []any{}}}, "m": map[string]any{}, "nm": map[string]any(nil),
+			"ss": map[string]string{"k": "v"}, "f32": float32(0.1), "u": uint8(3), "strs": []string{"a"}, "big": 123456789012345678.0,
+			"tiny": 1e-7, "huge": 1e22, weird: "key"}},
+		{Seq: 4, Instance: "i-1", Time: until, Node: "call", Kind: "data_action", Event: "request", Action: "push", Attempt: 2, Visit: 3,
+			Method: "POST", URL: "http://h/x?a=1&b=<2>", Headers: map[string]string{"B": "2", "A": "1", "X-" + weird: weird},
+			Body: map[string]any{"id": "A-1", "amount": 42.0}},
+		{Seq: 5, Instance: "i-1", Time: t0, Node: "call", Kind: "data_action", Event: "response", Status: &status, Elapsed: &elapsed,
+			Body: "not json <x>", Outcome: "failure", Class: "transient", Error: &failure.ErrorInfo{Class: "transient", Kind: "http", Message: weird, Status: 503, Node: "call"}},
+		{Seq: 6, Instance: "i-1", Time: t0, Node: "d", Kind: "decision", Event: "decision", Case: "default", Next: "x"},
+		{Seq: 7, Instance: "i-1", Time: t0, Node: "w", Kind: "wait", Event: "wait", Seconds: &secs, Until: &until},
+		{Seq: 8, Instance: "i-1", Time: t0, Node: "w", Kind: "wait", Event: "wait", Seconds: &big},
+		{Seq: 9, Instance: "i-1", Time: t0, Node: "w", Kind: "wait", Event: "wait", Seconds: &zero, Message: weird},
+		{Seq: 10, Instance: "i-1", Time: t0, Node: "e", Kind: "notify", Event: "notify", Channel: "c", Subject: weird, Outcome: "delivered"},
+		{Seq: 11, Instance: "i-1", Time: t0, Event: "end", Outcome: "error", Error: &failure.ErrorInfo{Class: "permanent", Kind: "runtime", Message: "m"}},
+		{Seq: 12, Instance: "", Time: time.Time{}, Event: ""},
+		{Seq: 13, Instance: "i", Time: t0, Event: "response", Body: map[string]any(nil)},
+		{Seq: 14, Instance: "i", Time: t0, Event: "response", Body: []any{json.Number("12"), json.RawMessage(`{"a" : 1}`)}},
+		{Seq: 15, Instance: "i", Time: time.Date(987, 12, 31, 23, 59, 58, 120000000, time.UTC), Event: "x"},
+		{Seq: 16, Instance: "i", Time: time.Date(9999, 1, 9, 7, 5, 3, 1, time.UTC), Event: "x"},
+		{Seq: 17, Instance: "i", Time: time.Date(2026, 6, 10, 10, 0, 0, 999999999, time.UTC), Event: "x"},
+	}
+}
+
+// The hand-written encoding is byte for byte encoding/json's, with and without HTML escaping:
+// traces written before keep comparing equal (snapshot goldens, graph --trace, replay).
+func TestAppendJSONIsEncodingJSON(t *testing.T) {
+	for _, html := range []bool{true, false} {
+		for _, e := range encodeEvents() {
+			want, werr := stdJSON(e, html)
+			got, gerr := AppendJSON(nil, e, html)
+			if werr != nil || gerr != nil {
+				t.Fatalf("event %d: errors %v, %v", e.Seq, werr, gerr)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("event %d (html %v):\n got %s\nwant %s", e.Seq, html, got, want)
+			}
+		}
+	}
+}
+
+// What JSON cannot hold is an error, as it is for json.Marshal, so the tracer's fallback runs.
+func TestAppendJSONRefusesWhatJSONCannotHold(t *testing.T) {
+	nan, far := math.NaN(), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, e := range []*Event{
+		{Event: "wait", Seconds: &nan},
+		{Event: "assign", Set: map[string]any{"x": math.Inf(1)}},
+		{Event: "wait", Until: &far},
+		{Event: "assign", Set: map[string]any{"f": func() {}}},
+	} {
+		_, want := json.Marshal(e)
+		_, got := AppendJSON(nil, e, true)
+		if want == nil || got == nil || got.Error() != want.Error() {
+			t.Errorf("%+v: got error %v, json.Marshal's %v", e, got, want)
+		}
+	}
+	var buf bytes.Buffer
+	tr := NewJSONLTracer(&buf)
+	tr.Event(&Event{Seq: 1, Event: "assign", Set: map[string]any{"x": math.NaN()}})
+	tr.Flush()
+	if !strings.Contains(buf.String(), `"x":"NaN"`) {
+		t.Errorf("the tracer's fallback lost the event: %s", buf.String())
+	}
+}
+
+func FuzzAppendJSON(f *testing.F) {
+	f.Add("a<b>&\u2028\xff", "k", 1.5)
+	f.Fuzz(func(t *testing.T, s, k string, x float64) {
+		at := time.Unix(0, int64(x*1e9)).UTC()
+		e := &Event{Seq: 1, Instance: s, Time: at, Event: k, Message: s, Set: map[string]any{k: s, s: x}, Headers: map[string]string{k: s}}
+		for _, html := range []bool{true, false} {
+			want, werr := stdJSON(e, html)
+			got, gerr := AppendJSON(nil, e, html)
+			if (werr == nil) != (gerr == nil) || (werr == nil && !bytes.Equal(got, want)) {
+				t.Fatalf("html %v:\n got %s %v\nwant %s %v", html, got, gerr, want, werr)
+			}
+		}
+	})
+}
+
+// BenchmarkJSONLTracer encodes a decision step's two events (enter, decision).
+func BenchmarkJSONLTracer(b *testing.B) {
+	tr := NewJSONLTracer(discard{})
+	t0 := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	enter := &Event{Seq: 1, Instance: "5f0c3a3e-8a1d-4f6e-9a59-2a8d1c1f0b7e", Time: t0, Node: "classify", Kind: "decision", Event: "enter", From: "call", Via: "on_failure"}
+	dec := &Event{Seq: 2, Instance: "5f0c3a3e-8a1d-4f6e-9a59-2a8d1c1f0b7e", Time: t0, Node: "classify", Kind: "decision", Event: "decision", Case: "1", Next: "escalate"}
+	b.ReportAllocs()
+	for b.Loop() {
+		tr.Event(enter)
+		tr.Event(dec)
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// Every field of Event, set, comes out as encoding/json writes it: a field added to Event and
+// not to AppendJSON fails here, not silently in every trace.
+func TestAppendJSONKnowsEveryField(t *testing.T) {
+	var e Event
+	v := reflect.ValueOf(&e).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		f.Set(sample(t, v.Type().Field(i).Name, f.Type()))
+	}
+	want, werr := json.Marshal(&e)
+	got, gerr := AppendJSON(nil, &e, true)
+	if werr != nil || gerr != nil || !bytes.Equal(got, want) {
+		t.Fatalf("an Event with every field set:\n got %s %v\nwant %s %v\n(a new Event field needs its line in AppendJSON)", got, gerr, want, werr)
+	}
+}
+
+// sample is a non-zero value of type typ.
+func sample(t *testing.T, name string, typ reflect.Type) reflect.Value {
+	switch {
+	case typ == reflect.TypeOf(time.Time{}):
+		return reflect.ValueOf(time.Date(2001, 2, 3, 4, 5, 6, 7, time.UTC))
+	case typ == reflect.TypeOf(failure.ErrorInfo{}):
+		return reflect.ValueOf(failure.ErrorInfo{Class: "c", Kind: "k", Message: "m", Status: 1, Node: "n"})
+	}
+	switch typ.Kind() {
+	case reflect.String:
+		return reflect.ValueOf(name + "-value").Convert(typ)
+	case reflect.Int, reflect.Int64:
+		return reflect.ValueOf(7).Convert(typ)
+	case reflect.Float64:
+		return reflect.ValueOf(1.5).Convert(typ)
+	case reflect.Bool:
+		return reflect.ValueOf(true).Convert(typ)
+	case reflect.Pointer:
+		p := reflect.New(typ.Elem())
+		p.Elem().Set(sample(t, name, typ.Elem()))
+		return p
+	case reflect.Map:
+		m := reflect.MakeMap(typ)
+		m.SetMapIndex(sample(t, name, typ.Key()), sample(t, name, typ.Elem()))
+		return m
+	case reflect.Slice:
+		s := reflect.MakeSlice(typ, 1, 1)
+		s.Index(0).Set(sample(t, name, typ.Elem()))
+		return s
+	case reflect.Interface:
+		return reflect.ValueOf(name + "-any")
+	}
+	t.Fatalf("Event.%s: no sample value for %s; teach this test", name, typ)
+	return reflect.Value{}
+}
