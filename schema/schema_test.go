@@ -15,6 +15,7 @@ import (
 	"github.com/archflow/archflow/engine/yamldoc"
 	"github.com/archflow/archflow/nodes"
 	"github.com/archflow/archflow/schema"
+	"github.com/archflow/archflow/schema/check"
 )
 
 func TestSchemasAreJSON(t *testing.T) {
@@ -511,7 +512,7 @@ func TestSchemaKeysKnownToCompiler(t *testing.T) {
 // validateYAML checks a document against the schemas of archflow's built-in components.
 func validateYAML(t *testing.T, kind, file string, data []byte) yamldoc.ErrorList {
 	t.Helper()
-	v, err := schema.NewValidator(nodes.Builtins())
+	v, err := check.NewValidator(nodes.Builtins())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/archflow/archflow/engine/lint"
 	"github.com/archflow/archflow/engine/tester"
 	"github.com/archflow/archflow/engine/yamldoc"
-	"github.com/archflow/archflow/schema"
 )
 
 func newValidateCmd(reg *engine.Registry) *cobra.Command {
@@ -65,12 +64,11 @@ Exit codes: 0 clean (warnings allowed); 2 errors, or warnings under --strict.`,
 	return cmd
 }
 
-// validator checks files: test files with the test runner's strict decoder, flow files with
-// the compiler and then, when it finds no error, against the JSON Schema editors use, so that
-// any place where the two disagree surfaces here rather than in someone's editor.
+// validator checks files: test files with the test runner's strict decoder, cassettes with their
+// reader, flow files with the compiler and the lint rules. (The JSON Schema describes what the
+// compiler accepts, for editors; tests hold the two together.)
 type validator struct {
-	reg     *engine.Registry
-	schemas *schema.Validator
+	reg *engine.Registry
 }
 
 func (v *validator) file(path string) yamldoc.ErrorList {
@@ -91,20 +89,7 @@ func (v *validator) file(path string) yamldoc.ErrorList {
 		}
 		return yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path}, Severity: yamldoc.SevError, Msg: err.Error()}}
 	}
-	return slices.Concat(f.Diagnostics, lint.Check(f), v.schema(path))
-}
-
-func (v *validator) schema(path string) yamldoc.ErrorList {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil // the compiler has read it already; a file gone since is not a schema error
-	}
-	if v.schemas == nil {
-		if v.schemas, err = schema.NewValidator(v.reg); err != nil {
-			return yamldoc.ErrorList{{Pos: yamldoc.Pos{File: path}, Severity: yamldoc.SevError, Msg: err.Error()}}
-		}
-	}
-	return v.schemas.ValidateYAML(schema.KindFlow, path, data)
+	return slices.Concat(f.Diagnostics, lint.Check(f))
 }
 
 func isTestFile(path string) bool {
