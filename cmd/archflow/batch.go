@@ -41,7 +41,7 @@ func (p *printer) report(r *engine.Result, inputs map[string]any) {
 	case r.Outcome != engine.OutcomeSuccess && p.code == exitOK:
 		p.code = exitFailed
 	}
-	if r.Started.IsZero() {
+	if r.Started.IsZero() && r.Outcome == engine.OutcomeInterrupted {
 		p.notStarted++
 	}
 	if p.progress != nil {

@@ -6,12 +6,9 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
-	"go.temporal.io/sdk/client"
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/batch"
@@ -94,140 +91,26 @@ func runOnTemporal(cmd *cobra.Command, reg *engine.Registry, path string, rf *ru
 	}
 	defer c.Close()
 	st := &temporal.Starter{Client: c, TaskQueue: tf.taskQueue, Flow: flow, Source: src, MaxSteps: rf.maxSteps}
-
-	type started struct {
-		run        client.WorkflowRun
-		instance   string
-		workflowID string
-	}
-	runs := make([]*started, len(batch))
-	var startErr error
-	var mu sync.Mutex
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < min(rf.concurrency, len(batch)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				instance := uuid.NewString()
-				key := keys[i]
-				if key == "" {
-					key = instance
-				}
-				id := temporal.WorkflowID(flow.Name, key)
-				run, err := st.Start(ctx, id, instance, batch[i])
-				mu.Lock()
-				if err != nil {
-					if startErr == nil && ctx.Err() == nil {
-						startErr = err
-					}
-				} else {
-					runs[i] = &started{run: run, instance: instance, workflowID: id}
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for i := range batch {
-		if ctx.Err() != nil || startErr != nil {
-			break
-		}
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-
-	color := useColor(stdout)
-	single := len(batch) == 1
-	results := make([]*engine.Result, len(batch))
-	if tf.detach {
-		for i, s := range runs {
-			if s != nil {
-				results[i] = temporal.Running(flow, s.instance, s.workflowID)
-				printResult(stdout, results[i], rf.output, single, color, nil)
-			}
-		}
-	} else {
-		printed := 0
-		flush := func() {
-			for printed < len(results) && results[printed] != nil {
-				printResult(stdout, results[printed], rf.output, single, color, nil)
-				printed++
-			}
-		}
-		var progress *progressBar
-		if !single && isTerminal(stderr) {
-			progress = newProgressBar(stderr, len(batch))
-		}
-		var wwg sync.WaitGroup
-		for i, s := range runs {
-			if s == nil {
-				continue
-			}
-			wwg.Add(1)
-			go func() {
-				defer wwg.Done()
-				r, err := temporal.Wait(ctx, s.run, flow, s.instance)
-				if err != nil { // Ctrl-C: stop waiting; the instance goes on
-					r = temporal.Running(flow, s.instance, s.workflowID)
-				}
-				mu.Lock()
-				results[i] = r
-				if progress != nil {
-					progress.add(r.Outcome)
-				}
-				flush()
-				mu.Unlock()
-			}()
-		}
-		wwg.Wait()
-		if progress != nil {
-			progress.done()
-		}
-		for ; printed < len(results); printed++ {
-			if results[printed] != nil {
-				printResult(stdout, results[printed], rf.output, single, color, nil)
-			}
-		}
-		if !single && rf.output == "text" {
-			printBatchSummary(stdout, outcomeCounts(results), color)
-		}
+	p := newPrinter(stdout, stderr, rf.output, len(batch))
+	notStarted, startErr := st.RunBatch(ctx, batch, temporal.BatchOptions{Concurrency: rf.concurrency, Keys: keys, Detach: tf.detach}, p.report)
+	code := p.finish(len(batch), nil, "")
+	switch {
+	case tf.detach: // every instance reads running: that is the point
+		code = exitOK
+	case p.counts["running"] > 0:
+		code = exitInternal // Ctrl-C while waiting: the instances go on (SPEC §10)
 	}
 	if startErr != nil {
 		fmt.Fprintf(stderr, "archflow: starting on Temporal: %v\n", startErr)
 	}
-	code := exitOK
-	notRun := 0
-	for _, r := range results {
-		switch {
-		case r == nil:
-			notRun++
-			code = exitInternal
-		case tf.detach:
-		case r.Outcome == engine.OutcomeInterrupted || r.Outcome == "running":
-			code = exitInternal
-		case r.Outcome != engine.OutcomeSuccess && code == exitOK:
-			code = exitFailed
-		}
-	}
-	if notRun > 0 {
-		fmt.Fprintf(stderr, "archflow: %d of %d instances not started\n", notRun, len(batch))
+	if notStarted > 0 {
+		code = exitInternal
+		fmt.Fprintf(stderr, "archflow: %d of %d instances not started\n", notStarted, len(batch))
 	}
 	if code != exitOK {
 		return &exitError{code: code}
 	}
 	return nil
-}
-
-func compact(rs []*engine.Result) []*engine.Result {
-	var out []*engine.Result
-	for _, r := range rs {
-		if r != nil {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // workflowKeys gives each instance its --id-from key ("" without the flag); an empty or

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/failure"
+	"github.com/google/uuid"
 )
 
 // Address is the server address: addr, else TEMPORAL_ADDRESS, else DefaultAddress.
@@ -126,4 +128,85 @@ func Cancel(ctx context.Context, c client.Client, ids []string) (unknown []strin
 		}
 	}
 	return unknown, nil
+}
+
+// BatchOptions shape RunBatch.
+type BatchOptions struct {
+	// Concurrency bounds how many workflows are being started at once.
+	Concurrency int
+	// Keys are the instances' --id-from keys ("" for the instance id), one per input.
+	Keys []string
+	// Detach returns once every instance has started: their results read "running".
+	Detach bool
+}
+
+// RunBatch starts one instance per input (attaching to those whose workflow id exists), then,
+// unless detached, waits for each and reports its result as it ends; report is called one at a
+// time. A cancelled ctx stops the starts and the waiting: every started instance not yet ended
+// is reported "running" (it goes on on Temporal). It returns how many inputs were never started
+// and the first error that stopped the starts.
+func (s *Starter) RunBatch(ctx context.Context, inputs []map[string]any, o BatchOptions,
+	report func(r *engine.Result, inputs map[string]any)) (notStarted int, startErr error) {
+	type started struct {
+		run                  client.WorkflowRun
+		instance, workflowID string
+	}
+	runs := make([]*started, len(inputs))
+	var mu sync.Mutex
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(max(o.Concurrency, 1), len(inputs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				instance := uuid.NewString()
+				key := instance
+				if i < len(o.Keys) && o.Keys[i] != "" {
+					key = o.Keys[i]
+				}
+				id := WorkflowID(s.Flow.Name, key)
+				run, err := s.Start(ctx, id, instance, inputs[i])
+				mu.Lock()
+				if err != nil && startErr == nil && ctx.Err() == nil {
+					startErr = err
+				} else if err == nil {
+					runs[i] = &started{run: run, instance: instance, workflowID: id}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range inputs {
+		if ctx.Err() != nil || startErr != nil {
+			break
+		}
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	var wwg sync.WaitGroup
+	for i, st := range runs {
+		if st == nil {
+			notStarted++
+			continue
+		}
+		if o.Detach {
+			report(Running(s.Flow, st.instance, st.workflowID), inputs[i])
+			continue
+		}
+		wwg.Add(1)
+		go func() {
+			defer wwg.Done()
+			r, err := Wait(ctx, st.run, s.Flow, st.instance)
+			if err != nil { // Ctrl-C: stop waiting; the instance goes on
+				r = Running(s.Flow, st.instance, st.workflowID)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			report(r, inputs[i])
+		}()
+	}
+	wwg.Wait()
+	return notStarted, startErr
 }
