@@ -171,14 +171,3 @@ func collectInputs(flow *engine.Flow, rf *runFlags) ([]map[string]any, error) {
 	})
 	return out, err
 }
-
-// outcomeCounts counts the results that came back by outcome.
-func outcomeCounts(results []*engine.Result) map[string]int {
-	counts := map[string]int{}
-	for _, r := range results {
-		if r != nil {
-			counts[r.Outcome]++
-		}
-	}
-	return counts
-}
