@@ -383,7 +383,7 @@ func (c *Compiler) Expr(n *yaml.Node) *Expr {
 		return nil
 	}
 	if n.Kind != yaml.ScalarNode {
-		c.Errs.Add(yamldoc.PosOf(c.File, n), "expected an expression, got a %s", yamldoc.KindName(n))
+		c.Errs.Add(yamldoc.PosOf(c.File, n), "expected an expression, got a %s", yamldoc.ValueType(n))
 		return nil
 	}
 	if strings.Contains(n.Value, "{{") && strings.Contains(n.Value, "}}") {

@@ -73,7 +73,7 @@ func (c *Compiler) Bool(n *yaml.Node) bool {
 func (c *Compiler) Number(n *yaml.Node) (float64, bool) {
 	var f float64
 	if n == nil || n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&f) != nil {
-		got := yamldoc.KindName(n)
+		got := yamldoc.ValueType(n)
 		if n != nil && n.Kind == yaml.ScalarNode {
 			got = n.Value
 		}

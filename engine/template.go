@@ -98,7 +98,7 @@ func (c *Compiler) Template(n *yaml.Node) *Template {
 		return nil
 	}
 	if n.Kind != yaml.ScalarNode {
-		c.Errs.Add(yamldoc.PosOf(c.File, n), "expected a string, got a %s", yamldoc.KindName(n))
+		c.Errs.Add(yamldoc.PosOf(c.File, n), "expected a string, got a %s", yamldoc.ValueType(n))
 		return nil
 	}
 	return c.templateString(n.Value, n)

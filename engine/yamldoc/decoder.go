@@ -62,7 +62,7 @@ func (d *Decoder) Fields(n *yaml.Node) ([]Field, bool) {
 		return nil, false
 	}
 	if n.Kind != yaml.MappingNode {
-		d.Errorf(n, "expected a mapping, got a %s", kindName(n))
+		d.Errorf(n, "expected a mapping, got a %s", valueType(n))
 		return nil, false
 	}
 	var out []Field
@@ -90,7 +90,7 @@ func (d *Decoder) List(n *yaml.Node) ([]*yaml.Node, bool) {
 		return nil, false
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.Errorf(n, "expected a list, got a %s", kindName(n))
+		d.Errorf(n, "expected a list, got a %s", valueType(n))
 		return nil, false
 	}
 	out := make([]*yaml.Node, len(n.Content))
@@ -107,7 +107,7 @@ func (d *Decoder) String(n *yaml.Node) (string, bool) {
 		return "", false
 	}
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		d.Errorf(n, "expected a string, got a %s", kindName(n))
+		d.Errorf(n, "expected a string, got a %s", valueType(n))
 		return "", false
 	}
 	return n.Value, true
@@ -245,7 +245,7 @@ func valueOf(n *yaml.Node) string {
 		return ""
 	}
 	if n.Kind != yaml.ScalarNode {
-		return kindName(n)
+		return valueType(n)
 	}
 	return n.Value
 }

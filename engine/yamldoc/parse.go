@@ -41,10 +41,10 @@ func yamlError(file string, err error) *Error {
 	return &Error{Pos: Pos{File: file, Line: line, Col: 1}, Severity: SevError, Msg: "invalid YAML: " + msg}
 }
 
-// KindName names a YAML node's kind the way error messages say it.
-func KindName(n *yaml.Node) string { return kindName(n) }
+// ValueType names what a YAML node holds (mapping, list, scalar, null) the way errors say it.
+func ValueType(n *yaml.Node) string { return valueType(n) }
 
-func kindName(n *yaml.Node) string {
+func valueType(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "mapping"
