@@ -174,7 +174,7 @@ func compileRetryOn(c *engine.Compiler, n *yaml.Node) []retryMatch {
 	var out []retryMatch
 	for _, it := range n.Content {
 		if it.Kind != yaml.ScalarNode || it.Tag == "!!null" {
-			c.Errorf(it, "retry_on entries are classes, kinds or statuses, got a %s", kindOf(it))
+			c.Errorf(it, "retry_on entries are classes, kinds or statuses, got a %s", yamldoc.ValueType(it))
 			continue
 		}
 		s := strings.ToLower(it.Value)
@@ -370,19 +370,6 @@ func oneOf(s string, list []string) bool {
 		}
 	}
 	return false
-}
-
-func kindOf(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "mapping"
-	case yaml.SequenceNode:
-		return "list"
-	}
-	if n.Tag == "!!null" {
-		return "null"
-	}
-	return "scalar"
 }
 
 // suggest names the closest of list to s, when one is close.
