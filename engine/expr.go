@@ -578,7 +578,7 @@ func (c *Compiler) valueSource(n *yaml.Node) (string, bool) {
 			if p.expr {
 				out = append(out, "ToString("+p.text+")")
 			} else {
-				out = append(out, quoteExpr(p.text))
+				out = append(out, QuoteExpr(p.text))
 			}
 		}
 		if len(out) == 0 {
@@ -595,8 +595,8 @@ func (c *Compiler) valueSource(n *yaml.Node) (string, bool) {
 	return n.Value, true
 }
 
-// quoteExpr writes s as an expr string literal.
-func quoteExpr(s string) string {
+// QuoteExpr writes s as an expr string literal.
+func QuoteExpr(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for _, r := range s {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/archflow/archflow/engine"
 )
 
 // ExprError is a problem in an Architect expression, at a byte offset of its source.
@@ -508,26 +510,5 @@ func (e *emitter) call(n *exprNode) string {
 	return f.emit(args)
 }
 
-// QuoteExpr writes s as an expr string literal.
-func QuoteExpr(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\r':
-			b.WriteString(`\r`)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
+// QuoteExpr writes s as an expr string literal, as the engine's compiler does.
+func QuoteExpr(s string) string { return engine.QuoteExpr(s) }
