@@ -87,7 +87,11 @@ func writePart(ctx context.Context, dir, instance string, items []*cassette.Inte
 		return err
 	}
 	info := activity.GetInfo(ctx)
-	name := fmt.Sprintf("%020d-%s-%s.yaml", info.ScheduledTime.UnixNano(), url.PathEscape(info.WorkflowExecution.RunID), url.PathEscape(info.ActivityID))
+	seq := info.ActivityID // the workflow's command sequence: padded, so "10" sorts after "9"
+	if len(seq) < 10 {
+		seq = strings.Repeat("0", 10-len(seq)) + seq
+	}
+	name := fmt.Sprintf("%020d-%s-%s.yaml", info.ScheduledTime.UnixNano(), url.PathEscape(info.WorkflowExecution.RunID), url.PathEscape(seq))
 	data, err := yaml.Marshal(items)
 	if err != nil {
 		return err
