@@ -116,6 +116,7 @@ func runWorker(cmd *cobra.Command, components *engine.Registry, paths []string, 
 			return exitWith(exitInvalid, "--record: %v", err)
 		}
 		wfl.Record, acts.Record = wf.record, wf.record
+		fmt.Fprintf(stderr, "archflow worker: recording instances that end here into %s\n", wf.record)
 	}
 	w := worker.New(c, wf.temporal.taskQueue, worker.Options{})
 	temporal.Register(w, wfl, acts)
