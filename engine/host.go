@@ -161,6 +161,9 @@ func (f *Flow) Restore(ctx context.Context, st *State, opts *Options) (*Instance
 	for k, n := range st.Retries {
 		in.retries[k] = n
 	}
+	if o.Started != nil { // a host recording the step needs the restored instance (its redactor)
+		o.Started(in)
+	}
 	return in, nil
 }
 

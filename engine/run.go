@@ -57,8 +57,9 @@ type Options struct {
 	// Checkpoint, when set, is asked between two nodes whether the instance should stop there to
 	// go on elsewhere (a host's continue-as-new; host.go).
 	Checkpoint func(in *Instance) bool
-	// Started, when set, is called with each instance before its first step: recorders and
-	// replayers keep its clock and redactor, which exist only once the instance does.
+	// Started, when set, is called with each instance before its first step (and with each
+	// instance Restore makes): recorders and replayers keep its clock and redactor, which exist
+	// only once the instance does.
 	Started func(in *Instance)
 }
 

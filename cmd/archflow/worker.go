@@ -22,6 +22,7 @@ type workerFlags struct {
 	envFile  string
 	stateDir string
 	traceDir string
+	record   string
 	history  int
 }
 
@@ -33,7 +34,11 @@ func newWorkerCmd(reg *engine.Registry) *cobra.Command {
 		Long: `Run a Temporal worker for the flows under PATH (files and directories): it registers
 the generic workflow archflow and its activities on the task queue. Requests are rendered and
 env(), secret() and auth resolved here, from this worker's environment and --env-file; nothing
-secret enters Temporal. A worker runs only the flows it serves: the current version of each file,
+secret enters Temporal. With --record DIR, each attempt and delivery writes what it exchanged,
+redacted on this worker, under DIR; the worker that ends an instance joins them into
+DIR/<instance id>.cassette.yaml (archflow replay FILE --flow FLOW). Several workers may record into
+one shared DIR, and all workers of a queue should: a step made by a worker without --record is
+missing from the cassette. A worker runs only the flows it serves: the current version of each file,
 and the earlier versions it has loaded, kept in --state-dir.
 
 Exit codes: 0 after a clean stop; 2 an invalid flow; 3 the server cannot be reached.`,
@@ -50,6 +55,7 @@ Exit codes: 0 after a clean stop; 2 an invalid flow; 3 the server cannot be reac
 	f.StringVar(&wf.envFile, "env-file", "", "read env() and secret() values from a KEY=VALUE file")
 	f.StringVar(&wf.stateDir, "state-dir", defaultStateDir(), "keep the flow versions this worker has loaded in DIR")
 	f.StringVar(&wf.traceDir, "trace", "", "write a JSON Lines trace of what this worker runs to DIR/worker-<pid>.jsonl")
+	f.StringVar(&wf.record, "record", "", "record each instance that ends on this worker as DIR/<instance id>.cassette.yaml (redacted; give every worker of the queue the same DIR)")
 	f.IntVar(&wf.history, "history-limit", temporal.DefaultHistoryLimit, "history events after which an instance continues as new")
 	return cmd
 }
@@ -104,6 +110,13 @@ func runWorker(cmd *cobra.Command, components *engine.Registry, paths []string, 
 		// written through at once: a worker may be killed at any time
 		tr := trace.TraceFunc(func(e *trace.Event) { jl.Event(e); jl.Flush() })
 		wfl.Tracer, acts.Tracer = tr, tr
+	}
+	if wf.record != "" {
+		if err := os.MkdirAll(wf.record, 0o700); err != nil {
+			return exitWith(exitInvalid, "--record: %v", err)
+		}
+		wfl.Record, acts.Record = wf.record, wf.record
+		fmt.Fprintf(stderr, "archflow worker: recording instances that end here into %s\n", wf.record)
 	}
 	w := worker.New(c, wf.temporal.taskQueue, worker.Options{})
 	temporal.Register(w, wfl, acts)

@@ -29,6 +29,9 @@ type Activities struct {
 	Transport transport.Transport
 	// Tracer receives the request and response events of the attempts this worker makes.
 	Tracer trace.Tracer
+	// Record, when set, is worker --record DIR: the exchanges of each step are written there,
+	// redacted, for the instance's end to join into its cassette (record.go).
+	Record string
 
 	once sync.Once
 	tr   transport.Transport
@@ -169,7 +172,11 @@ func (a *Activities) Attempt(ctx context.Context, in AttemptInput) (*AttemptResu
 	case a.Tracer != nil:
 		opts.Tracer = a.Tracer
 	}
+	opts, save := a.recordStep(opts)
 	out, st, calls, err := f.RunAttempt(ctx, in.State, &in.Call, opts)
+	if save != nil {
+		save(ctx, in.State, nil, err)
+	}
 	res.Calls = calls
 	res.Advance = clk.Now().Sub(in.State.Now)
 	if st != nil {
@@ -244,7 +251,12 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) error {
 	defer hb.stop()
 	opts := &engine.Options{Clock: func() clock.Clock { return clock.NewVirtualClock(in.State.Now) }, Transport: a.transport(), Env: a.Env,
 		Seed: 1, Tracer: a.Tracer}
-	if err := f.RunDelivery(ctx, in.State, in.Node, in.Notification, opts); err != nil {
+	opts, save := a.recordStep(opts)
+	err = f.RunDelivery(ctx, in.State, in.Node, in.Notification, opts)
+	if save != nil {
+		save(ctx, in.State, &in, err)
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

@@ -102,6 +102,9 @@ type Workflow struct {
 	// Edges, when set, receives the routes the instance took (coverage in the in-process test
 	// environment: they are not part of the result that crosses Temporal).
 	Edges func([]*engine.Edge)
+	// Record, when set, is worker --record DIR: an instance that ends here is written as
+	// DIR/<instance id>.cassette.yaml from the parts its steps recorded (record.go).
+	Record string
 }
 
 // Run is the workflow function.
@@ -135,6 +138,7 @@ func (w *Workflow) Run(wctx workflow.Context, in Input) (*engine.Result, error) 
 		seed ^= uint64(c.Steps) // a continued instance does not draw its jitter again
 		ids = 1                 // instance.id is the continuation's
 	}
+	var uuids []string // the uuid() results, for a recording
 	gen := newUUID
 	if w.UUID != nil {
 		gen = w.UUID
@@ -159,6 +163,7 @@ func (w *Workflow) Run(wctx workflow.Context, in Input) (*engine.Result, error) 
 			if err := workflow.SideEffect(wctx, func(workflow.Context) any { return gen() }).Get(&id); err != nil {
 				panic(err) // a broken history: Temporal retries the workflow task
 			}
+			uuids = append(uuids, id)
 			return id
 		},
 	}
@@ -205,6 +210,7 @@ func (w *Workflow) Run(wctx workflow.Context, in Input) (*engine.Result, error) 
 		next.Continuation, next.Env = stopped.Suspended(), env
 		return nil, workflow.NewContinueAsNewError(wctx, WorkflowName, next)
 	}
+	w.writeCassette(wctx, in, inputs, seed, uuids, res)
 	return res, nil
 }
 
