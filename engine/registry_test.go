@@ -1,10 +1,16 @@
 package engine_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/clock"
+	"github.com/archflow/archflow/engine/scripted"
+	"github.com/archflow/archflow/engine/trace"
+	"github.com/archflow/archflow/nodes"
 )
 
 // A registry forgotten (nil) or empty is a clear error naming the fix, not "give exactly one of"
@@ -17,5 +23,31 @@ func TestLoadWithoutComponentsSaysWhatToPass(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "f.yaml: error: no node kinds to compile with: pass a registry (nodes.Builtins() lists archflow's own)") {
 			t.Errorf("%s registry: %v", name, err)
 		}
+	}
+}
+
+// A hand-built retry loop enters its data action once per call: each request says which entry
+// into the node it is (text output reads "call #N").
+func TestRequestsSayWhichVisitOfTheirNode(t *testing.T) {
+	t.Parallel()
+	f, err := nodes.Builtins().LoadFile("../flows/self-healing.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var visits []int
+	in, _ := f.Inputs(map[string]any{"order_id": "V-1"})
+	m, err := scripted.LoadMock("../flows/self-healing.mock.yaml") // 503, 503, 200
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Run(t.Context(), in, &engine.Options{Transport: m.Transport(), Channels: engine.Capture{},
+		Clock: func() clock.Clock { return clock.NewVirtualClock(time.Unix(0, 0)) },
+		Tracer: trace.TraceFunc(func(e *trace.Event) {
+			if e.Event == "request" {
+				visits = append(visits, e.Visit)
+			}
+		})})
+	if !slices.Equal(visits, []int{1, 2, 3}) {
+		t.Errorf("request visits %v, want [1 2 3]", visits)
 	}
 }

@@ -89,6 +89,7 @@ type Result struct {
 // Instance is one run of a flow: a cursor, variables, a clock. It is owned by one goroutine.
 type Instance struct {
 	flow      *Flow
+	visits    map[string]int // entries per node, made by Visits on first use
 	opts      *Options
 	ctx       context.Context
 	env       map[string]any
@@ -323,6 +324,9 @@ func (in *Instance) runFrom(node *Node, from *Edge, steps int, handling bool) {
 			return
 		}
 		in.res.Path = append(in.res.Path, node.Name)
+		if in.visits != nil {
+			in.visits[node.Name]++
+		}
 		if in.Tracing() {
 			ev := &trace.Event{Node: node.Name, Kind: node.Kind.Name, Event: "enter"}
 			if from != nil {
@@ -462,14 +466,16 @@ func (in *Instance) Stderr() io.Writer {
 func (in *Instance) Lookup(name string) (string, bool) { return in.lookup(name) }
 
 // Visits is how many times the instance has entered node so far, this entry included.
+// The counts are made from the path on first use and kept up to date from then on, so an
+// instance that never asks pays nothing and one that asks at every call does not rescan its path.
 func (in *Instance) Visits(node string) int {
-	n := 0
-	for _, p := range in.res.Path {
-		if p == node {
-			n++
+	if in.visits == nil {
+		in.visits = make(map[string]int, len(in.flow.Nodes))
+		for _, p := range in.res.Path {
+			in.visits[p]++
 		}
 	}
-	return n
+	return in.visits[node]
 }
 
 // Get reads a variable or scope value.
