@@ -3,8 +3,6 @@ package nodes
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/url"
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/failure"
@@ -52,27 +50,12 @@ func (d *dataAction) sendFollowing(ctx context.Context, in *engine.Instance, req
 
 // redirect builds the request that follows a redirect, or says why it is not followed.
 func (d *dataAction) redirect(in *engine.Instance, req *transport.Request, status int, loc string) (*transport.Request, string) {
-	from, err := url.Parse(req.URL)
+	next, from, to, err := transport.Redirected(req, status, loc)
 	if err != nil {
-		return nil, "the request URL does not parse"
-	}
-	to, err := from.Parse(loc)
-	if err != nil || (to.Scheme != "http" && to.Scheme != "https") {
-		return nil, "the Location is not an http(s) URL"
-	}
-	next := *req
-	next.URL = to.String()
-	next.Header = req.Header.Clone()
-	// 301, 302 and 303 turn a request with a body into a GET, as browsers and net/http do.
-	if status != http.StatusTemporaryRedirect && status != http.StatusPermanentRedirect && (status == http.StatusSeeOther || req.Method == http.MethodPost) {
-		if req.Method != http.MethodHead {
-			next.Method = http.MethodGet
-		}
-		next.Body = nil
-		next.Header.Del("Content-Type")
+		return nil, err.Error()
 	}
 	if transport.SameOrigin(from, to) {
-		return &next, ""
+		return next, ""
 	}
 	if !d.action.FollowRedirects {
 		return nil, "another origin (set follow_redirects: true on the action to follow it)"
@@ -92,5 +75,5 @@ func (d *dataAction) redirect(in *engine.Instance, req *transport.Request, statu
 			}
 		}
 	}
-	return &next, ""
+	return next, ""
 }

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 )
@@ -42,19 +43,36 @@ func FollowSameOrigin(ctx context.Context, t Transport, req *Request) (*Response
 		if err != nil || !IsRedirect(resp.Status) || hops >= MaxSameOriginRedirects {
 			return resp, err
 		}
-		from, err1 := url.Parse(req.URL)
-		to, err2 := from.Parse(resp.Header.Get("Location"))
-		if err1 != nil || err2 != nil || resp.Header.Get("Location") == "" || !SameOrigin(from, to) {
+		next, from, to, err := Redirected(req, resp.Status, resp.Header.Get("Location"))
+		if err != nil || !SameOrigin(from, to) {
 			return resp, nil
 		}
-		next := *req
-		next.URL, next.Header = to.String(), req.Header.Clone()
-		// 301, 302 and 303 turn a request with a body into a GET, as net/http does.
-		if resp.Status != http.StatusTemporaryRedirect && resp.Status != http.StatusPermanentRedirect &&
-			(resp.Status == http.StatusSeeOther || req.Method == http.MethodPost) {
-			next.Method, next.Body = http.MethodGet, nil
-			next.Header.Del("Content-Type")
-		}
-		req = &next
+		req = next
 	}
+}
+
+// Redirected is the request that follows a redirect of req (status, Location loc, which may be
+// relative), with the URLs it goes from and to. 301, 302 and 303 turn a request with a body into
+// a GET, as browsers and net/http do. A Location that is missing or not http(s) is an error.
+func Redirected(req *Request, status int, loc string) (next *Request, from, to *url.URL, err error) {
+	if loc == "" {
+		return nil, nil, nil, errors.New("the redirect has no Location")
+	}
+	if from, err = url.Parse(req.URL); err != nil {
+		return nil, nil, nil, errors.New("the request URL does not parse")
+	}
+	if to, err = from.Parse(loc); err != nil || (to.Scheme != "http" && to.Scheme != "https") {
+		return nil, nil, nil, errors.New("the Location is not an http(s) URL")
+	}
+	n := *req
+	n.URL, n.Header = to.String(), req.Header.Clone()
+	if status != http.StatusTemporaryRedirect && status != http.StatusPermanentRedirect &&
+		(status == http.StatusSeeOther || req.Method == http.MethodPost) {
+		if req.Method != http.MethodHead {
+			n.Method = http.MethodGet
+		}
+		n.Body = nil
+		n.Header.Del("Content-Type")
+	}
+	return &n, from, to, nil
 }
