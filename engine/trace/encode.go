@@ -280,26 +280,11 @@ func (w *jsonWriter) value(v any) {
 }
 
 // object writes a map with its keys sorted, as encoding/json does.
-func (w *jsonWriter) object(m map[string]any) {
-	var arr [16]string
-	keys := arr[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	w.b = append(w.b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.str(k)
-		w.b = append(w.b, ':')
-		w.value(m[k])
-	}
-	w.b = append(w.b, '}')
-}
+func (w *jsonWriter) object(m map[string]any) { writeMap(w, m, w.value) }
 
-func (w *jsonWriter) strings(m map[string]string) {
+func (w *jsonWriter) strings(m map[string]string) { writeMap(w, m, w.str) }
+
+func writeMap[V any](w *jsonWriter, m map[string]V, value func(V)) {
 	var arr [16]string
 	keys := arr[:0]
 	for k := range m {
@@ -313,7 +298,7 @@ func (w *jsonWriter) strings(m map[string]string) {
 		}
 		w.str(k)
 		w.b = append(w.b, ':')
-		w.str(m[k])
+		value(m[k])
 	}
 	w.b = append(w.b, '}')
 }
