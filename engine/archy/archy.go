@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/archflow/archflow/engine/archy/dataaction"
+	"github.com/archflow/archflow/engine/yamldoc"
 )
 
 // Diag is an error or warning of the import, at file:line:col of the Architect source.
@@ -266,17 +267,6 @@ func childKey(n *yaml.Node, names ...string) *yaml.Node {
 		}
 	}
 	return nil
-}
-
-func pairs(n *yaml.Node) [][2]*yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	var out [][2]*yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		out = append(out, [2]*yaml.Node{n.Content[i], n.Content[i+1]})
-	}
-	return out
 }
 
 // single reads a one-key mapping ({updateData: {...}}): its key node and value.
@@ -586,7 +576,7 @@ func (t *translator) errorHandling(n *yaml.Node) {
 	var ref *yaml.Node
 	var find func(x *yaml.Node)
 	find = func(x *yaml.Node) {
-		for _, p := range pairs(x) {
+		for _, p := range yamldoc.Entries(x) {
 			if p[0].Value == "targetTaskRef" {
 				ref = p[1]
 			}
@@ -1085,7 +1075,7 @@ func (t *translator) literal(l *yaml.Node, typ string) (string, error) {
 func durationSeconds(n *yaml.Node) (string, error) {
 	mult := map[string]float64{"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1, "milliseconds": 0.001}
 	total := 0.0
-	for _, p := range pairs(n) {
+	for _, p := range yamldoc.Entries(n) {
 		m, ok := mult[p[0].Value]
 		if !ok {
 			return "", fmt.Errorf("unknown duration field %q (days, hours, minutes, seconds, milliseconds)", p[0].Value)

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/archflow/archflow/engine/archy/dataaction"
+	"github.com/archflow/archflow/engine/yamldoc"
 )
 
 // GenesysAuth is the auth entry of Platform API calls.
@@ -38,8 +39,8 @@ func (t *translator) callData(k, v *yaml.Node, name string, next *node) *node {
 	// category: {INTEGRATION: {dataAction: {NAME: spec}}}; the integration does not matter here
 	var daName, spec *yaml.Node
 	named := 0
-	for _, p := range pairs(child(v, "category")) {
-		for _, d := range pairs(child(p[1], "dataAction")) {
+	for _, p := range yamldoc.Entries(child(v, "category")) {
+		for _, d := range yamldoc.Entries(child(p[1], "dataAction")) {
 			daName, spec = d[0], d[1]
 			named++
 		}
@@ -77,7 +78,7 @@ func (t *translator) callData(k, v *yaml.Node, name string, next *node) *node {
 		}
 		outs = o
 	}
-	for _, p := range pairs(child(spec, "successOutputs")) {
+	for _, p := range yamldoc.Entries(child(spec, "successOutputs")) {
 		target := child(p[1], "var")
 		if target == nil {
 			continue // noValue: not mapped
@@ -99,7 +100,7 @@ func (t *translator) callData(k, v *yaml.Node, name string, next *node) *node {
 		}
 		a.outputs = append(a.outputs, [2]string{vname, fmt.Sprintf("error == nil ? (%s) : %s", e, vname)})
 	}
-	for _, p := range pairs(child(spec, "failureOutputs")) {
+	for _, p := range yamldoc.Entries(child(spec, "failureOutputs")) {
 		target := child(p[1], "var")
 		if target == nil {
 			continue
@@ -151,7 +152,7 @@ func memberPath(field string) string {
 
 func (t *translator) inputs(n *yaml.Node) []dataaction.Input {
 	var out []dataaction.Input
-	for _, p := range pairs(n) {
+	for _, p := range yamldoc.Entries(n) {
 		out = append(out, dataaction.Input{Name: p[0].Value, Expr: t.exprOf(p[1])})
 	}
 	return out
@@ -310,7 +311,7 @@ func (t *translator) platform(k, v *yaml.Node, name string, next *node) *node {
 		// the table is named in the flow; the API needs its id, from the environment
 		var table *yaml.Node
 		var spec *yaml.Node
-		for _, p := range pairs(child(v, "dataTable")) {
+		for _, p := range yamldoc.Entries(child(v, "dataTable")) {
 			table, spec = p[0], p[1]
 		}
 		if table == nil {
@@ -322,7 +323,7 @@ func (t *translator) platform(k, v *yaml.Node, name string, next *node) *node {
 		a.method = "GET"
 		a.url = base + "/api/v2/flows/datatables/{{ env(" + QuoteExpr(env) + ") }}/rows/{{ " + t.exprOf(child(v, "lookupValue")) + " }}"
 		a.query = [][2]string{{"showbrief", "false"}}
-		for _, p := range pairs(child(spec, "foundOutputs")) {
+		for _, p := range yamldoc.Entries(child(spec, "foundOutputs")) {
 			target := child(p[1], "var")
 			if target == nil {
 				continue
@@ -331,7 +332,7 @@ func (t *translator) platform(k, v *yaml.Node, name string, next *node) *node {
 				a.outputs = append(a.outputs, [2]string{vname, fmt.Sprintf("error == nil ? body%s : %s", memberPath(p[0].Value), vname)})
 			}
 		}
-		for _, p := range pairs(child(spec, "failureOutputs")) {
+		for _, p := range yamldoc.Entries(child(spec, "failureOutputs")) {
 			target := child(p[1], "var")
 			if target == nil {
 				continue
@@ -361,9 +362,9 @@ func (t *translator) platform(k, v *yaml.Node, name string, next *node) *node {
 		// env-configured action, so this flow validates and runs with mocks.
 		var mod *yaml.Node
 		var spec *yaml.Node
-		for _, p := range pairs(child(v, "commonModule")) {
+		for _, p := range yamldoc.Entries(child(v, "commonModule")) {
 			mod = p[0]
-			for _, q := range pairs(p[1]) {
+			for _, q := range yamldoc.Entries(p[1]) {
 				spec = q[1]
 			}
 		}
@@ -373,11 +374,11 @@ func (t *translator) platform(k, v *yaml.Node, name string, next *node) *node {
 		}
 		a.auth = ""
 		var ins []dataaction.Input
-		for _, p := range pairs(child(spec, "inputs")) {
+		for _, p := range yamldoc.Entries(child(spec, "inputs")) {
 			ins = append(ins, dataaction.Input{Name: strings.TrimPrefix(p[0].Value, "Common."), Expr: t.exprOf(p[1])})
 		}
 		t.envAction(a, "common module", mod, ins, "POST")
-		for _, p := range pairs(child(spec, "outputs")) {
+		for _, p := range yamldoc.Entries(child(spec, "outputs")) {
 			target := child(p[1], "var")
 			if target == nil {
 				continue

@@ -251,3 +251,16 @@ func valueOf(n *yaml.Node) string {
 }
 
 // didYouMean suggests the candidate nearest to name, if one is close.
+
+// Entries lists the key/value nodes of a mapping in file order, and nothing for anything else:
+// for readers of other tools' files (Archy, Genesys exports) that report their own errors.
+func Entries(n *yaml.Node) [][2]*yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	out := make([][2]*yaml.Node, 0, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		out = append(out, [2]*yaml.Node{n.Content[i], n.Content[i+1]})
+	}
+	return out
+}

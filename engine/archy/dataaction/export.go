@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/archflow/archflow/engine/yamldoc"
 	"gopkg.in/yaml.v3"
 )
 
@@ -140,17 +141,17 @@ func Parse(file string, data []byte) (*Export, []*Problem) {
 	x.URLTemplate = str("config.request.requestUrlTemplate")
 	x.RequestTemplate = str("config.request.requestTemplate")
 	x.SuccessTemplate = str("config.response.successTemplate")
-	for _, p := range pairs(get("config.request.headers")) {
+	for _, p := range yamldoc.Entries(get("config.request.headers")) {
 		x.Headers = append(x.Headers, [2]string{p[0].Value, p[1].Value})
 	}
-	for _, p := range pairs(get("config.response.translationMap")) {
+	for _, p := range yamldoc.Entries(get("config.response.translationMap")) {
 		x.TranslationMap = append(x.TranslationMap, [2]string{p[0].Value, p[1].Value})
 		x.pos["translationMap."+p[0].Value] = p[1]
 	}
-	for _, p := range pairs(get("config.response.translationMapDefaults")) {
+	for _, p := range yamldoc.Entries(get("config.response.translationMapDefaults")) {
 		x.Defaults[p[0].Value] = p[1].Value
 	}
-	for _, p := range pairs(get("contract.input.inputSchema.properties")) {
+	for _, p := range yamldoc.Entries(get("contract.input.inputSchema.properties")) {
 		x.Inputs = append(x.Inputs, p[0].Value)
 	}
 	if r := get("contract.input.inputSchema.required"); r != nil && r.Kind == yaml.SequenceNode {
@@ -178,20 +179,9 @@ func child(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-func pairs(n *yaml.Node) [][2]*yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	var out [][2]*yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		out = append(out, [2]*yaml.Node{n.Content[i], n.Content[i+1]})
-	}
-	return out
-}
-
 // flattenSchema lists the properties of a JSON schema as dotted paths with their types.
 func flattenSchema(n *yaml.Node, prefix string, out map[string]string) {
-	for _, p := range pairs(child(n, "properties")) {
+	for _, p := range yamldoc.Entries(child(n, "properties")) {
 		name := prefix + p[0].Value
 		typ := ""
 		if t := child(p[1], "type"); t != nil && t.Kind == yaml.ScalarNode {
