@@ -6,13 +6,18 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/archflow/archflow/engine/yamldoc"
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/builtin"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
 	exprtypes "github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
 	"gopkg.in/yaml.v3"
@@ -123,9 +128,12 @@ func (e *Expr) operandsAt(loc file.Location) []string {
 
 // scope is what expressions of one flow may name, and the expr options built from it once.
 type scope struct {
-	vars     map[string]Type
-	retries  map[string]bool // nodes with a retry: policy
-	opts     []expr.Option
+	vars    map[string]Type
+	retries map[string]bool // nodes with a retry: policy
+	// config is expr's configuration built from the options once per flow: building it (the
+	// builtins table, the environment's types, each function's signature) costs more than
+	// compiling a short expression, and a flow has dozens.
+	config   *conf.Config
 	envCalls []envCall
 }
 
@@ -198,7 +206,7 @@ func newScope(vars map[string]Type, retries map[string]bool) *scope {
 	for name, t := range vars {
 		env[name] = t.exprType()
 	}
-	s.opts = []expr.Option{
+	opts := []expr.Option{
 		expr.Env(env),
 		expr.DisableBuiltin("now"),
 		expr.Patch(flowAliasPatch{}),
@@ -206,8 +214,41 @@ func newScope(vars map[string]Type, retries map[string]bool) *scope {
 		expr.Patch(notSetEqPatch{vars: vars}),
 		notSetEqFunction(),
 	}
-	s.opts = append(s.opts, pureFunctions()...)
+	opts = append(opts, pureFunctions()...)
+	s.config = newConfig(opts)
 	return s
+}
+
+// newConfig is what expr.Compile builds from its options before it compiles.
+func newConfig(opts []expr.Option) *conf.Config {
+	cfg := conf.CreateNew()
+	for _, op := range opts {
+		op(cfg)
+	}
+	for name := range cfg.Disabled {
+		delete(cfg.Builtins, name)
+	}
+	cfg.Check()
+	return cfg
+}
+
+// compileWith is expr.Compile with a configuration built once: parse, patch and check,
+// optimize, compile.
+func compileWith(cfg *conf.Config, src string) (*vm.Program, error) {
+	tree, err := checker.ParseCheck(src, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Optimize {
+		if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
+			var fe *file.Error
+			if errors.As(err, &fe) {
+				return nil, fe.Bind(tree.Source)
+			}
+			return nil, err
+		}
+	}
+	return compiler.Compile(tree, cfg)
 }
 
 // flowAliasPatch rewrites Flow.x to x so that both spellings are checked against the declarations.
@@ -276,7 +317,7 @@ func (r *refCollector) Visit(node *ast.Node) {
 // compileExpr compiles src, reporting errors at pos (offset by the expression's column).
 func (c *Compiler) compileExpr(src string, pos yamldoc.Pos) *Expr {
 	s := c.scope
-	prog, err := expr.Compile(src, s.opts...)
+	prog, err := compileWith(s.config, src)
 	if err != nil {
 		c.exprError(src, pos, err)
 		return nil
@@ -622,7 +663,7 @@ func QuoteExpr(s string) string {
 // bareExprHint is the message for {{ }} where a bare expression goes, with the expression
 // written the way it should be.
 func bareExprHint(src string) string {
-	return fmt.Sprintf("bare expressions take no {{ }}: write %s", strings.TrimSpace(bareTemplateRe.ReplaceAllString(src, "$1")))
+	return fmt.Sprintf("bare expressions take no {{ }}: write %s", strings.TrimSpace(bareTemplateRe().ReplaceAllString(src, "$1")))
 }
 
-var bareTemplateRe = regexp.MustCompile(`\{\{\s*(.*?)\s*\}\}`)
+var bareTemplateRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{\s*(.*?)\s*\}\}`) })

@@ -48,12 +48,12 @@ func (c *Compiler) Pairs(n *yaml.Node) [][2]*yaml.Node {
 	return out
 }
 
-var nameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-var flowNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+var nameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
+var flowNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]+$`) })
 
 // CheckName reports a name that does not match [A-Za-z_][A-Za-z0-9_]*.
 func (c *Compiler) CheckName(n *yaml.Node, what string) bool {
-	if !nameRe.MatchString(n.Value) {
+	if !nameRe().MatchString(n.Value) {
 		c.Errorf(n, "%s name %q must match [A-Za-z_][A-Za-z0-9_]*", what, n.Value)
 		return false
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 )
@@ -42,7 +43,7 @@ Exit codes: 0 written; 2 a file already exists (nothing written).`,
 	}
 }
 
-var notNameChar = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+var notNameChar = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9_-]+`) })
 
 // starterName is the flow name for DIR: its base name, with what a flow name cannot hold dropped.
 func starterName(dir string) string {
@@ -50,7 +51,7 @@ func starterName(dir string) string {
 	if err != nil {
 		return "starter"
 	}
-	name := strings.Trim(notNameChar.ReplaceAllString(filepath.Base(abs), "-"), "-")
+	name := strings.Trim(notNameChar().ReplaceAllString(filepath.Base(abs), "-"), "-")
 	if name == "" {
 		return "starter"
 	}

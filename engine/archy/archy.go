@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/expr-lang/expr/builtin"
@@ -87,11 +88,11 @@ func Import(file string, data []byte, opts Options) (*Result, []*Diag) {
 	return &Result{YAML: out, Warnings: t.sorted(t.warns), Notes: t.notes}, nil
 }
 
-var yamlLineRe = regexp.MustCompile(`line (\d+)`)
+var yamlLineRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+)`) })
 
 func yamlDiag(file string, err error) *Diag {
 	line := 1
-	if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
+	if m := yamlLineRe().FindStringSubmatch(err.Error()); m != nil {
 		fmt.Sscan(m[1], &line)
 	}
 	return &Diag{File: file, Line: line, Col: 1, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
@@ -437,11 +438,11 @@ func seq(n *yaml.Node) []*yaml.Node {
 	return n.Content
 }
 
-var refRe = regexp.MustCompile(`\[(.*)\]\s*$`)
+var refRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\[(.*)\]\s*$`) })
 
 // refTarget reads "/workflow/states/state[Initial State_10]" as "Initial State_10".
 func refTarget(s string) string {
-	if m := refRe.FindStringSubmatch(s); m != nil {
+	if m := refRe().FindStringSubmatch(s); m != nil {
 		return m[1]
 	}
 	return s
@@ -1118,11 +1119,13 @@ func (t *translator) duration(n *yaml.Node) string {
 	return "0"
 }
 
-var isoRe = regexp.MustCompile(`^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$`)
+var isoRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$`)
+})
 
 // isoDuration reads an ISO 8601 duration (PT5M) as seconds.
 func isoDuration(s string) (string, bool) {
-	m := isoRe.FindStringSubmatch(s)
+	m := isoRe().FindStringSubmatch(s)
 	if m == nil || s == "P" || s == "PT" {
 		return "", false
 	}
@@ -1169,10 +1172,10 @@ func yamlString(s string) string {
 	return b.String()
 }
 
-var plainRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_./-]*$`)
+var plainRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_./-]*$`) })
 
 func plainSafe(s string) bool {
-	if !plainRe.MatchString(s) {
+	if !plainRe().MatchString(s) {
 		return false
 	}
 	switch strings.ToLower(s) {

@@ -6,11 +6,12 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
 
-var placeholderRe = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}`)
+var placeholderRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}`) })
 
 // substitution remembers where a {{name}} was replaced, to give positions in the original file.
 type substitution struct {
@@ -30,7 +31,7 @@ func substitute(file string, data []byte, values map[string]string) ([]byte, []s
 		var b strings.Builder
 		last := 0
 		shift := 0
-		for _, m := range placeholderRe.FindAllStringSubmatchIndex(line, -1) {
+		for _, m := range placeholderRe().FindAllStringSubmatchIndex(line, -1) {
 			name := line[m[2]:m[3]]
 			v, ok := values[name]
 			if !ok {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/archflow/archflow/engine/trace"
 )
@@ -20,10 +21,10 @@ func SnapshotPath(c *Case) string {
 	return filepath.Join(filepath.Dir(c.File.Path), "snapshots", stem, slug(c.Name)+".trace.jsonl")
 }
 
-var slugRe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+var slugRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9._-]+`) })
 
 func slug(name string) string {
-	s := strings.Trim(slugRe.ReplaceAllString(strings.ToLower(name), "-"), "-")
+	s := strings.Trim(slugRe().ReplaceAllString(strings.ToLower(name), "-"), "-")
 	if s == "" {
 		s = "case"
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"sync"
 	"time"
 )
 
@@ -29,11 +30,13 @@ func DurationOfSeconds(f float64) (time.Duration, error) {
 
 // goDurationRe is the syntax of a Go duration string: one that time.ParseDuration refuses
 // although it matches overflowed.
-var goDurationRe = regexp.MustCompile(`^([-+]?)([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$`)
+var goDurationRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([-+]?)([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$`)
+})
 
 // durationOverflow tells a well-formed duration string too long for time.Duration.
 func durationOverflow(s string) (time.Duration, error, bool) {
-	m := goDurationRe.FindStringSubmatch(s)
+	m := goDurationRe().FindStringSubmatch(s)
 	if m == nil {
 		return 0, nil, false
 	}

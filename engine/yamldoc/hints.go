@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -131,14 +132,14 @@ func flowValueAt(line string, col int) string {
 	return strings.TrimSpace(line[start:end])
 }
 
-var unquotedTemplateRe = regexp.MustCompile(`(?:^|:|-)\s+(\{\{)`)
+var unquotedTemplateRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:^|:|-)\s+(\{\{)`) })
 
 // unquotedTemplateColumn finds a value that starts with an unquoted {{ and goes on after its
 // }}: the shape YAML cannot read (`url: {{ x }}/orders`). A value that is only `{{ x }}` reads
 // as a mapping, and UnquotedTemplates reports it.
 func unquotedTemplateColumn(line string) int {
 	line = stripComment(line)
-	m := unquotedTemplateRe.FindStringSubmatchIndex(line)
+	m := unquotedTemplateRe().FindStringSubmatchIndex(line)
 	if m == nil {
 		return 0
 	}
@@ -219,8 +220,6 @@ func templateText(lines []string, n *yaml.Node) string {
 	}
 	return "{{ ... }}"
 }
-
-var templatePartRe = regexp.MustCompile(`\{\{\s*(.*?)\s*\}\}`)
 
 // unclosedQuoteColumn finds a " that opens a string not closed on its line.
 func unclosedQuoteColumn(line string) int {
