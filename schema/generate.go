@@ -29,7 +29,7 @@ func GenerateFlow(reg *engine.Registry) ([]byte, error) {
 	defs := root["$defs"].(map[string]any)
 	addDefs := func(from map[string]engine.Schema) {
 		for k, v := range from {
-			defs[k] = v
+			defs[k] = engine.ParsedSchema(v)
 		}
 	}
 
@@ -115,7 +115,7 @@ func ref(def string) map[string]any { return map[string]any{"$ref": "#/$defs/" +
 
 // withDoc is a field's schema with its doc as the description.
 func withDoc(s engine.Schema, doc string) map[string]any {
-	out := maps.Clone(map[string]any(s))
+	out := maps.Clone(map[string]any(engine.ParsedSchema(s)))
 	if out == nil {
 		out = map[string]any{}
 	}
@@ -148,8 +148,9 @@ func object(s *engine.Spec, lead map[string]any, leadRequired []string, extra ma
 		"required":             required,
 		"properties":           props,
 	}
-	for _, k := range slices.Sorted(maps.Keys(s.Constraints)) {
-		def[k] = s.Constraints[k]
+	constraints := engine.ParsedSchema(s.Constraints)
+	for _, k := range slices.Sorted(maps.Keys(constraints)) {
+		def[k] = constraints[k]
 	}
 	return def
 }

@@ -94,7 +94,7 @@ func defs(b *strings.Builder, d map[string]engine.Schema) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		s := d[n]
+		s := engine.ParsedSchema(d[n])
 		desc, _ := s["description"].(string)
 		fmt.Fprintf(b, "\n### `%s`\n\n%s\n", n, desc)
 		if props, ok := s["properties"].(map[string]any); ok {
@@ -115,6 +115,7 @@ func defs(b *strings.Builder, d map[string]engine.Schema) {
 
 // schemaText says in a few words what a schema accepts.
 func schemaText(s map[string]any) string {
+	s = engine.ParsedSchema(s)
 	if r, ok := s["$ref"].(string); ok {
 		return strings.TrimPrefix(r, "#/$defs/")
 	}
@@ -166,7 +167,7 @@ func valueNote(s engine.Schema) string {
 }
 
 func constraintText(c engine.Schema) string {
-	b, _ := json.Marshal(c)
+	b, _ := json.Marshal(engine.ParsedSchema(c))
 	return "`" + string(b) + "` (JSON Schema)"
 }
 

@@ -15,20 +15,13 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/durable"
 	"github.com/archflow/archflow/engine/failure"
 	"github.com/google/uuid"
 )
 
 // Address is the server address: addr, else TEMPORAL_ADDRESS, else DefaultAddress.
-func Address(addr string) string {
-	if addr != "" {
-		return addr
-	}
-	if a := os.Getenv("TEMPORAL_ADDRESS"); a != "" {
-		return a
-	}
-	return DefaultAddress
-}
+func Address(addr string) string { return durable.Address(addr) }
 
 // Logger is the SDK's logger for archflow: warnings and errors only, to stderr.
 func Logger() log.Logger {

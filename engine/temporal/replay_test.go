@@ -14,7 +14,7 @@ import (
 // Histories recorded on a real server replay with the current workflow code: an archflow upgrade
 // never breaks instances already waiting (SPEC §10). testdata/history-e2e.json is an instance of
 // testdata/e2e.yaml (OAuth, a 503 with Retry-After, a durable wait, success), recorded by
-// cmd/archflow's TestTemporalEndToEnd with ARCHFLOW_UPDATE_HISTORY=1. Keep the histories of
+// cmd/archflow/cli's TestTemporalEndToEnd with ARCHFLOW_UPDATE_HISTORY=1. Keep the histories of
 // earlier releases beside it: a change of the workflow code must go behind workflow.GetVersion.
 func TestReplayRecordedHistories(t *testing.T) {
 	t.Parallel()

@@ -19,6 +19,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/clock"
+	"github.com/archflow/archflow/engine/durable"
 	"github.com/archflow/archflow/engine/failure"
 	"github.com/archflow/archflow/engine/trace"
 	"github.com/archflow/archflow/engine/transport"
@@ -30,9 +31,9 @@ const (
 	ActivityAttempt  = "archflow.attempt"
 	ActivityDeliver  = "archflow.deliver"
 	ActivityEnv      = "archflow.env"
-	DefaultTaskQueue = "archflow"
-	DefaultAddress   = "127.0.0.1:7233"
-	DefaultNamespace = "default"
+	DefaultTaskQueue = durable.DefaultTaskQueue
+	DefaultAddress   = durable.DefaultAddress
+	DefaultNamespace = durable.DefaultNamespace
 
 	// attemptMargin is added to an action's timeout for the attempt activity's start-to-close
 	// timeout: token requests and the 401 re-send happen inside it too. A worker lost mid-call
@@ -77,7 +78,7 @@ type Input struct {
 
 // DefaultHistoryLimit is the history length (events) at which an instance continues as new,
 // well before Temporal's limit of about 50k events (or earlier, when the server suggests it).
-const DefaultHistoryLimit = 10000
+const DefaultHistoryLimit = durable.DefaultHistoryLimit
 
 // Flows finds the compiled flow of a name and hash, or says why the worker refuses it.
 type Flows interface {

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/graph/svg"
@@ -14,7 +15,9 @@ import (
 // flow, its figures, its diagram with covered nodes and routes in green and uncovered ones in red
 // (the way Camunda's coverage report shows a process), and the list of what no case reached.
 
-var coverageHTML = template.Must(template.New("coverage").Parse(`<!DOCTYPE html>
+// coverageHTML is parsed on first use: html/template parsing costs every command start-up.
+var coverageHTML = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("coverage").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>archflow coverage</title>
 <link rel="icon" href="data:,">
 <style>
@@ -48,6 +51,7 @@ table{border-collapse:collapse;margin-bottom:1em}td,th{padding:.2em .8em;text-al
 {{else}}<p>No flow was tested.</p>{{end}}
 </body></html>
 `))
+})
 
 const (
 	covStroke   = "#2e7d32"
@@ -66,7 +70,7 @@ func (r *Report) WriteCoverageHTML(w io.Writer) error {
 	for _, c := range r.Coverage {
 		views = append(views, flowView{Coverage: c, Diagram: template.HTML(svg.RenderString(c.Diagram()))})
 	}
-	return coverageHTML.Execute(w, views)
+	return coverageHTML().Execute(w, views)
 }
 
 // Diagram is the flow's graph with what the cases covered coloured in.

@@ -15,7 +15,7 @@ import (
 func TestMisindentedIsQuietOnValidYAML(t *testing.T) {
 	t.Parallel()
 	checked := 0
-	for _, root := range []string{"../../flows", "../../testdata", "../../cmd/archflow/starter"} {
+	for _, root := range []string{"../../flows", "../../testdata", "../../cmd/archflow/cli/starter"} {
 		filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || (!strings.HasSuffix(path, ".yaml") && !strings.HasSuffix(path, ".yml")) {
 				return nil

@@ -1,7 +1,7 @@
 // Package stamp is an example node kind, written the way a newcomer adds one: this one file,
 // nothing else edited. It is not one of the built-ins; a registry takes it with
 // reg.AddKind(stamp.Kind()), and from then on validate, schema, graph, coverage and run's text
-// output know it (cmd/archflow's TestANewNodeKindInOneFile shows each).
+// output know it (cmd/archflow/cli's TestANewNodeKindInOneFile shows each).
 //
 //	checkpoint:
 //	  stamp: reached_at        # a datetime variable, set to the instance clock's now

@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/archflow/archflow/engine"
+)
+
+// printer prints a batch's results as their instances end, under a progress bar on a terminal,
+// and keeps what the exit code and the summary need: 3 (interrupted) over 1 (an outcome other
+// than success) over 0.
+type printer struct {
+	stdout, stderr io.Writer
+	output         string
+	single, color  bool
+	progress       *progressBar
+	counts         map[string]int
+	code           int
+	notStarted     int
+}
+
+func newPrinter(stdout, stderr io.Writer, output string, total int) *printer {
+	p := &printer{stdout: stdout, stderr: stderr, output: output, single: total == 1, color: useColor(stdout), counts: map[string]int{}}
+	if !p.single && isTerminal(stderr) {
+		p.progress = newProgressBar(stderr, total)
+	}
+	return p
+}
+
+func (p *printer) report(r *engine.Result, inputs map[string]any) {
+	if p.progress != nil { // the bar shares the terminal: erase it, print, redraw it
+		p.progress.clear()
+	}
+	printResult(p.stdout, r, p.output, p.single, p.color, inputs)
+	p.counts[r.Outcome]++
+	switch {
+	case r.Outcome == engine.OutcomeInterrupted:
+		p.code = exitInternal
+	case r.Outcome != engine.OutcomeSuccess && p.code == exitOK:
+		p.code = exitFailed
+	}
+	if r.Started.IsZero() && r.Outcome == engine.OutcomeInterrupted {
+		p.notStarted++
+	}
+	if p.progress != nil {
+		p.progress.add(r.Outcome)
+		p.progress.draw()
+	}
+}
+
+// finish ends the bar and prints the summary; it returns the exit code.
+func (p *printer) finish(total int, err error, inputsPath string) int {
+	if p.progress != nil {
+		p.progress.done()
+	}
+	if err != nil {
+		fmt.Fprintf(p.stderr, "archflow: %s: %v\n", inputsPath, err)
+		p.code = exitInternal
+	}
+	if !p.single && p.output == "text" {
+		printBatchSummary(p.stdout, p.counts, p.color)
+	}
+	if p.notStarted > 0 {
+		fmt.Fprintf(p.stderr, "archflow: interrupted: %d of %d instances not started\n", p.notStarted, total)
+	}
+	return p.code
+}
+
+// createPrivate creates (or truncates) a file holding run data, readable by its owner only
+// (SPEC §11): traces, results, cassettes and dead letters may carry personal data.
+func createPrivate(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	// an existing file keeps its mode on open: tighten it too
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}

@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/archflow/archflow/nodes"
+)
+
+// Batch throughput (issue 9): `archflow run --inputs N.jsonl --concurrency 64 --output json` on a
+// one-action flow against a plain net/http client loop, both on the same loopback upstream,
+// interleaved in chunks (benchChunks runs of each per iteration, benchRequests in all) so that a
+// noisy machine slows both alike; it reports the throughput ratio, and the ratio of process CPU
+// per request (the upstream's share included in both). Run it with
+//
+//	go test ./cmd/archflow/cli -run '^$' -bench BatchThroughput -benchtime 3x
+const (
+	benchRequests    = 20000
+	benchChunks      = 4
+	benchConcurrency = 64
+)
+
+// benchUpstream answers every POST with a small JSON body and counts the TCP connections it
+// accepts.
+func benchUpstream(b *testing.B) (*httptest.Server, *atomic.Int64) {
+	conns := &atomic.Int64{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"success":true,"id":"x"}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	b.Cleanup(srv.Close)
+	return srv, conns
+}
+
+// plainClient is the baseline: what a hand-written Go client does for the same batch.
+func plainClient(b *testing.B, url string, n, workers int) {
+	tr := &http.Transport{MaxIdleConns: workers, MaxIdleConnsPerHost: workers, IdleConnTimeout: 90 * time.Second}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				body := fmt.Sprintf(`{"id":"B-%d"}`, i)
+				req, _ := http.NewRequest(http.MethodPost, url+"/orders", bytes.NewReader([]byte(body)))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Idempotency-Key", fmt.Sprintf("B-%d", i))
+				resp, err := c.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				var v map[string]any
+				if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || v["success"] != true {
+					b.Errorf("answer %v %v", v, err)
+				}
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func BenchmarkBatchThroughput(b *testing.B) {
+	srv, conns := benchUpstream(b)
+	dir := b.TempDir()
+	inputs := filepath.Join(dir, "inputs.jsonl")
+	var buf bytes.Buffer
+	for i := range benchRequests / benchChunks {
+		fmt.Fprintf(&buf, "{\"order_id\": \"B-%d\"}\n", i)
+	}
+	if err := os.WriteFile(inputs, buf.Bytes(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	envFile := filepath.Join(dir, "bench.env")
+	if err := os.WriteFile(envFile, []byte("BENCH_URL="+srv.URL+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	args := []string{"run", "testdata/bench/one-action.yaml", "--inputs", inputs, "--concurrency", fmt.Sprint(benchConcurrency),
+		"--output", "json", "--env-file", envFile}
+	reg := nodes.Builtins()
+	var plain, arch, plainCPU, archCPU time.Duration
+	var archConns int64
+	b.ResetTimer()
+	for range b.N * benchChunks {
+		t0, c0 := time.Now(), processCPU()
+		plainClient(b, srv.URL, benchRequests/benchChunks, benchConcurrency)
+		plain += time.Since(t0)
+		plainCPU += processCPU() - c0
+		srv.CloseClientConnections()
+
+		before := conns.Load()
+		var stderr bytes.Buffer
+		t0, c0 = time.Now(), processCPU()
+		if code := execute(reg, args, io.Discard, &stderr); code != 0 {
+			b.Fatalf("archflow run exited %d: %s", code, stderr.String())
+		}
+		arch += time.Since(t0)
+		archCPU += processCPU() - c0
+		archConns += conns.Load() - before
+		srv.CloseClientConnections()
+	}
+	plainRate := float64(b.N*benchRequests) / plain.Seconds()
+	archRate := float64(b.N*benchRequests) / arch.Seconds()
+	b.ReportMetric(plainRate, "plain-req/s")
+	b.ReportMetric(archRate, "archflow-req/s")
+	b.ReportMetric(archRate/plainRate, "ratio")
+	b.ReportMetric(float64(archConns)/float64(b.N*benchChunks), "archflow-conns/run")
+	// CPU per request, the upstream's share included in both: what a busy machine does not inflate
+	n := float64(b.N * benchRequests)
+	b.ReportMetric(float64(plainCPU.Microseconds())/n, "plain-cpu-µs/req")
+	b.ReportMetric(float64(archCPU.Microseconds())/n, "archflow-cpu-µs/req")
+	b.ReportMetric(float64(plainCPU)/float64(archCPU), "cpu-ratio")
+}
+
+// processCPU is the CPU time of the whole process (user and system).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Benchmarks of the built binary, run as a user runs it (issue 9):
+//
+//	go test ./cmd/archflow/cli -run '^$' -bench 'VirtualBatchRSS|StartUp' -benchtime 1x
+
+// maxRSS is the peak resident set of a finished command, in bytes (Linux reports KiB).
+func maxRSS(cmd *exec.Cmd) float64 {
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return float64(ru.Maxrss) * 1024
+	}
+	return 0
+}
+
+// BenchmarkVirtualBatchRSS runs 100,000 instances of the seed flow (two 503s, then success,
+// scripted by its mock; waits on the virtual clock) in one `archflow run` and reports its peak
+// RSS: results stream out and are dropped, so it stays flat in the number of inputs.
+func BenchmarkVirtualBatchRSS(b *testing.B) {
+	const instances = 100000
+	bin := buildBinaries(b)
+	inputs := filepath.Join(b.TempDir(), "orders.jsonl")
+	fh, err := os.Create(inputs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriter(fh)
+	for i := range instances {
+		w.WriteString(`{"order_id": "V-` + strconv.Itoa(i) + `", "amount": 1}` + "\n")
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	fh.Close()
+	var rss, worst float64
+	var wall time.Duration
+	for range b.N {
+		cmd := exec.Command(bin, "run", "../../../flows/self-healing.yaml", "--inputs", inputs, "--mock", "../../../flows/self-healing.mock.yaml",
+			"--clock", "virtual", "--concurrency", "64", "--output", "json")
+		cmd.Env = append(os.Environ(), "DEAD_LETTER="+os.DevNull)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr // results go to /dev/null: the parent does not hold them
+		t0 := time.Now()
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("archflow run: %v\n%.2000s", err, stderr.String())
+		}
+		wall += time.Since(t0)
+		rss += maxRSS(cmd)
+		worst = max(worst, maxRSS(cmd))
+	}
+	b.ReportMetric(rss/float64(b.N)/(1<<20), "MiB-maxrss")
+	b.ReportMetric(worst/(1<<20), "MiB-maxrss-worst")
+	b.ReportMetric(float64(b.N*instances)/wall.Seconds(), "instances/s")
+}
+
+// BenchmarkStartUp runs a hello-world Go binary and `archflow validate` of the seed flow (and
+// `archflow run --help`, which loads nothing) in turn, and reports each one's wall time and
+// validate's ratio to hello-world.
+func BenchmarkStartUp(b *testing.B) {
+	const rounds = 20
+	bin := buildBinaries(b)
+	dir := b.TempDir()
+	hello := filepath.Join(dir, "hello")
+	src := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(src, []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello, world\") }\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	if out, err := exec.Command("go", "build", "-o", hello, src).CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	commands := [][]string{{hello}, {bin, "validate", "../../../flows/self-healing.yaml"}, {bin, "run", "--help"}}
+	times := make([]time.Duration, len(commands))
+	for range b.N * rounds {
+		for i, c := range commands {
+			t0 := time.Now()
+			if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+				b.Fatalf("%v: %v\n%s", c, err, out)
+			}
+			times[i] += time.Since(t0)
+		}
+	}
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(b.N*rounds) }
+	b.ReportMetric(per(times[0]), "hello-ms")
+	b.ReportMetric(per(times[1]), "validate-ms")
+	b.ReportMetric(per(times[2]), "run-help-ms")
+	b.ReportMetric(float64(times[1])/float64(times[0]), "validate-ratio")
+}
