@@ -74,6 +74,11 @@ func runOnTemporal(cmd *cobra.Command, reg *engine.Registry, path string, rf *ru
 	if tf.engine != "temporal" {
 		return exitWith(exitInvalid, "--engine must be local or temporal, not %q", tf.engine)
 	}
+	// before anything is read: without the engine linked in, the companion reads it all
+	eng, err := tf.dur.get()
+	if err != nil {
+		return err
+	}
 	for _, name := range []string{"clock", "mock", "trace", "record", "env-file"} {
 		if fl := cmd.Flags().Lookup(name); fl != nil && fl.Changed {
 			return exitWith(exitInvalid, "--%s cannot be used with --engine temporal: %s", name, whereItBelongs[name])
@@ -96,10 +101,6 @@ func runOnTemporal(cmd *cobra.Command, reg *engine.Registry, path string, rf *ru
 		return err
 	}
 
-	eng, err := tf.dur.get()
-	if err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	p := newPrinter(stdout, stderr, rf.output, len(batch))
