@@ -31,8 +31,9 @@ func Check(f *engine.Flow) yamldoc.ErrorList {
 }
 
 type checker struct {
-	flow *engine.Flow
-	errs yamldoc.ErrorList
+	flow     *engine.Flow
+	errs     yamldoc.ErrorList
+	assigned *assignedSets // computed on first use
 }
 
 // lint reports the classic mistakes of hand-built retry loops (SPEC §9) as warnings.
@@ -107,7 +108,9 @@ func (c *checker) lint() {
 
 // lintCounters warns of a loop counter that is not set on every path from start.
 func (c *checker) lintCounters(scc []*engine.Node, changed map[string]bool) {
-	assigned := mustAssigned(c.flow)
+	if c.assigned == nil {
+		c.assigned = mustAssigned(c.flow)
+	}
 	seen := map[string]bool{}
 	for _, n := range scc {
 		if !engine.Decides(n) {
@@ -119,7 +122,7 @@ func (c *checker) lintCounters(scc []*engine.Node, changed map[string]bool) {
 					continue
 				}
 				seen[v] = true
-				if !assigned[loopEntry(c.flow, scc)][v] {
+				if !c.assigned.has(loopEntry(c.flow, scc), v) {
 					c.errs.Warn(n.Pos, RuleCounterNotReset, "assign it (e.g. "+v+": 0) before the loop, on every path from start",
 						"node %s reads the counter %s, which is not reset on every path from start", n.Name, v)
 				}
@@ -262,68 +265,73 @@ func loopEntry(f *engine.Flow, scc []*engine.Node) *engine.Node {
 	return first(scc)
 }
 
-// mustAssigned computes, for each node, the variables an assign (or an outputs map) has set on
-// every path from start to it.
-func mustAssigned(f *engine.Flow) map[*engine.Node]map[string]bool {
-	all := map[string]bool{}
-	for _, v := range f.Vars {
-		all[v.Name] = true
-	}
-	inputs := map[string]bool{}
-	for _, v := range f.Vars {
+// assignedSets is, for each node (by index), the variables (by their index in f.Vars, one bit
+// each) that an assign or an outputs map has set on every path from start to it.
+type assignedSets struct {
+	vars map[string]int
+	in   [][]uint64
+}
+
+// has says whether name is set on every path from start to n.
+func (a *assignedSets) has(n *engine.Node, name string) bool {
+	i, ok := a.vars[name]
+	return ok && a.in[n.Index][i/64]&(1<<(i%64)) != 0
+}
+
+// mustAssigned computes the must-assigned sets: a forward dataflow over the graph, the
+// intersection over predecessors, from the top of the lattice (every variable) down.
+func mustAssigned(f *engine.Flow) *assignedSets {
+	a := &assignedSets{vars: make(map[string]int, len(f.Vars))}
+	words := (len(f.Vars) + 63) / 64
+	newSet := func() []uint64 { return make([]uint64, words) }
+	all, inputs := newSet(), newSet()
+	for i, v := range f.Vars {
+		a.vars[v.Name] = i
+		all[i/64] |= 1 << (i % 64)
 		if v.Input {
-			inputs[v.Name] = true
+			inputs[i/64] |= 1 << (i % 64)
 		}
 	}
-	preds := map[*engine.Node][]*engine.Node{}
+	preds := make([][]*engine.Node, len(f.Nodes))
 	for _, e := range f.Edges {
-		preds[e.To] = append(preds[e.To], e.From)
+		preds[e.To.Index] = append(preds[e.To.Index], e.From)
 	}
-	in := map[*engine.Node]map[string]bool{}
-	out := map[*engine.Node]map[string]bool{}
+	a.in = make([][]uint64, len(f.Nodes))
+	out := make([][]uint64, len(f.Nodes))
 	for _, n := range f.Nodes {
-		in[n], out[n] = copySet(all), copySet(all) // top of the lattice
+		a.in[n.Index], out[n.Index] = slices.Clone(all), slices.Clone(all)
 	}
+	s := newSet()
 	for changed := true; changed; {
 		changed = false
 		for _, n := range f.Nodes {
-			var s map[string]bool
-			if n == f.Start || n == f.OnError {
-				s = copySet(inputs)
+			switch {
+			case n == f.Start || n == f.OnError:
+				copy(s, inputs)
+			case len(preds[n.Index]) > 0:
+				copy(s, all)
+			default:
+				clear(s)
 			}
-			for _, p := range preds[n] {
-				if s == nil {
-					s = copySet(out[p])
-				} else {
-					for k := range s {
-						if !out[p][k] {
-							delete(s, k)
-						}
-					}
+			for _, p := range preds[n.Index] {
+				for w := range s {
+					s[w] &= out[p.Index][w]
 				}
 			}
-			if s == nil {
-				s = map[string]bool{}
-			}
-			o := copySet(s)
+			o := slices.Clone(s)
 			for _, v := range setsOf(n) {
-				o[v.Name] = true
+				if i, ok := a.vars[v.Name]; ok {
+					o[i/64] |= 1 << (i % 64)
+				}
 			}
-			if len(s) != len(in[n]) || len(o) != len(out[n]) {
+			if !slices.Equal(s, a.in[n.Index]) || !slices.Equal(o, out[n.Index]) {
 				changed = true
+				copy(a.in[n.Index], s)
+				out[n.Index] = o
 			}
-			in[n], out[n] = s, o
 		}
 	}
-	return in
-}
-
-func copySet(m map[string]bool) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k := range m {
-		out[k] = true
-	}
-	return out
+	return a
 }
 
 // cycles returns the strongly connected components that hold a cycle, among the nodes keep
