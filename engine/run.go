@@ -128,7 +128,7 @@ func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
 	type problem struct{ msg, name string }
 	var errs []problem
 	out := make(map[string]any, len(raw))
-	for _, name := range sortedKeys(raw) {
+	for name, val := range raw { // in any order: the problems are sorted below
 		v := f.Var(name)
 		if v == nil || !v.Input {
 			var inputs []string
@@ -140,7 +140,6 @@ func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
 			errs = append(errs, problem{fmt.Sprintf("unknown input %q%s", name, yamldoc.DidYouMean(name, inputs)), name})
 			continue
 		}
-		val := raw[name]
 		var err error
 		if s, ok := val.(string); ok {
 			val, err = v.Type.ParseInput(s)
