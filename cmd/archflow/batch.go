@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/batch"
 )
 
 // printer prints a batch's results as their instances end, under a progress bar on a terminal,
@@ -19,12 +21,17 @@ type printer struct {
 	counts         map[string]int
 	code           int
 	notStarted     int
+	buffered       *batch.Output // stdout of a batch not shown on a terminal, flushed by finish
 }
 
 func newPrinter(stdout, stderr io.Writer, output string, total int) *printer {
 	p := &printer{stdout: stdout, stderr: stderr, output: output, single: total == 1, color: useColor(stdout), counts: map[string]int{}}
 	if !p.single && isTerminal(stderr) {
 		p.progress = newProgressBar(stderr, total)
+	}
+	if !p.single && !isTerminal(stdout) { // a write per result line cost a system call each
+		p.buffered = batch.NewOutput(stdout, 100*time.Millisecond)
+		p.stdout = p.buffered
 	}
 	return p
 }
@@ -52,6 +59,10 @@ func (p *printer) report(r *engine.Result, inputs map[string]any) {
 
 // finish ends the bar and prints the summary; it returns the exit code.
 func (p *printer) finish(total int, err error, inputsPath string) int {
+	if p.buffered != nil {
+		p.buffered.Flush() // the results before what goes to stderr
+		p.stdout = p.buffered.Unbuffered()
+	}
 	if p.progress != nil {
 		p.progress.done()
 	}
