@@ -221,11 +221,6 @@ func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Opt
 	if in.transport == nil {
 		in.transport = f.httpTransport()
 	}
-	seed := opts.Seed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	in.rand = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	in.id = in.newUUID()
 	in.started = in.clock.Now()
 	in.env = f.newEnv() // defaults and the empty response scope; what is the instance's own follows
@@ -443,7 +438,17 @@ func (in *Instance) Transport() transport.Transport { return in.transport }
 func (in *Instance) Redactor() *trace.Redactor { return &in.redactor }
 
 // Rand is the instance's seeded random source.
-func (in *Instance) Rand() *rand.Rand { return in.rand }
+// It is made on first use (jitter): most instances never draw.
+func (in *Instance) Rand() *rand.Rand {
+	if in.rand == nil {
+		seed := in.opts.Seed
+		if seed == 0 {
+			seed = rand.Uint64()
+		}
+		in.rand = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	}
+	return in.rand
+}
 
 // Channel is where a notification to ref goes: the injected Channels, or ref's own channel.
 func (in *Instance) Channel(ref *ChannelRef) Channel {
