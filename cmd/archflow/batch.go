@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +23,7 @@ type printer struct {
 	code           int
 	notStarted     int
 	buffered       *batch.Output // stdout of a batch not shown on a terminal, flushed by finish
+	line           []byte        // a JSON result line
 }
 
 func newPrinter(stdout, stderr io.Writer, output string, total int) *printer {
@@ -40,7 +42,9 @@ func (p *printer) report(r *engine.Result, inputs map[string]any) {
 	if p.progress != nil { // the bar shares the terminal: erase it, print, redraw it
 		p.progress.clear()
 	}
-	printResult(p.stdout, r, p.output, p.single, p.color, inputs)
+	if err := p.printJSON(r); err != nil {
+		printResult(p.stdout, r, p.output, p.single, p.color, inputs)
+	}
 	p.counts[r.Outcome]++
 	switch {
 	case r.Outcome == engine.OutcomeInterrupted:
@@ -55,6 +59,21 @@ func (p *printer) report(r *engine.Result, inputs map[string]any) {
 		p.progress.add(r.Outcome)
 		p.progress.draw()
 	}
+}
+
+// printJSON prints a JSON result line from one buffer for every line; an error (text output,
+// a result that does not encode) leaves it to printResult.
+func (p *printer) printJSON(r *engine.Result) error {
+	if p.output != "json" {
+		return errors.ErrUnsupported
+	}
+	b, err := r.AppendJSON(p.line[:0])
+	if err != nil {
+		return err
+	}
+	p.line = append(b, '\n')
+	p.stdout.Write(p.line) // as printResult: a failed write of stdout is not retried
+	return nil
 }
 
 // finish ends the bar and prints the summary; it returns the exit code.
