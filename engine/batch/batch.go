@@ -78,6 +78,7 @@ func Run(ctx context.Context, flow *engine.Flow, in *Inputs, total int, o Option
 			defer wg.Done()
 			wctx, cancel := context.WithCancel(ctx)
 			defer cancel()
+			var opts *engine.Options
 			for {
 				j, ok := take()
 				if !ok {
@@ -87,15 +88,20 @@ func Run(ctx context.Context, flow *engine.Flow, in *Inputs, total int, o Option
 					report(flow.NotStarted(j.line), j.inputs)
 					continue
 				}
-				opts := o.Instance
+				// the worker's options serve each of its instances in turn (an instance reads
+				// them while it runs), unless the instance gets options of its own
+				if o.Transport != nil || o.PerInstance != nil || opts == nil {
+					opts = new(engine.Options)
+				}
+				*opts = o.Instance
 				if o.Transport != nil {
 					opts.Transport = o.Transport()
 				}
 				var done func(*engine.Result)
 				if o.PerInstance != nil {
-					opts, done = o.PerInstance(opts)
+					*opts, done = o.PerInstance(*opts)
 				}
-				r := flow.Run(wctx, j.inputs, &opts)
+				r := flow.Run(wctx, j.inputs, opts)
 				if done != nil {
 					done(r)
 				}
