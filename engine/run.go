@@ -469,10 +469,22 @@ func (in *Instance) Stderr() io.Writer {
 // Lookup reads an env()/secret() source.
 func (in *Instance) Lookup(name string) (string, bool) { return in.lookup(name) }
 
+// shortPath is the longest path Visits counts by scanning it.
+const shortPath = 16
+
 // Visits is how many times the instance has entered node so far, this entry included.
 // The counts are made from the path on first use and kept up to date from then on, so an
 // instance that never asks pays nothing and one that asks at every call does not rescan its path.
 func (in *Instance) Visits(node string) int {
+	if in.visits == nil && len(in.res.Path) <= shortPath {
+		n := 0 // a short path is counted, cheaper than a map made for it
+		for _, p := range in.res.Path {
+			if p == node {
+				n++
+			}
+		}
+		return n
+	}
 	if in.visits == nil {
 		in.visits = make(map[string]int, len(in.flow.Nodes))
 		for _, p := range in.res.Path {
