@@ -59,7 +59,7 @@ func NewInputs(flow *engine.Flow, pairs []string, path string, ignoreExtra bool)
 func (s *Inputs) Check() (int, error) {
 	n := 0
 	var errs yamldoc.ErrorList
-	err := s.Each(func(line int, in map[string]any, err error) error {
+	err := s.each(false, func(line int, in map[string]any, err error) error {
 		n++
 		if err != nil {
 			if s.path == "" {
@@ -90,6 +90,12 @@ var errTooManyErrors = errors.New("too many errors")
 // checked inputs, or the error of that line. A file that cannot be read further (a malformed
 // CSV record, a line above MaxInputLine) ends with that error.
 func (s *Inputs) Each(fn func(line int, in map[string]any, err error) error) error {
+	return s.each(true, fn)
+}
+
+// each is Each; without keep, fn gets no inputs (nil), only the errors: the check converts every
+// input but keeps none.
+func (s *Inputs) each(keep bool, fn func(line int, in map[string]any, err error) error) error {
 	if s.path == "" {
 		in, err := s.flow.Inputs(s.base)
 		return fn(0, in, err)
@@ -116,7 +122,13 @@ func (s *Inputs) Each(fn func(line int, in map[string]any, err error) error) err
 				m[k] = v
 			}
 		}
-		in, err := s.flow.Inputs(m)
+		var in map[string]any
+		var err error
+		if keep {
+			in, err = s.flow.Inputs(m)
+		} else {
+			err = s.flow.CheckInputs(m)
+		}
 		if err != nil {
 			return fn(line, nil, s.inputError(line, cols, err))
 		}
