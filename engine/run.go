@@ -253,7 +253,7 @@ func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Opt
 	in.env["env"] = in.envFunc
 	in.env["secret"] = in.secretFunc
 	in.env["retry_after"] = func(h any) int { return RetryAfter(h, in.clock.Now()) }
-	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Calls: in.calls, Path: []string{}, Waits: []float64{}, Redactor: &in.redactor}
+	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Calls: in.calls, Path: make([]string, 0, 4), Waits: []float64{}, Redactor: &in.redactor}
 	return in
 }
 

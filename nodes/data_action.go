@@ -337,12 +337,12 @@ func (d *dataAction) send(ctx context.Context, in *engine.Instance, req *transpo
 			Method: req.Method, URL: req.URL, Headers: in.Redactor().RedactHeaders(req.Header), Body: body})
 	}
 	resp, err := in.Transport().Do(ctx, req)
-	var te *transport.TransportError
-	if !errors.As(err, &te) || !te.NotSent { // calls counts requests on the wire (SPEC §5)
+	te := asTransportError(err)
+	if te == nil || !te.NotSent { // calls counts requests on the wire (SPEC §5)
 		in.CountCall(req.Action)
 	}
 	switch {
-	case errors.As(err, &te):
+	case te != nil:
 		in.Clock().Advance(te.Virtual)
 	case resp != nil:
 		in.Clock().Advance(resp.Virtual)
@@ -354,6 +354,19 @@ func (d *dataAction) send(ctx context.Context, in *engine.Instance, req *transpo
 		return nil, err
 	}
 	return resp, nil
+}
+
+// asTransportError is the TransportError in err, or nil; a nil err costs nothing (the target of
+// errors.As escapes to the heap).
+func asTransportError(err error) *transport.TransportError {
+	if err == nil {
+		return nil
+	}
+	var te *transport.TransportError
+	if errors.As(err, &te) {
+		return te
+	}
+	return nil
 }
 
 // finish maps a response (or its absence) into scope, decides success, classifies failures and

@@ -72,13 +72,14 @@ func (t *HTTPTransport) doDirect(ctx context.Context, req *Request) (*Response, 
 	for k, vs := range req.Header {
 		h[k] = vs
 	}
-	if h.Get("User-Agent") == "" {
+	// the keys are canonical constants: indexed, as Header.Get would after canonicalizing them
+	if first(h, "User-Agent") == "" {
 		h["User-Agent"] = restyUserAgentValue
 	}
-	if payload && req.Body != nil && h.Get("Content-Type") == "" {
+	if payload && req.Body != nil && first(h, "Content-Type") == "" {
 		h.Set("Content-Type", http.DetectContentType(req.Body))
 	}
-	if ct := h.Get("Content-Type"); h.Get("Accept") == "" && (strings.Contains(ct, "json") || strings.Contains(ct, "xml")) {
+	if ct := first(h, "Content-Type"); first(h, "Accept") == "" && (strings.Contains(ct, "json") || strings.Contains(ct, "xml")) {
 		h.Set("Accept", ct) // resty asks for what it sends
 	}
 	hr.Header = h
@@ -122,4 +123,12 @@ func readBody(resp *http.Response, limit int64) ([]byte, error) {
 		return b, err
 	}
 	return io.ReadAll(io.LimitReader(resp.Body, limit+1))
+}
+
+// first is h.Get(key) for a key already canonical.
+func first(h http.Header, key string) string {
+	if vs := h[key]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
 }
