@@ -66,10 +66,18 @@ func Run(ctx context.Context, flow *engine.Flow, in *Inputs, total int, o Option
 	})
 	defer stop()
 	var pull sync.Mutex
+	// take gives the next input to run; once the batch is interrupted, the inputs left are
+	// reported as never started, in their order, and none is given
 	take := func() (job, bool) {
 		pull.Lock()
 		defer pull.Unlock()
-		return next()
+		for {
+			j, ok := next()
+			if !ok || ctx.Err() == nil {
+				return j, ok
+			}
+			report(flow.NotStarted(j.line), j.inputs)
+		}
 	}
 	var wg sync.WaitGroup
 	for range min(max(o.Concurrency, 1), max(total, 1)) {
@@ -83,10 +91,6 @@ func Run(ctx context.Context, flow *engine.Flow, in *Inputs, total int, o Option
 				j, ok := take()
 				if !ok {
 					return
-				}
-				if ctx.Err() != nil {
-					report(flow.NotStarted(j.line), j.inputs)
-					continue
 				}
 				// the worker's options serve each of its instances in turn (an instance reads
 				// them while it runs), unless the instance gets options of its own
