@@ -235,6 +235,11 @@ func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Opt
 	if in.transport == nil {
 		in.transport = f.httpTransport()
 	}
+	seed := opts.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	in.rand = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	in.id = in.newUUID()
 	in.started = in.clock.Now()
 	in.env = f.newEnv() // defaults and the empty response scope; what is the instance's own follows
@@ -253,7 +258,7 @@ func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Opt
 	in.env["env"] = in.envFunc
 	in.env["secret"] = in.secretFunc
 	in.env["retry_after"] = func(h any) int { return RetryAfter(h, in.clock.Now()) }
-	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Calls: in.calls, Path: make([]string, 0, 4), Waits: []float64{}, Redactor: &in.redactor}
+	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Calls: in.calls, Path: []string{}, Waits: []float64{}, Redactor: &in.redactor}
 	return in
 }
 
@@ -452,17 +457,7 @@ func (in *Instance) Transport() transport.Transport { return in.transport }
 func (in *Instance) Redactor() *trace.Redactor { return &in.redactor }
 
 // Rand is the instance's seeded random source.
-// It is made on first use (jitter): most instances never draw.
-func (in *Instance) Rand() *rand.Rand {
-	if in.rand == nil {
-		seed := in.opts.Seed
-		if seed == 0 {
-			seed = rand.Uint64()
-		}
-		in.rand = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	}
-	return in.rand
-}
+func (in *Instance) Rand() *rand.Rand { return in.rand }
 
 // Channel is where a notification to ref goes: the injected Channels, or ref's own channel.
 func (in *Instance) Channel(ref *ChannelRef) Channel {
@@ -483,22 +478,10 @@ func (in *Instance) Stderr() io.Writer {
 // Lookup reads an env()/secret() source.
 func (in *Instance) Lookup(name string) (string, bool) { return in.lookup(name) }
 
-// shortPath is the longest path Visits counts by scanning it.
-const shortPath = 16
-
 // Visits is how many times the instance has entered node so far, this entry included.
 // The counts are made from the path on first use and kept up to date from then on, so an
 // instance that never asks pays nothing and one that asks at every call does not rescan its path.
 func (in *Instance) Visits(node string) int {
-	if in.visits == nil && len(in.res.Path) <= shortPath {
-		n := 0 // a short path is counted, cheaper than a map made for it
-		for _, p := range in.res.Path {
-			if p == node {
-				n++
-			}
-		}
-		return n
-	}
 	if in.visits == nil {
 		in.visits = make(map[string]int, len(in.flow.Nodes))
 		for _, p := range in.res.Path {
