@@ -51,3 +51,37 @@ func TestRequestsSayWhichVisitOfTheirNode(t *testing.T) {
 		t.Errorf("request visits %v, want [1 2 3]", visits)
 	}
 }
+
+// A loop entering its call more times than a short path holds still numbers every entry.
+func TestRequestsSayWhichVisitOfTheirNodeOnALongPath(t *testing.T) {
+	t.Parallel()
+	f, err := nodes.Builtins().Load("loop.yaml", []byte(`flow: loop
+variables:
+  n: {type: integer, default: 0}
+actions:
+  push: {method: POST, url: "http://127.0.0.1:1/x"}
+start: call
+nodes:
+  call: {data_action: push, next: bump, on_failure: bump}
+  bump: {assign: {n: "{{ n + 1 }}"}, next: check}
+  check:
+    decision:
+      - when: n < 12
+        next: call
+    default: done
+  done: {end: success}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var visits []int
+	f.Run(t.Context(), map[string]any{}, &engine.Options{Transport: fakeERP{}, Channels: engine.Capture{}, Tracer: trace.TraceFunc(func(e *trace.Event) {
+		if e.Event == "request" {
+			visits = append(visits, e.Visit)
+		}
+	})})
+	want := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	if !slices.Equal(visits, want) {
+		t.Errorf("request visits %v, want %v", visits, want)
+	}
+}

@@ -112,3 +112,16 @@ func (r *Result) appendJSON(b []byte) ([]byte, error) {
 	}
 	return append(b, '}'), nil
 }
+
+// AppendJSON appends what MarshalJSON gives to b, so that a batch printing a result per
+// instance reuses one buffer.
+func (r *Result) AppendJSON(b []byte) ([]byte, error) {
+	if out, err := r.appendJSON(b); err == nil {
+		return out, nil
+	}
+	j, err := r.marshalJSONReflect()
+	if err != nil {
+		return b, err
+	}
+	return append(b, j...), nil
+}

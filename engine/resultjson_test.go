@@ -109,3 +109,22 @@ func resultSample(t *testing.T, name string, typ reflect.Type) reflect.Value {
 	t.Fatalf("Result.%s: no sample value for %s; teach this test", name, typ)
 	return reflect.Value{}
 }
+
+// AppendJSON appends MarshalJSON's bytes, the encoding/json path's included.
+func TestResultAppendJSONIsMarshalJSON(t *testing.T) {
+	t.Parallel()
+	for _, r := range []*Result{
+		{Instance: "i", Flow: "f", Outcome: OutcomeSuccess, Outputs: map[string]any{"a": 1.5}, Path: []string{"x"}},
+		{Instance: "i", Flow: "f", Outcome: OutcomeError, Outputs: map[string]any{"bad": math.NaN()}}, // reflect path, encode_error
+		{Instance: "i", Notifications: []*Notification{{Channel: "c"}}},                               // reflect path
+	} {
+		want, err := r.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.AppendJSON([]byte("prefix "))
+		if err != nil || string(got) != "prefix "+string(want) {
+			t.Errorf("AppendJSON: %s %v\nMarshalJSON: prefix %s", got, err, want)
+		}
+	}
+}

@@ -125,10 +125,22 @@ func (e *InputError) Error() string { return e.Msg }
 // Inputs checks and converts inputs: strings (from the command line) are parsed per the declared
 // type; other values are converted. Missing required inputs and unknown names are errors.
 func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
+	out := make(map[string]any, len(raw))
+	if err := f.inputs(raw, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CheckInputs is the error Inputs gives, without keeping the inputs it converts (a batch checks
+// its whole inputs file first).
+func (f *Flow) CheckInputs(raw map[string]any) error { return f.inputs(raw, nil) }
+
+// inputs checks raw and puts the converted inputs in out, unless out is nil.
+func (f *Flow) inputs(raw, out map[string]any) error {
 	type problem struct{ msg, name string }
 	var errs []problem
-	out := make(map[string]any, len(raw))
-	for _, name := range sortedKeys(raw) {
+	for name, val := range raw { // in any order: the problems are sorted below
 		v := f.Var(name)
 		if v == nil || !v.Input {
 			var inputs []string
@@ -140,7 +152,6 @@ func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
 			errs = append(errs, problem{fmt.Sprintf("unknown input %q%s", name, yamldoc.DidYouMean(name, inputs)), name})
 			continue
 		}
-		val := raw[name]
 		var err error
 		if s, ok := val.(string); ok {
 			val, err = v.Type.ParseInput(s)
@@ -155,7 +166,9 @@ func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
 			errs = append(errs, problem{fmt.Sprintf("input %s: %s is not a number that can be stored", name, what), name})
 			continue
 		}
-		out[name] = val
+		if out != nil {
+			out[name] = val
+		}
 	}
 	for _, v := range f.Vars {
 		if v.Required {
@@ -170,9 +183,9 @@ func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
 		for _, e := range errs[1:] {
 			msg += "; " + e.msg
 		}
-		return nil, &InputError{Msg: msg, Name: errs[0].name}
+		return &InputError{Msg: msg, Name: errs[0].name}
 	}
-	return out, nil
+	return nil
 }
 
 // CheckEnv reports env()/secret() names given as literals, with no default, that lookup lacks.

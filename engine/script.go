@@ -13,6 +13,9 @@ const KindScript = "script"
 
 // IsScriptError reports whether err is a scripted transport's missing response.
 func IsScriptError(err error) bool {
+	if err == nil { // before te: its address escapes, a heap allocation at every call
+		return false
+	}
 	var te *transport.TransportError
 	return errors.As(err, &te) && te.Kind == KindScript
 }

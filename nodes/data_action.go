@@ -12,6 +12,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/failure"
+	"github.com/archflow/archflow/engine/jsondec"
 	"github.com/archflow/archflow/engine/trace"
 	"github.com/archflow/archflow/engine/transport"
 	"gopkg.in/yaml.v3"
@@ -283,7 +284,7 @@ func (d *dataAction) request(in *engine.Instance, n int, idem string) (*transpor
 		u = pu.String()
 	}
 	req := &transport.Request{Action: act.Name, Node: d.name, Attempt: n, Method: act.Method, URL: u,
-		Header: http.Header{}, Timeout: act.Timeout, MaxBody: act.MaxBodySize}
+		Header: make(http.Header, 3+len(act.Headers)), Timeout: act.Timeout, MaxBody: act.MaxBodySize}
 	if act.Body != nil {
 		v, err := act.Body.Eval(in)
 		if err != nil {
@@ -292,15 +293,19 @@ func (d *dataAction) request(in *engine.Instance, n int, idem string) (*transpor
 		if s, ok := v.(string); ok && act.Body.IsString() {
 			req.Body = []byte(s)
 		} else {
-			b, err := json.Marshal(v)
+			// encoding/json's bytes, written without reflection; what the hand-written encoder
+			// refuses goes to encoding/json for its error
+			b, err := trace.AppendValue(make([]byte, 0, 128), v, true)
 			if err != nil {
-				return nil, fmt.Errorf("%s: body: %v", act.Body.Pos, err)
+				if b, err = json.Marshal(v); err != nil {
+					return nil, fmt.Errorf("%s: body: %v", act.Body.Pos, err)
+				}
 			}
 			req.Body = b
-			req.Header.Set("Content-Type", "application/json")
+			req.Header["Content-Type"] = applicationJSON
 		}
 	}
-	req.Header.Set("Accept", "application/json")
+	req.Header["Accept"] = applicationJSON
 	for _, h := range act.Headers {
 		v, err := h.Value.Render(in)
 		if err != nil {
@@ -313,6 +318,10 @@ func (d *dataAction) request(in *engine.Instance, n int, idem string) (*transpor
 	}
 	return req, nil
 }
+
+// applicationJSON is the value of the Content-Type and Accept headers the request sets, shared:
+// header values are replaced, never written in place (and append copies a full slice).
+var applicationJSON = []string{"application/json"}[:1:1]
 
 // send sends req once, counting the call and moving a virtual clock by any simulated time.
 func (d *dataAction) send(ctx context.Context, in *engine.Instance, req *transport.Request) (*transport.Response, error) {
@@ -328,12 +337,12 @@ func (d *dataAction) send(ctx context.Context, in *engine.Instance, req *transpo
 			Method: req.Method, URL: req.URL, Headers: in.Redactor().RedactHeaders(req.Header), Body: body})
 	}
 	resp, err := in.Transport().Do(ctx, req)
-	var te *transport.TransportError
-	if !errors.As(err, &te) || !te.NotSent { // calls counts requests on the wire (SPEC §5)
+	te := asTransportError(err)
+	if te == nil || !te.NotSent { // calls counts requests on the wire (SPEC §5)
 		in.CountCall(req.Action)
 	}
 	switch {
-	case errors.As(err, &te):
+	case te != nil:
 		in.Clock().Advance(te.Virtual)
 	case resp != nil:
 		in.Clock().Advance(resp.Virtual)
@@ -347,16 +356,30 @@ func (d *dataAction) send(ctx context.Context, in *engine.Instance, req *transpo
 	return resp, nil
 }
 
+// asTransportError is the TransportError in err, or nil; a nil err costs nothing (the target of
+// errors.As escapes to the heap).
+func asTransportError(err error) *transport.TransportError {
+	if err == nil {
+		return nil
+	}
+	var te *transport.TransportError
+	if errors.As(err, &te) {
+		return te
+	}
+	return nil
+}
+
 // finish maps a response (or its absence) into scope, decides success, classifies failures and
 // evaluates the outputs map, which runs after every attempt so no value survives from an earlier one.
 func (d *dataAction) finish(in *engine.Instance, req *transport.Request, resp *transport.Response, failed *failure.ErrorInfo) (attempt, error) {
 	act := d.action
 	status, text := 0, ""
-	headers := map[string]string{}
+	var headers map[string]string
 	var body any
 	elapsed := 0.0
 	if resp != nil {
 		status = resp.Status
+		headers = make(map[string]string, len(resp.Header))
 		for k, vs := range resp.Header {
 			headers[http.CanonicalHeaderKey(k)] = strings.Join(vs, ", ")
 		}
@@ -366,6 +389,8 @@ func (d *dataAction) finish(in *engine.Instance, req *transport.Request, resp *t
 		if resp.Virtual > 0 {
 			elapsed = resp.Virtual.Seconds()
 		}
+	} else {
+		headers = map[string]string{}
 	}
 	in.SetScope("status", status)
 	in.SetScope("headers", headers)
@@ -465,8 +490,8 @@ func decodeBody(b []byte) any {
 	if len(b) == 0 {
 		return nil
 	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
+	v, err := jsondec.Unmarshal(b) // encoding/json's values, faster for the common body
+	if err != nil {
 		return nil
 	}
 	return v

@@ -7,6 +7,8 @@ package batch
 
 import (
 	"context"
+	"errors"
+	"iter"
 	"sync"
 
 	"github.com/archflow/archflow/engine"
@@ -30,7 +32,16 @@ type Options struct {
 
 // Run runs one instance of flow per input of in. It returns the error that stopped reading the
 // inputs (a file changed since it was checked); every result has been reported by then.
+//
+// Each of the Concurrency workers takes the next input itself (the reading is a coroutine,
+// iter.Pull, stepped under a lock), so that no input goes through a goroutine hand-off: a
+// reader goroutine feeding a channel cost a wake-up per instance. Each worker runs its
+// instances under a context of its own, so that the contexts their requests derive register
+// with it, not all at once with the batch's.
 func Run(ctx context.Context, flow *engine.Flow, in *Inputs, total int, o Options) error {
+	if total > 1 {
+		defer raiseGC()()
+	}
 	var mu sync.Mutex
 	report := func(r *engine.Result, inputs map[string]any) {
 		mu.Lock()
@@ -41,22 +52,60 @@ func Run(ctx context.Context, flow *engine.Flow, in *Inputs, total int, o Option
 		line   int
 		inputs map[string]any
 	}
-	work := make(chan job)
+	var readErr error // set by the last step of the reading, under pull
+	next, stop := iter.Pull(func(yield func(job) bool) {
+		readErr = in.Each(func(line int, inputs map[string]any, err error) error {
+			if err != nil {
+				return err
+			}
+			if !yield(job{line, inputs}) {
+				return errStopped
+			}
+			return nil
+		})
+	})
+	defer stop()
+	var pull sync.Mutex
+	// take gives the next input to run; once the batch is interrupted, the inputs left are
+	// reported as never started, in their order, and none is given
+	take := func() (job, bool) {
+		pull.Lock()
+		defer pull.Unlock()
+		for {
+			j, ok := next()
+			if !ok || ctx.Err() == nil {
+				return j, ok
+			}
+			report(flow.NotStarted(j.line), j.inputs)
+		}
+	}
 	var wg sync.WaitGroup
 	for range min(max(o.Concurrency, 1), max(total, 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range work {
-				opts := o.Instance
+			wctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			var opts *engine.Options
+			for {
+				j, ok := take()
+				if !ok {
+					return
+				}
+				// the worker's options serve each of its instances in turn (an instance reads
+				// them while it runs), unless the instance gets options of its own
+				if o.Transport != nil || o.PerInstance != nil || opts == nil {
+					opts = new(engine.Options)
+				}
+				*opts = o.Instance
 				if o.Transport != nil {
 					opts.Transport = o.Transport()
 				}
 				var done func(*engine.Result)
 				if o.PerInstance != nil {
-					opts, done = o.PerInstance(opts)
+					*opts, done = o.PerInstance(*opts)
 				}
-				r := flow.Run(ctx, j.inputs, &opts)
+				r := flow.Run(wctx, j.inputs, opts)
 				if done != nil {
 					done(r)
 				}
@@ -67,21 +116,11 @@ func Run(ctx context.Context, flow *engine.Flow, in *Inputs, total int, o Option
 			}
 		}()
 	}
-	err := in.Each(func(line int, inputs map[string]any, err error) error {
-		if err != nil {
-			return err
-		}
-		if ctx.Err() == nil {
-			select {
-			case work <- job{line, inputs}:
-				return nil
-			case <-ctx.Done():
-			}
-		}
-		report(flow.NotStarted(line), inputs)
-		return nil
-	})
-	close(work)
 	wg.Wait()
-	return err
+	pull.Lock() // the reading's last step wrote readErr
+	defer pull.Unlock()
+	return readErr
 }
+
+// errStopped ends the reading of inputs no worker takes any more.
+var errStopped = errors.New("stopped")

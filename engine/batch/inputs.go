@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/jsondec"
 	"github.com/archflow/archflow/engine/yamldoc"
 )
 
@@ -58,7 +59,7 @@ func NewInputs(flow *engine.Flow, pairs []string, path string, ignoreExtra bool)
 func (s *Inputs) Check() (int, error) {
 	n := 0
 	var errs yamldoc.ErrorList
-	err := s.Each(func(line int, in map[string]any, err error) error {
+	err := s.each(false, func(line int, in map[string]any, err error) error {
 		n++
 		if err != nil {
 			if s.path == "" {
@@ -89,6 +90,12 @@ var errTooManyErrors = errors.New("too many errors")
 // checked inputs, or the error of that line. A file that cannot be read further (a malformed
 // CSV record, a line above MaxInputLine) ends with that error.
 func (s *Inputs) Each(fn func(line int, in map[string]any, err error) error) error {
+	return s.each(true, fn)
+}
+
+// each is Each; without keep, fn gets no inputs (nil), only the errors: the check converts every
+// input but keeps none.
+func (s *Inputs) each(keep bool, fn func(line int, in map[string]any, err error) error) error {
 	if s.path == "" {
 		in, err := s.flow.Inputs(s.base)
 		return fn(0, in, err)
@@ -102,17 +109,26 @@ func (s *Inputs) Each(fn func(line int, in map[string]any, err error) error) err
 		if rerr != nil {
 			return fn(line, nil, s.errorAt(line, col, rerr.Error()))
 		}
-		m := make(map[string]any, len(s.base)+len(raw))
-		for k, v := range s.base {
-			m[k] = v
-		}
-		for k, v := range raw {
-			if d := s.flow.Var(k); s.ignoreExtra && (d == nil || !d.Input) {
-				continue
+		m := raw // Flow.Inputs only reads it: merged into a map of its own only when there is something to merge
+		if len(s.base) > 0 || s.ignoreExtra {
+			m = make(map[string]any, len(s.base)+len(raw))
+			for k, v := range s.base {
+				m[k] = v
 			}
-			m[k] = v
+			for k, v := range raw {
+				if d := s.flow.Var(k); s.ignoreExtra && (d == nil || !d.Input) {
+					continue
+				}
+				m[k] = v
+			}
 		}
-		in, err := s.flow.Inputs(m)
+		var in map[string]any
+		var err error
+		if keep {
+			in, err = s.flow.Inputs(m)
+		} else {
+			err = s.flow.CheckInputs(m)
+		}
 		if err != nil {
 			return fn(line, nil, s.inputError(line, cols, err))
 		}
@@ -151,8 +167,13 @@ type emitFunc func(line, col int, raw map[string]any, cols func() map[string]int
 // eachJSONL reads one JSON object per line; blank lines are skipped.
 func (s *Inputs) eachJSONL(r io.Reader, emit emitFunc) error {
 	br := bufio.NewReaderSize(r, 64<<10)
+	// one buffer for every line (the decoded values copy what they keep), and one function
+	// finding the columns of the line being emitted
+	var text []byte
+	cols := func() map[string]int { return jsonValueColumns(string(text)) }
 	for line := 1; ; line++ {
-		text, err := readLine(br)
+		var err error
+		text, err = readLine(br, text[:0])
 		if errors.Is(err, io.EOF) && len(text) == 0 {
 			return nil
 		}
@@ -163,14 +184,18 @@ func (s *Inputs) eachJSONL(r io.Reader, emit emitFunc) error {
 			return yamldoc.ErrorList{s.errorAt(line, 1, err.Error())}
 		}
 		if t := bytes.TrimSpace(text); len(t) > 0 {
-			var m map[string]any
-			if derr := json.Unmarshal(t, &m); derr != nil || m == nil {
-				col, msg := jsonErrorAt(text, derr)
+			// decoded into an interface, not a map: the same values in the same map type, built
+			// without reflection (jsondec: encoding/json's values and errors, faster)
+			v, derr := jsondec.Unmarshal(t)
+			if m, ok := v.(map[string]any); ok && derr == nil {
+				if err := emit(line, 1, m, cols, nil); err != nil {
+					return err
+				}
+			} else {
+				col, msg := jsonErrorAt(text, v, derr)
 				if err := emit(line, col, nil, nil, errors.New("expected one JSON object per line: "+msg)); err != nil {
 					return err
 				}
-			} else if err := emit(line, 1, m, func() map[string]int { return jsonValueColumns(string(text)) }, nil); err != nil {
-				return err
 			}
 		}
 		if errors.Is(err, io.EOF) {
@@ -179,27 +204,37 @@ func (s *Inputs) eachJSONL(r io.Reader, emit emitFunc) error {
 	}
 }
 
-// jsonErrorAt gives the column of a JSON error in its line and a message without Go types.
-func jsonErrorAt(line []byte, err error) (int, string) {
+// jsonErrorAt gives the column of a JSON error in its line and a message without Go types:
+// err is the decoding's error, or nil when v, the line's value, is no object.
+func jsonErrorAt(line []byte, v any, err error) (int, string) {
 	lead := len(line) - len(bytes.TrimLeft(line, " \t"))
 	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
 	switch {
 	case err == nil:
-		return lead + 1, "got null"
+		// the names encoding/json's UnmarshalTypeError gives a value that is no object
+		switch v.(type) {
+		case nil:
+			return lead + 1, "got null"
+		case []any:
+			return lead + 1, "got a array"
+		case string:
+			return lead + 1, "got a string"
+		case bool:
+			return lead + 1, "got a bool"
+		default:
+			return lead + 1, "got a number"
+		}
 	case errors.As(err, &se):
 		return lead + int(se.Offset), se.Error()
-	case errors.As(err, &te):
-		return lead + 1, "got a " + te.Value
 	}
 	return lead + 1, err.Error()
 }
 
 var errLineTooLong = fmt.Errorf("line longer than %d MiB", MaxInputLine>>20)
 
-// readLine reads one line without its newline, refusing one longer than MaxInputLine.
-func readLine(br *bufio.Reader) ([]byte, error) {
-	var out []byte
+// readLine reads one line without its newline into out (a buffer to reuse, empty), refusing one
+// longer than MaxInputLine.
+func readLine(br *bufio.Reader, out []byte) ([]byte, error) {
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if len(out)+len(chunk) > MaxInputLine+1 {

@@ -27,6 +27,19 @@ import (
 // restyUserAgent is the User-Agent resty sends when a request has none.
 const restyUserAgent = "go-resty/" + resty.Version + " (https://github.com/go-resty/resty)"
 
+// restyUserAgentValue is the User-Agent header's value, shared: header values are replaced,
+// never written in place.
+var restyUserAgentValue = []string{restyUserAgent}[:1:1]
+
+// exchange is what a lean request keeps beside it, in one allocation: whether its headers went
+// out on a connection (the request was sent), told by the client trace.
+type exchange struct {
+	wrote atomic.Bool
+	trace httptrace.ClientTrace
+}
+
+func (x *exchange) wroteHeaders() { x.wrote.Store(true) }
+
 // direct reports whether req takes the lean path: a data-action call.
 func direct(req *Request) bool {
 	return !strings.HasPrefix(req.Action, AuthPrefix) && !strings.HasPrefix(req.Action, NotifyPrefix)
@@ -39,31 +52,34 @@ func (t *HTTPTransport) doDirect(ctx context.Context, req *Request) (*Response, 
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var wrote atomic.Bool // the request's headers went out on a connection
-	cctx = httptrace.WithClientTrace(cctx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
-	payload := req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions
-	var body io.Reader
-	if payload {
-		body = http.NoBody
-		if req.Body != nil {
-			body = bytes.NewReader(req.Body)
-		}
-	}
-	hr, err := http.NewRequestWithContext(cctx, req.Method, req.URL, body)
+	x := &exchange{}
+	x.trace.WroteHeaders = x.wroteHeaders
+	cctx = httptrace.WithClientTrace(cctx, &x.trace)
+	hr, err := http.NewRequestWithContext(cctx, req.Method, req.URL, nil)
 	if err != nil {
 		return nil, netError(ctx, cctx, err)
+	}
+	// the body as NewRequest would set it, without the GetBody that preventReplay drops anyway
+	payload := req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions
+	if payload {
+		hr.Body = http.NoBody
+		if len(req.Body) > 0 {
+			hr.Body = io.NopCloser(bytes.NewReader(req.Body)) // a body net/http knows is in memory
+			hr.ContentLength = int64(len(req.Body))
+		}
 	}
 	h := make(http.Header, len(req.Header)+2)
 	for k, vs := range req.Header {
 		h[k] = vs
 	}
-	if h.Get("User-Agent") == "" {
-		h.Set("User-Agent", restyUserAgent)
+	// the keys are canonical constants: indexed, as Header.Get would after canonicalizing them
+	if first(h, "User-Agent") == "" {
+		h["User-Agent"] = restyUserAgentValue
 	}
-	if payload && req.Body != nil && h.Get("Content-Type") == "" {
+	if payload && req.Body != nil && first(h, "Content-Type") == "" {
 		h.Set("Content-Type", http.DetectContentType(req.Body))
 	}
-	if ct := h.Get("Content-Type"); h.Get("Accept") == "" && (strings.Contains(ct, "json") || strings.Contains(ct, "xml")) {
+	if ct := first(h, "Content-Type"); first(h, "Accept") == "" && (strings.Contains(ct, "json") || strings.Contains(ct, "xml")) {
 		h.Set("Accept", ct) // resty asks for what it sends
 	}
 	hr.Header = h
@@ -79,7 +95,7 @@ func (t *HTTPTransport) doDirect(ctx context.Context, req *Request) (*Response, 
 		resp, err = t.direct.Do(hr) // the client turns user:password@ into Basic auth
 	}
 	if err != nil {
-		return nil, markNotSent(netError(ctx, cctx, err), &wrote)
+		return nil, markNotSent(netError(ctx, cctx, err), &x.wrote)
 	}
 	defer resp.Body.Close()
 	limit := req.MaxBody
@@ -107,4 +123,12 @@ func readBody(resp *http.Response, limit int64) ([]byte, error) {
 		return b, err
 	}
 	return io.ReadAll(io.LimitReader(resp.Body, limit+1))
+}
+
+// first is h.Get(key) for a key already canonical.
+func first(h http.Header, key string) string {
+	if vs := h[key]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
 }

@@ -10,8 +10,9 @@ import (
 // rewindable one (GetBody), and an idempotent method or an Idempotency-Key header (see
 // Request.isReplayable in net/http). The server may well have acted on the first copy, and the
 // re-send would be a request on the wire that no trace or `calls` shows (SPEC §11). A body that
-// is never nil and never rewindable makes no request replayable; the failure comes back as a
-// transient network error and only the flow's retry policy decides whether to send again.
+// is never nil and never rewindable (no GetBody) makes no request replayable; the failure comes
+// back as a transient network error and only the flow's retry policy decides whether to send
+// again.
 type noReplay struct{ rt http.RoundTripper }
 
 func (t noReplay) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -37,13 +38,11 @@ func preventReplay(cp *http.Request) {
 			cp.Body = emptyBody{}
 			cp.ContentLength = 0
 		}
-	} else {
-		cp.Body = onceBody{cp.Body}
 	}
+	// A body is kept as it is: without GetBody net/http cannot rewind it, whatever its type, and
+	// an in-memory body (bytes.Reader) it recognises goes out in the same write as the headers;
+	// hidden behind a wrapper, the headers were flushed first, two writes per request.
 }
-
-// onceBody hides the concrete type of a body, so that net/http cannot treat it as rewindable.
-type onceBody struct{ io.ReadCloser }
 
 type emptyBody struct{}
 

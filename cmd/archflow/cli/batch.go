@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/batch"
 )
 
 // printer prints a batch's results as their instances end, under a progress bar on a terminal,
@@ -19,12 +22,18 @@ type printer struct {
 	counts         map[string]int
 	code           int
 	notStarted     int
+	buffered       *batch.Output // stdout of a batch not shown on a terminal, flushed by finish
+	line           []byte        // a JSON result line
 }
 
 func newPrinter(stdout, stderr io.Writer, output string, total int) *printer {
 	p := &printer{stdout: stdout, stderr: stderr, output: output, single: total == 1, color: useColor(stdout), counts: map[string]int{}}
 	if !p.single && isTerminal(stderr) {
 		p.progress = newProgressBar(stderr, total)
+	}
+	if !p.single && !isTerminal(stdout) { // a write per result line cost a system call each
+		p.buffered = batch.NewOutput(stdout, 100*time.Millisecond)
+		p.stdout = p.buffered
 	}
 	return p
 }
@@ -33,7 +42,9 @@ func (p *printer) report(r *engine.Result, inputs map[string]any) {
 	if p.progress != nil { // the bar shares the terminal: erase it, print, redraw it
 		p.progress.clear()
 	}
-	printResult(p.stdout, r, p.output, p.single, p.color, inputs)
+	if err := p.printJSON(r); err != nil {
+		printResult(p.stdout, r, p.output, p.single, p.color, inputs)
+	}
 	p.counts[r.Outcome]++
 	switch {
 	case r.Outcome == engine.OutcomeInterrupted:
@@ -50,8 +61,27 @@ func (p *printer) report(r *engine.Result, inputs map[string]any) {
 	}
 }
 
+// printJSON prints a JSON result line from one buffer for every line; an error (text output,
+// a result that does not encode) leaves it to printResult.
+func (p *printer) printJSON(r *engine.Result) error {
+	if p.output != "json" {
+		return errors.ErrUnsupported
+	}
+	b, err := r.AppendJSON(p.line[:0])
+	if err != nil {
+		return err
+	}
+	p.line = append(b, '\n')
+	p.stdout.Write(p.line) // as printResult: a failed write of stdout is not retried
+	return nil
+}
+
 // finish ends the bar and prints the summary; it returns the exit code.
 func (p *printer) finish(total int, err error, inputsPath string) int {
+	if p.buffered != nil {
+		p.buffered.Flush() // the results before what goes to stderr
+		p.stdout = p.buffered.Unbuffered()
+	}
 	if p.progress != nil {
 		p.progress.done()
 	}

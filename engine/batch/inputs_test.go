@@ -1,0 +1,83 @@
+package batch
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/archflow/archflow/nodes"
+)
+
+// A line that is no JSON object is named as encoding/json names it when decoding into a map
+// (the check decodes into an interface, which has no type error of its own to give).
+func TestJSONLineThatIsNoObject(t *testing.T) {
+	t.Parallel()
+	flow, err := nodes.Builtins().Load("f.yaml", []byte("flow: f\nvariables:\n  id: {type: string, input: true}\nstart: done\nnodes:\n  done: {end: success}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{`5`, `-1.5e3`, `"s"`, `true`, `false`, `[1, 2]`, `null`, `  [1]`} {
+		var m map[string]any
+		var want string
+		var te *json.UnmarshalTypeError
+		switch err := json.Unmarshal([]byte(line), &m); {
+		case errors.As(err, &te):
+			want = "got a " + te.Value
+		case err == nil && m == nil:
+			want = "got null"
+		default:
+			t.Fatalf("%s: %v", line, err)
+		}
+		path := filepath.Join(t.TempDir(), "in.jsonl")
+		if err := os.WriteFile(path, []byte(`{"id": "a"}`+"\n"+line+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		in, err := NewInputs(flow, nil, path, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = in.Check()
+		col := len(line) - len(strings.TrimLeft(line, " ")) + 1
+		if err == nil || !strings.Contains(err.Error(), ":2:"+strconv.Itoa(col)+": error: expected one JSON object per line: "+want) {
+			t.Errorf("%s: got %v, want line 2 col %d %q", line, err, col, want)
+		}
+	}
+}
+
+// Lines of every length are read whole from one reused buffer: a long line followed by a short
+// one leaves nothing of the first in the second.
+func TestJSONLinesReuseNoBytes(t *testing.T) {
+	t.Parallel()
+	flow, err := nodes.Builtins().Load("f.yaml", []byte("flow: f\nvariables:\n  id: {type: string, input: true}\nstart: done\nnodes:\n  done: {end: success}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("x", 100<<10) // longer than the reader's buffer
+	path := filepath.Join(t.TempDir(), "in.jsonl")
+	if err := os.WriteFile(path, []byte(`{"id": "`+long+`"}`+"\r\n"+`{"id": "b"}`+"\n\n"+`{"id": "c"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in, err := NewInputs(flow, nil, path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var lines []int
+	if err := in.Each(func(line int, m map[string]any, err error) error {
+		if err != nil {
+			return err
+		}
+		got = append(got, m["id"].(string))
+		lines = append(lines, line)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0] != long || got[1] != "b" || got[2] != "c" || lines[0] != 1 || lines[1] != 2 || lines[2] != 4 {
+		t.Errorf("got %d values (lines %v), want the long one, b and c on lines 1, 2, 4", len(got), lines)
+	}
+}
