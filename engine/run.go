@@ -110,6 +110,10 @@ type Instance struct {
 	Scratch map[string]any
 	// suspended is where the instance stopped at a checkpoint (host.go).
 	suspended *Continuation
+	// event and eventSet are reused for every event when the tracer copies events
+	// (trace.Copier); nil otherwise (NewEvent).
+	event    *trace.Event
+	eventSet map[string]any
 }
 
 // InputError is a rejected input: reported before anything runs.
@@ -217,6 +221,9 @@ func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Opt
 		in.clock = opts.Clock()
 	} else {
 		in.clock = clock.RealClock{}
+	}
+	if c, ok := opts.Tracer.(trace.Copier); ok && c.CopiesEvents() {
+		in.event = &trace.Event{}
 	}
 	in.transport = opts.Transport
 	if in.transport == nil {
@@ -328,7 +335,8 @@ func (in *Instance) runFrom(node *Node, from *Edge, steps int, handling bool) {
 			in.visits[node.Name]++
 		}
 		if in.Tracing() {
-			ev := &trace.Event{Node: node.Name, Kind: node.Kind.Name, Event: "enter"}
+			ev := in.NewEvent()
+			ev.Node, ev.Kind, ev.Event = node.Name, node.Kind.Name, "enter"
 			if from != nil {
 				ev.From, ev.Via = from.From.Name, from.Label
 			}
@@ -558,6 +566,29 @@ func (in *Instance) Emit(e *trace.Event) {
 		}
 	}
 	in.opts.Tracer.Event(e)
+}
+
+// NewEvent is an empty event to fill and Emit. When the tracer copies events (trace.Copier) it
+// is the instance's one reused event: emit it before asking for another, and keep it no longer.
+func (in *Instance) NewEvent() *trace.Event {
+	if in.event == nil {
+		return &trace.Event{}
+	}
+	*in.event = trace.Event{}
+	return in.event
+}
+
+// NewEventSet is an empty map for a NewEvent's Set, under the same rule: reused when the tracer
+// copies events.
+func (in *Instance) NewEventSet(size int) map[string]any {
+	if in.event == nil {
+		return make(map[string]any, size)
+	}
+	if in.eventSet == nil {
+		in.eventSet = make(map[string]any, size)
+	}
+	clear(in.eventSet)
+	return in.eventSet
 }
 
 // Tracing reports whether events are wanted, so that callers can skip building them.

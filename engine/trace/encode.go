@@ -18,13 +18,47 @@ import (
 // interfaces. Values of types it does not know are handed to encoding/json; a value JSON cannot
 // hold (NaN, ±Inf) is an error, as it is for json.Marshal.
 func AppendJSON(b []byte, e *Event, escapeHTML bool) ([]byte, error) {
+	return appendEvent(b, e, escapeHTML, nil)
+}
+
+// lastWritten keeps an encoder's last instance id and time as written: consecutive events of an
+// instance repeat both (on the virtual clock, the time too), and copying them is cheaper than
+// encoding them again (a Local time costs a zone lookup).
+type lastWritten struct {
+	inst  string
+	instB []byte
+	t     time.Time
+	tB    []byte
+}
+
+func appendEvent(b []byte, e *Event, escapeHTML bool, last *lastWritten) ([]byte, error) {
 	w := jsonWriter{b: b, html: escapeHTML}
 	w.b = append(w.b, `{"seq":`...)
 	w.b = strconv.AppendInt(w.b, int64(e.Seq), 10)
 	w.b = append(w.b, `,"instance":`...)
-	w.str(e.Instance)
+	switch {
+	case last == nil:
+		w.str(e.Instance)
+	case last.instB != nil && last.inst == e.Instance:
+		w.b = append(w.b, last.instB...)
+	default:
+		n := len(w.b)
+		w.str(e.Instance)
+		last.inst, last.instB = e.Instance, append(last.instB[:0], w.b[n:]...)
+	}
 	w.b = append(w.b, `,"time":`...)
-	w.time(e.Time)
+	switch {
+	case last == nil:
+		w.time(e.Time)
+	case last.tB != nil && last.t == e.Time: // the same instant in the same zone
+		w.b = append(w.b, last.tB...)
+	default:
+		n, err := len(w.b), w.err
+		w.time(e.Time)
+		if w.err == err {
+			last.t, last.tB = e.Time, append(last.tB[:0], w.b[n:]...)
+		}
+	}
 	w.optStr("node", e.Node)
 	w.optStr("kind", e.Kind)
 	w.b = append(w.b, `,"event":`...)
@@ -169,16 +203,22 @@ func (w *jsonWriter) errorInfo(e *failure.ErrorInfo) {
 
 // time writes t as time.Time.MarshalJSON does; the rare time it refuses goes to it for the error.
 func (w *jsonWriter) time(t time.Time) {
+	// one zone lookup (a Local time pays one per lookup; the virtual clock starts from
+	// time.Unix): a zero offset is written as Z whatever the zone's name, so it takes the UTC path
+	if _, off := t.Zone(); off == 0 {
+		if u := t.UTC(); u.Year() >= 0 && u.Year() <= 9999 {
+			w.b = append(w.b, '"')
+			w.b = appendUTC(w.b, u)
+			w.b = append(w.b, '"')
+			return
+		}
+	}
 	if !validJSONTime(t) {
 		w.marshal(t)
 		return
 	}
 	w.b = append(w.b, '"')
-	if t.Location() == time.UTC {
-		w.b = appendUTC(w.b, t)
-	} else {
-		w.b = t.AppendFormat(w.b, time.RFC3339Nano)
-	}
+	w.b = t.AppendFormat(w.b, time.RFC3339Nano)
 	w.b = append(w.b, '"')
 }
 
