@@ -5,6 +5,7 @@ package clock
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,17 +42,22 @@ func (RealClock) Advance(time.Duration) {}
 
 // VirtualClock is a clock whose waits cost no wall time.
 type VirtualClock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu  sync.Mutex // serialises Advance; Now only loads (every traced event reads the clock)
+	now atomic.Pointer[time.Time]
 }
 
 // NewVirtualClock starts a virtual clock at start.
-func NewVirtualClock(start time.Time) *VirtualClock { return &VirtualClock{now: start} }
+func NewVirtualClock(start time.Time) *VirtualClock {
+	v := &VirtualClock{}
+	v.now.Store(&start)
+	return v
+}
 
 func (v *VirtualClock) Now() time.Time {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.now
+	if t := v.now.Load(); t != nil {
+		return *t
+	}
+	return time.Time{} // a zero VirtualClock starts at the zero time
 }
 
 func (v *VirtualClock) Sleep(ctx context.Context, d time.Duration) error {
@@ -67,6 +73,7 @@ func (v *VirtualClock) Advance(d time.Duration) {
 		return
 	}
 	v.mu.Lock()
-	v.now = v.now.Add(d)
+	now := v.Now().Add(d)
+	v.now.Store(&now)
 	v.mu.Unlock()
 }

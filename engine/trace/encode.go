@@ -59,26 +59,26 @@ func appendEvent(b []byte, e *Event, escapeHTML bool, last *lastWritten) ([]byte
 			last.t, last.tB = e.Time, append(last.tB[:0], w.b[n:]...)
 		}
 	}
-	w.optStr("node", e.Node)
-	w.optStr("kind", e.Kind)
+	w.optStr(`,"node":`, e.Node)
+	w.optStr(`,"kind":`, e.Kind)
 	w.b = append(w.b, `,"event":`...)
 	w.str(e.Event)
-	w.optStr("flow", e.Flow)
+	w.optStr(`,"flow":`, e.Flow)
 	if len(e.Inputs) > 0 {
 		w.key("inputs")
 		w.object(e.Inputs)
 	}
-	w.optStr("from", e.From)
-	w.optStr("via", e.Via)
+	w.optStr(`,"from":`, e.From)
+	w.optStr(`,"via":`, e.Via)
 	if len(e.Set) > 0 {
 		w.key("set")
 		w.object(e.Set)
 	}
-	w.optStr("action", e.Action)
-	w.optInt("attempt", e.Attempt)
-	w.optInt("visit", e.Visit)
-	w.optStr("method", e.Method)
-	w.optStr("url", e.URL)
+	w.optStr(`,"action":`, e.Action)
+	w.optInt(`,"attempt":`, e.Attempt)
+	w.optInt(`,"visit":`, e.Visit)
+	w.optStr(`,"method":`, e.Method)
+	w.optStr(`,"url":`, e.URL)
 	if e.Status != nil {
 		w.key("status")
 		w.b = strconv.AppendInt(w.b, int64(*e.Status), 10)
@@ -95,10 +95,10 @@ func appendEvent(b []byte, e *Event, escapeHTML bool, last *lastWritten) ([]byte
 		w.key("elapsed")
 		w.float(*e.Elapsed)
 	}
-	w.optStr("outcome", e.Outcome)
-	w.optStr("class", e.Class)
-	w.optStr("case", e.Case)
-	w.optStr("next", e.Next)
+	w.optStr(`,"outcome":`, e.Outcome)
+	w.optStr(`,"class":`, e.Class)
+	w.optStr(`,"case":`, e.Case)
+	w.optStr(`,"next":`, e.Next)
 	if e.Seconds != nil {
 		w.key("seconds")
 		w.float(*e.Seconds)
@@ -111,14 +111,14 @@ func appendEvent(b []byte, e *Event, escapeHTML bool, last *lastWritten) ([]byte
 			w.marshal(e.Until) // the error json.Marshal gives, naming *time.Time
 		}
 	}
-	w.optStr("channel", e.Channel)
-	w.optStr("subject", e.Subject)
+	w.optStr(`,"channel":`, e.Channel)
+	w.optStr(`,"subject":`, e.Subject)
 	if e.Error != nil {
 		w.key("error")
 		w.errorInfo(e.Error)
 	}
-	w.optStr("message", e.Message)
-	w.optStr("uuid", e.UUID)
+	w.optStr(`,"message":`, e.Message)
+	w.optStr(`,"uuid":`, e.UUID)
 	if len(e.Outputs) > 0 {
 		w.key("outputs")
 		w.object(e.Outputs)
@@ -175,16 +175,22 @@ func (w *jsonWriter) key(k string) {
 	w.b = append(w.b, '"', ':')
 }
 
-func (w *jsonWriter) optStr(k, v string) {
+// optStr writes `,"k":"v"` when v is set; key is `,"k":`. It is inlined: most of an event's
+// fields are unset, and the test is all they cost.
+func (w *jsonWriter) optStr(key, v string) {
 	if v != "" {
-		w.key(k)
-		w.str(v)
+		w.keyStr(key, v)
 	}
 }
 
-func (w *jsonWriter) optInt(k string, v int) {
+func (w *jsonWriter) keyStr(key, v string) {
+	w.b = append(w.b, key...)
+	w.str(v)
+}
+
+func (w *jsonWriter) optInt(key string, v int) {
 	if v != 0 {
-		w.key(k)
+		w.b = append(w.b, key...)
 		w.b = strconv.AppendInt(w.b, int64(v), 10)
 	}
 }
@@ -196,8 +202,8 @@ func (w *jsonWriter) errorInfo(e *failure.ErrorInfo) {
 	w.str(e.Kind)
 	w.b = append(w.b, `,"message":`...)
 	w.str(e.Message)
-	w.optInt("status", e.Status)
-	w.optStr("node", e.Node)
+	w.optInt(`,"status":`, e.Status)
+	w.optStr(`,"node":`, e.Node)
 	w.b = append(w.b, '}')
 }
 
