@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
@@ -114,6 +115,11 @@ type Instance struct {
 	// (trace.Copier); nil otherwise (NewEvent).
 	event    *trace.Event
 	eventSet map[string]any
+	// route and routeEdges are the nodes entered and edges taken since res.Path and res.Edges
+	// were last brought up to date (flushRoute), as indexes into the flow's Nodes and Edges:
+	// without pointers, a step's bookkeeping costs no write barrier and nothing to scan.
+	route      []int32
+	routeEdges []int32
 }
 
 // InputError is a rejected input: reported before anything runs.
@@ -330,7 +336,12 @@ func (in *Instance) runFrom(node *Node, from *Edge, steps int, handling bool) {
 				Message: fmt.Sprintf("more than %d node executions: stopped (raise --max-steps if the flow really needs more)", max)})
 			return
 		}
-		in.res.Path = append(in.res.Path, node.Name)
+		if node.Index < len(f.Nodes) && f.Nodes[node.Index] == node {
+			in.route = append(in.route, int32(node.Index))
+		} else { // a node outside the flow's list
+			in.flushRoute()
+			in.res.Path = append(in.res.Path, node.Name)
+		}
 		if in.visits != nil {
 			in.visits[node.Name]++
 		}
@@ -372,6 +383,7 @@ func (in *Instance) runFrom(node *Node, from *Edge, steps int, handling bool) {
 			in.env["error"] = info.Value()
 			in.res.Error = info
 			e := &Edge{From: node, To: f.OnError, Label: "on_error"}
+			in.flushRoute()
 			in.res.Edges = append(in.res.Edges, e)
 			from, node = e, f.OnError
 			continue
@@ -379,7 +391,12 @@ func (in *Instance) runFrom(node *Node, from *Edge, steps int, handling bool) {
 		if edge == nil {
 			break
 		}
-		in.res.Edges = append(in.res.Edges, edge)
+		if edge.Index < len(f.Edges) && f.Edges[edge.Index] == edge {
+			in.routeEdges = append(in.routeEdges, int32(edge.Index))
+		} else { // an edge a step made itself
+			in.flushRoute()
+			in.res.Edges = append(in.res.Edges, edge)
+		}
 		from, node = edge, edge.To
 	}
 	if in.outcome == "" {
@@ -419,7 +436,26 @@ func (in *Instance) finish() {
 	in.finishResult()
 }
 
+// flushRoute brings res.Path and res.Edges up to date with the route.
+func (in *Instance) flushRoute() {
+	if len(in.route) > 0 {
+		in.res.Path = slices.Grow(in.res.Path, len(in.route))
+		for _, i := range in.route {
+			in.res.Path = append(in.res.Path, in.flow.Nodes[i].Name)
+		}
+		in.route = in.route[:0]
+	}
+	if len(in.routeEdges) > 0 {
+		in.res.Edges = slices.Grow(in.res.Edges, len(in.routeEdges))
+		for _, i := range in.routeEdges {
+			in.res.Edges = append(in.res.Edges, in.flow.Edges[i])
+		}
+		in.routeEdges = in.routeEdges[:0]
+	}
+}
+
 func (in *Instance) finishResult() {
+	in.flushRoute()
 	r := in.res
 	r.Outcome = in.outcome
 	r.Ended = in.clock.Now()
@@ -478,6 +514,7 @@ func (in *Instance) Lookup(name string) (string, bool) { return in.lookup(name) 
 // instance that never asks pays nothing and one that asks at every call does not rescan its path.
 func (in *Instance) Visits(node string) int {
 	if in.visits == nil {
+		in.flushRoute()
 		in.visits = make(map[string]int, len(in.flow.Nodes))
 		for _, p := range in.res.Path {
 			in.visits[p]++
