@@ -115,6 +115,13 @@ type Instance struct {
 	// (trace.Copier); nil otherwise (NewEvent).
 	event    *trace.Event
 	eventSet map[string]any
+	// the cursor: the edge that led to node, the node executions so far, and whether the
+	// instance is inside on_error (a second runtime error ends it)
+	from     *Edge
+	steps    int
+	handling bool
+	// parked is how an instance running aside waits (aside.go)
+	parked
 	// route and routeEdges are the nodes entered and edges taken since res.Path and res.Edges
 	// were last brought up to date (flushRoute), as indexes into the flow's Nodes and Edges:
 	// without pointers, a step's bookkeeping costs no write barrier and nothing to scan.
@@ -210,23 +217,50 @@ func (f *Flow) CheckEnv(lookup func(string) (string, bool)) yamldoc.ErrorList {
 
 // Run runs one instance to its end. inputs must come from Flow.Inputs.
 func (f *Flow) Run(ctx context.Context, inputs map[string]any, opts *Options) *Result {
-	in := f.newInstance(ctx, inputs, opts)
+	if opts == nil {
+		opts = &Options{}
+	}
+	clk := opts.newClock()
+	if !f.runsAside(clk, opts) {
+		return f.runHere(ctx, inputs, opts, clk)
+	}
+	// the instance runs aside (aside.go): this goroutine makes its waits
+	ch := make(chan segment)
+	go startAside(ch, f, ctx, inputs, opts, clk)
+	return parkAside(ch)
+}
+
+// runHere runs an instance on this goroutine.
+func (f *Flow) runHere(ctx context.Context, inputs map[string]any, opts *Options, clk clock.Clock) *Result {
+	in := f.newInstance(ctx, inputs, opts, clk)
+	in.start()
+	return in.res
+}
+
+// start runs a new instance: to its end, a checkpoint, or its first park when it runs aside.
+func (in *Instance) start() {
 	if in.opts.Started != nil {
 		in.opts.Started(in)
 	}
 	in.run()
-	return in.res
 }
 
-func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Options) *Instance {
+func (o *Options) newClock() clock.Clock {
+	if o.Clock != nil {
+		return o.Clock()
+	}
+	return clock.RealClock{}
+}
+
+// newInstance makes an instance; clk is its clock, nil to make it from opts.
+func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Options, clk clock.Clock) *Instance {
 	if opts == nil {
 		opts = &Options{}
 	}
 	in := &Instance{flow: f, opts: opts, ctx: ctx, calls: map[string]int{}}
-	if opts.Clock != nil {
-		in.clock = opts.Clock()
-	} else {
-		in.clock = clock.RealClock{}
+	in.clock = clk
+	if clk == nil {
+		in.clock = opts.newClock()
 	}
 	if c, ok := opts.Tracer.(trace.Copier); ok && c.CopiesEvents() {
 		in.event = &trace.Event{}
@@ -315,23 +349,34 @@ func (in *Instance) run() {
 // runFrom runs from node; from is the edge that led there, steps the node executions so far and
 // handling whether the instance is inside on_error (a second runtime error ends it).
 func (in *Instance) runFrom(node *Node, from *Edge, steps int, handling bool) {
+	in.node, in.from, in.steps, in.handling = node, from, steps, handling
+	in.loop()
+}
+
+// loop runs steps from the cursor (node, from, steps, handling) until the instance ends, stops
+// at a checkpoint, or parks (WaitThen, when it runs aside: the wait is made after the step).
+func (in *Instance) loop() {
 	f := in.flow
 	max := in.opts.MaxSteps
 	if max <= 0 {
 		max = DefaultMaxSteps
 	}
-	for node != nil {
-		in.node = node
+	for {
+		node := in.node
+		if node == nil {
+			in.end()
+			return
+		}
 		if err := in.ctx.Err(); err != nil {
 			in.interrupt()
 			return
 		}
-		if steps > 0 && in.opts.Checkpoint != nil && in.opts.Checkpoint(in) {
-			in.suspend(node, from, steps, handling) // host.go: the instance goes on elsewhere
+		if in.steps > 0 && in.opts.Checkpoint != nil && in.opts.Checkpoint(in) {
+			in.suspend(node, in.from, in.steps, in.handling) // host.go: the instance goes on elsewhere
 			return
 		}
-		steps++
-		if steps > max {
+		in.steps++
+		if in.steps > max {
 			in.fail(&failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindRuntime, Node: node.Name,
 				Message: fmt.Sprintf("more than %d node executions: stopped (raise --max-steps if the flow really needs more)", max)})
 			return
@@ -348,57 +393,80 @@ func (in *Instance) runFrom(node *Node, from *Edge, steps int, handling bool) {
 		if in.Tracing() {
 			ev := in.NewEvent()
 			ev.Node, ev.Kind, ev.Event = node.Name, node.Kind.Name, "enter"
-			if from != nil {
-				ev.From, ev.Via = from.From.Name, from.Label
+			if in.from != nil {
+				ev.From, ev.Via = in.from.From.Name, in.from.Label
 			}
 			in.Emit(ev)
 		}
 		edge, err := node.Step.Exec(in.ctx, in)
-		if in.ctx.Err() != nil && (err != nil || edge == nil) && in.outcome == "" {
-			in.interrupt()
+		if in.parking {
+			return // the step waits for the rest of its result (aside.go)
+		}
+		if !in.after(node, edge, err) {
 			return
 		}
-		if err != nil {
-			info := &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindRuntime, Node: node.Name, Message: in.redactor.String(err.Error())}
-			var ie *failure.ErrorInfo
-			if errors.As(err, &ie) {
-				cp := *ie
-				cp.Message = in.redactor.String(cp.Message)
-				if cp.Node == "" {
-					cp.Node = node.Name
-				}
-				info = &cp
-			}
-			if IsScriptError(err) {
-				info.Kind = KindScript
-			}
-			if in.Tracing() {
-				in.Emit(&trace.Event{Node: node.Name, Kind: node.Kind.Name, Event: "error", Error: info})
-			}
-			if f.OnError == nil || handling || info.Kind == KindScript {
-				in.fail(info)
-				return
-			}
-			handling = true
-			in.env["error"] = info.Value()
-			in.res.Error = info
-			e := &Edge{From: node, To: f.OnError, Label: "on_error"}
-			in.flushRoute()
-			in.res.Edges = append(in.res.Edges, e)
-			from, node = e, f.OnError
-			continue
-		}
-		if edge == nil {
-			break
-		}
-		if edge.Index < len(f.Edges) && f.Edges[edge.Index] == edge {
-			in.routeEdges = append(in.routeEdges, int32(edge.Index))
-		} else { // an edge a step made itself
-			in.flushRoute()
-			in.res.Edges = append(in.res.Edges, edge)
-		}
-		from, node = edge, edge.To
 	}
+}
+
+// after takes a step's result: the cursor moves on, or the instance ends (false).
+func (in *Instance) after(node *Node, edge *Edge, err error) bool {
+	if in.ctx.Err() != nil && (err != nil || edge == nil) && in.outcome == "" {
+		in.interrupt()
+		return false
+	}
+	if err != nil {
+		return in.stepFailed(node, err)
+	}
+	if edge == nil {
+		in.end()
+		return false
+	}
+	f := in.flow
+	if edge.Index < len(f.Edges) && f.Edges[edge.Index] == edge {
+		in.routeEdges = append(in.routeEdges, int32(edge.Index))
+	} else { // an edge a step made itself
+		in.flushRoute()
+		in.res.Edges = append(in.res.Edges, edge)
+	}
+	in.from, in.node = edge, edge.To
+	return true
+}
+
+// stepFailed takes a step's runtime error: the instance goes to on_error (true) or fails.
+func (in *Instance) stepFailed(node *Node, err error) bool {
+	f := in.flow
+	info := &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindRuntime, Node: node.Name, Message: in.redactor.String(err.Error())}
+	var ie *failure.ErrorInfo
+	if errors.As(err, &ie) {
+		cp := *ie
+		cp.Message = in.redactor.String(cp.Message)
+		if cp.Node == "" {
+			cp.Node = node.Name
+		}
+		info = &cp
+	}
+	if IsScriptError(err) {
+		info.Kind = KindScript
+	}
+	if in.Tracing() {
+		in.Emit(&trace.Event{Node: node.Name, Kind: node.Kind.Name, Event: "error", Error: info})
+	}
+	if f.OnError == nil || in.handling || info.Kind == KindScript {
+		in.fail(info)
+		return false
+	}
+	in.handling = true
+	in.env["error"] = info.Value()
+	in.res.Error = info
+	e := &Edge{From: node, To: f.OnError, Label: "on_error"}
+	in.flushRoute()
+	in.res.Edges = append(in.res.Edges, e)
+	in.from, in.node = e, f.OnError
+	return true
+}
+
+// end ends the instance after its last step: with the outcome that step set, else error.
+func (in *Instance) end() {
 	if in.outcome == "" {
 		in.outcome = OutcomeError
 	}
