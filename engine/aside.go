@@ -19,14 +19,6 @@ import (
 // The wait is the wait node's (WaitThen): a step that sleeps inside itself (a retry: policy
 // between attempts) keeps its instance inline, where it parks on one goroutine as before.
 
-// parked is the wait an instance running aside has been asked for by its step.
-type parked struct {
-	aside    bool // the instance runs aside
-	parking  bool // its step asked for a wait: the loop returns for the wait to be made
-	parkFor  time.Duration
-	parkNext *Edge
-}
-
 // asideOnce tells, once per flow, whether its instances may run aside.
 type asideOnce struct {
 	once sync.Once
@@ -52,55 +44,44 @@ func (f *Flow) runsAside(clk clock.Clock, opts *Options) bool {
 	return f.aside.ok
 }
 
-// segment is what a stepping goroutine hands back: its instance, parked or ended, or the panic
-// of a step (raised again on Run's goroutine, as if the instance had run there).
-type segment struct {
-	in       *Instance
-	panicked bool
-	value    any
-}
-
 // parkAside makes the waits of an instance running aside, on Run's goroutine, with as few
-// frames under them as can be, until the instance ends.
-func parkAside(ch chan segment) *Result {
+// frames under them as can be, until the instance ends. Its turn is held here while a goroutine
+// of its own steps it, and given back when that goroutine is done (the Instance is all they
+// share: handing it over allocates nothing that a parked instance keeps).
+func (in *Instance) parkAside() *Result {
 	for {
-		s := <-ch
-		if s.panicked {
-			panic(s.value)
+		in.turn.Lock() // until the stepping goroutine is done
+		if in.rare != nil && in.rare.panicked != nil {
+			panic(*in.rare.panicked)
 		}
-		in := s.in
 		if !in.parking {
 			return in.res
 		}
 		err := in.clock.Sleep(in.ctx, in.parkFor)
-		go resumeAside(ch, in, err)
+		go in.resumeAside(err)
 	}
 }
 
-// startAside starts an instance on a goroutine of its own and hands it back on ch.
-func startAside(ch chan<- segment, f *Flow, ctx context.Context, inputs map[string]any, opts *Options, clk clock.Clock) {
-	s := segment{panicked: true}
-	defer handBack(ch, &s)
-	in := f.newInstance(ctx, inputs, opts, clk)
+// startAside starts the instance on a goroutine of its own.
+func (in *Instance) startAside(f *Flow, ctx context.Context, inputs map[string]any, opts *Options, clk clock.Clock) {
+	defer in.handBack()
+	f.initInstance(in, ctx, inputs, opts, clk)
 	in.aside = true
 	in.start()
-	s.in, s.panicked = in, false
 }
 
-// resumeAside goes on after a wait, on a goroutine of its own, and hands the instance back on ch.
-func resumeAside(ch chan<- segment, in *Instance, err error) {
-	s := segment{panicked: true}
-	defer handBack(ch, &s)
+// resumeAside goes on after a wait, on a goroutine of its own.
+func (in *Instance) resumeAside(err error) {
+	defer in.handBack()
 	in.resume(err)
-	s.in, s.panicked = in, false
 }
 
-// handBack sends what a stepping goroutine did: its instance, or the panic of a step.
-func handBack(ch chan<- segment, s *segment) {
-	if s.panicked {
-		s.value = recover()
+// handBack gives the turn back to Run's goroutine, with the panic of a step if there was one.
+func (in *Instance) handBack() {
+	if r := recover(); r != nil {
+		in.more().panicked = &r
 	}
-	ch <- *s
+	in.turn.Unlock()
 }
 
 // resume goes on after a wait made aside: err is the wait's (the context's end).

@@ -175,7 +175,10 @@ func (o *Options) uuid() func() string {
 }
 
 // Calls is the number of requests sent per action so far.
-func (in *Instance) Calls() map[string]int { return maps.Clone(in.calls) }
+func (in *Instance) Calls() map[string]int {
+	in.flushCalls()
+	return maps.Clone(in.res.Calls)
+}
 
 // RunAttempt performs one data-action attempt of the instance whose state is st, in this process,
 // and returns the outcome, the changed state and the requests it sent per action. It is the work of
@@ -270,11 +273,16 @@ func (in *Instance) suspend(node *Node, from *Edge, steps int, handling bool) {
 	if from != nil {
 		c.From, c.Via = from.From.Name, from.Label
 	}
-	in.suspended = c
+	in.more().suspended = c
 }
 
 // Suspended is where the instance stopped at a checkpoint, nil when it ran to its end.
-func (in *Instance) Suspended() *Continuation { return in.suspended }
+func (in *Instance) Suspended() *Continuation {
+	if in.rare == nil {
+		return nil
+	}
+	return in.rare.suspended
+}
 
 // Resume goes on with a continued instance from where it stopped, to its end or next checkpoint
 // (Options.Checkpoint, which sees the instance and its Suspended continuation).
@@ -292,8 +300,8 @@ func (f *Flow) Resume(ctx context.Context, c *Continuation, opts *Options) (*Res
 	if in.res.Path == nil {
 		in.res.Path = []string{}
 	}
-	for k, n := range c.Calls {
-		in.calls[k] = n
+	for _, k := range sortedKeys(c.Calls) {
+		in.calls = append(in.calls, actionCalls{k, c.Calls[k]})
 	}
 	in.res.Waits = c.Waits
 	if in.res.Waits == nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/archflow/archflow/engine/clock"
@@ -90,7 +91,6 @@ type Result struct {
 // Instance is one run of a flow: a cursor, variables, a clock. It is owned by one goroutine.
 type Instance struct {
 	flow      *Flow
-	visits    map[string]int // entries per node, made by Visits on first use
 	opts      *Options
 	ctx       context.Context
 	env       map[string]any
@@ -98,35 +98,66 @@ type Instance struct {
 	clock     clock.Clock
 	transport transport.Transport
 	redactor  trace.Redactor
-	rand      *rand.Rand
+	rand      *rand.Rand // made on first use
 	id        string
 	started   time.Time
 	seq       int
 	node      *Node
 	res       *Result
 	outcome   string
-	calls     map[string]int
+	calls     []actionCalls // requests per action, in the order first sent (Result.Calls at the end)
 	retries   map[string]any
 	// Scratch is per-instance state for node kinds (e.g. a retry policy's elapsed budget).
 	Scratch map[string]any
-	// suspended is where the instance stopped at a checkpoint (host.go).
-	suspended *Continuation
-	// event and eventSet are reused for every event when the tracer copies events
-	// (trace.Copier); nil otherwise (NewEvent).
-	event    *trace.Event
-	eventSet map[string]any
+	// what few instances need, out of the way of the others (every byte of an Instance is held
+	// by each of 100,000 parked ones)
+	rare *rareState
 	// the cursor: the edge that led to node, the node executions so far, and whether the
 	// instance is inside on_error (a second runtime error ends it)
 	from     *Edge
 	steps    int
 	handling bool
-	// parked is how an instance running aside waits (aside.go)
-	parked
-	// route and routeEdges are the nodes entered and edges taken since res.Path and res.Edges
-	// were last brought up to date (flushRoute), as indexes into the flow's Nodes and Edges:
-	// without pointers, a step's bookkeeping costs no write barrier and nothing to scan.
-	route      []int32
-	routeEdges []int32
+	// how an instance running aside waits (aside.go): aside, whether it does; parking, that
+	// its step asked for a wait of parkFor, then parkNext; turn, held by Run's goroutine while
+	// the instance steps elsewhere
+	aside    bool
+	parking  bool
+	parkFor  time.Duration
+	parkNext *Edge
+	turn     sync.Mutex
+	// route is the nodes entered (their index in the flow's Nodes) and edges taken (-1-their
+	// index in its Edges) since res.Path and res.Edges were last brought up to date
+	// (flushRoute): without pointers, a step's bookkeeping costs no write barrier and nothing
+	// to scan. visits are the entries per node (by index), made by Visits on first use.
+	route  []int32
+	visits []int32
+}
+
+// rareState is what only some instances need.
+type rareState struct {
+	// suspended is where the instance stopped at a checkpoint (host.go).
+	suspended *Continuation
+	// event and eventSet are reused for every event when the tracer copies events
+	// (trace.Copier, reuse set); else NewEvent makes each.
+	reuse    bool
+	event    trace.Event
+	eventSet map[string]any
+	// panicked is a step's panic, raised again on Run's goroutine (aside.go).
+	panicked *any
+}
+
+// more is the instance's rareState, made on first use.
+func (in *Instance) more() *rareState {
+	if in.rare == nil {
+		in.rare = &rareState{}
+	}
+	return in.rare
+}
+
+// actionCalls is the number of requests sent for an action.
+type actionCalls struct {
+	action string
+	n      int
 }
 
 // InputError is a rejected input: reported before anything runs.
@@ -225,9 +256,10 @@ func (f *Flow) Run(ctx context.Context, inputs map[string]any, opts *Options) *R
 		return f.runHere(ctx, inputs, opts, clk)
 	}
 	// the instance runs aside (aside.go): this goroutine makes its waits
-	ch := make(chan segment)
-	go startAside(ch, f, ctx, inputs, opts, clk)
-	return parkAside(ch)
+	in := &Instance{}
+	in.turn.Lock()
+	go in.startAside(f, ctx, inputs, opts, clk)
+	return in.parkAside()
 }
 
 // runHere runs an instance on this goroutine.
@@ -257,23 +289,29 @@ func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Opt
 	if opts == nil {
 		opts = &Options{}
 	}
-	in := &Instance{flow: f, opts: opts, ctx: ctx, calls: map[string]int{}}
+	in := &Instance{}
+	f.initInstance(in, ctx, inputs, opts, clk)
+	return in
+}
+
+// initInstance makes in an instance of f (Run's goroutine makes the Instance of one that runs
+// aside, the goroutine starting it makes the rest).
+func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string]any, opts *Options, clk clock.Clock) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	in.flow, in.opts, in.ctx = f, opts, ctx
 	in.clock = clk
 	if clk == nil {
 		in.clock = opts.newClock()
 	}
 	if c, ok := opts.Tracer.(trace.Copier); ok && c.CopiesEvents() {
-		in.event = &trace.Event{}
+		in.more().reuse = true
 	}
 	in.transport = opts.Transport
 	if in.transport == nil {
 		in.transport = f.httpTransport()
 	}
-	seed := opts.Seed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	in.rand = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	in.id = in.newUUID()
 	in.started = in.clock.Now()
 	in.env = f.newEnv() // defaults and the empty response scope; what is the instance's own follows
@@ -292,8 +330,7 @@ func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Opt
 	in.env["env"] = in.envFunc
 	in.env["secret"] = in.secretFunc
 	in.env["retry_after"] = func(h any) int { return RetryAfter(h, in.clock.Now()) }
-	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Calls: in.calls, Path: []string{}, Waits: []float64{}, Redactor: &in.redactor}
-	return in
+	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Calls: map[string]int{}, Path: []string{}, Waits: []float64{}, Redactor: &in.redactor}
 }
 
 func (in *Instance) newUUID() string {
@@ -383,12 +420,12 @@ func (in *Instance) loop() {
 		}
 		if node.Index < len(f.Nodes) && f.Nodes[node.Index] == node {
 			in.route = append(in.route, int32(node.Index))
+			if in.visits != nil {
+				in.visits[node.Index]++
+			}
 		} else { // a node outside the flow's list
 			in.flushRoute()
 			in.res.Path = append(in.res.Path, node.Name)
-		}
-		if in.visits != nil {
-			in.visits[node.Name]++
 		}
 		if in.Tracing() {
 			ev := in.NewEvent()
@@ -423,7 +460,7 @@ func (in *Instance) after(node *Node, edge *Edge, err error) bool {
 	}
 	f := in.flow
 	if edge.Index < len(f.Edges) && f.Edges[edge.Index] == edge {
-		in.routeEdges = append(in.routeEdges, int32(edge.Index))
+		in.route = append(in.route, -1-int32(edge.Index))
 	} else { // an edge a step made itself
 		in.flushRoute()
 		in.res.Edges = append(in.res.Edges, edge)
@@ -506,24 +543,37 @@ func (in *Instance) finish() {
 
 // flushRoute brings res.Path and res.Edges up to date with the route.
 func (in *Instance) flushRoute() {
-	if len(in.route) > 0 {
-		in.res.Path = slices.Grow(in.res.Path, len(in.route))
-		for _, i := range in.route {
-			in.res.Path = append(in.res.Path, in.flow.Nodes[i].Name)
-		}
-		in.route = in.route[:0]
+	if len(in.route) == 0 {
+		return
 	}
-	if len(in.routeEdges) > 0 {
-		in.res.Edges = slices.Grow(in.res.Edges, len(in.routeEdges))
-		for _, i := range in.routeEdges {
-			in.res.Edges = append(in.res.Edges, in.flow.Edges[i])
+	nodes := 0
+	for _, i := range in.route {
+		if i >= 0 {
+			nodes++
 		}
-		in.routeEdges = in.routeEdges[:0]
+	}
+	in.res.Path = slices.Grow(in.res.Path, nodes)
+	in.res.Edges = slices.Grow(in.res.Edges, len(in.route)-nodes)
+	for _, i := range in.route {
+		if i >= 0 {
+			in.res.Path = append(in.res.Path, in.flow.Nodes[i].Name)
+		} else {
+			in.res.Edges = append(in.res.Edges, in.flow.Edges[-1-i])
+		}
+	}
+	in.route = in.route[:0]
+}
+
+// flushCalls brings res.Calls up to date.
+func (in *Instance) flushCalls() {
+	for _, c := range in.calls {
+		in.res.Calls[c.action] = c.n
 	}
 }
 
 func (in *Instance) finishResult() {
 	in.flushRoute()
+	in.flushCalls()
 	r := in.res
 	r.Outcome = in.outcome
 	r.Ended = in.clock.Now()
@@ -556,7 +606,16 @@ func (in *Instance) Transport() transport.Transport { return in.transport }
 func (in *Instance) Redactor() *trace.Redactor { return &in.redactor }
 
 // Rand is the instance's seeded random source.
-func (in *Instance) Rand() *rand.Rand { return in.rand }
+func (in *Instance) Rand() *rand.Rand {
+	if in.rand == nil {
+		seed := in.opts.Seed
+		if seed == 0 {
+			seed = rand.Uint64()
+		}
+		in.rand = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	}
+	return in.rand
+}
 
 // Channel is where a notification to ref goes: the injected Channels, or ref's own channel.
 func (in *Instance) Channel(ref *ChannelRef) Channel {
@@ -581,14 +640,25 @@ func (in *Instance) Lookup(name string) (string, bool) { return in.lookup(name) 
 // The counts are made from the path on first use and kept up to date from then on, so an
 // instance that never asks pays nothing and one that asks at every call does not rescan its path.
 func (in *Instance) Visits(node string) int {
+	f := in.flow
 	if in.visits == nil {
-		in.flushRoute()
-		in.visits = make(map[string]int, len(in.flow.Nodes))
-		for _, p := range in.res.Path {
-			in.visits[p]++
+		in.visits = make([]int32, len(f.Nodes))
+		for _, p := range in.res.Path { // a path carried over from a checkpoint
+			if n := f.nodeIndex[p]; n != nil {
+				in.visits[n.Index]++
+			}
+		}
+		for _, i := range in.route {
+			if i >= 0 {
+				in.visits[i]++
+			}
 		}
 	}
-	return in.visits[node]
+	n := f.nodeIndex[node]
+	if n == nil {
+		return 0
+	}
+	return int(in.visits[n.Index])
 }
 
 // Get reads a variable or scope value.
@@ -626,7 +696,15 @@ func (in *Instance) SetRetries(node string, n int) { in.retries[node] = n }
 func (in *Instance) SetOutcome(outcome string) { in.outcome = outcome }
 
 // CountCall counts a request sent for an action.
-func (in *Instance) CountCall(action string) { in.calls[action]++ }
+func (in *Instance) CountCall(action string) {
+	for i := range in.calls {
+		if in.calls[i].action == action {
+			in.calls[i].n++
+			return
+		}
+	}
+	in.calls = append(in.calls, actionCalls{action, 1})
+}
 
 // RecordWait records a wait in seconds.
 func (in *Instance) RecordWait(seconds float64) { in.res.Waits = append(in.res.Waits, seconds) }
@@ -676,24 +754,24 @@ func (in *Instance) Emit(e *trace.Event) {
 // NewEvent is an empty event to fill and Emit. When the tracer copies events (trace.Copier) it
 // is the instance's one reused event: emit it before asking for another, and keep it no longer.
 func (in *Instance) NewEvent() *trace.Event {
-	if in.event == nil {
+	if in.rare == nil || !in.rare.reuse {
 		return &trace.Event{}
 	}
-	*in.event = trace.Event{}
-	return in.event
+	in.rare.event = trace.Event{}
+	return &in.rare.event
 }
 
 // NewEventSet is an empty map for a NewEvent's Set, under the same rule: reused when the tracer
 // copies events.
 func (in *Instance) NewEventSet(size int) map[string]any {
-	if in.event == nil {
+	if in.rare == nil || !in.rare.reuse {
 		return make(map[string]any, size)
 	}
-	if in.eventSet == nil {
-		in.eventSet = make(map[string]any, size)
+	if in.rare.eventSet == nil {
+		in.rare.eventSet = make(map[string]any, size)
 	}
-	clear(in.eventSet)
-	return in.eventSet
+	clear(in.rare.eventSet)
+	return in.rare.eventSet
 }
 
 // Tracing reports whether events are wanted, so that callers can skip building them.
