@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/archflow/archflow/engine/clock"
+	"github.com/expr-lang/expr/vm"
 )
 
 // An instance on a clock that really waits runs aside: its steps run on goroutines of their
@@ -18,6 +19,10 @@ import (
 //
 // The wait is the wait node's (WaitThen): a step that sleeps inside itself (a retry: policy
 // between attempts) keeps its instance inline, where it parks on one goroutine as before.
+
+// vms are the expression machines of instances running aside, lent while they step: a parked
+// instance holds none.
+var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 
 // asideOnce tells, once per flow, whether its instances may run aside.
 type asideOnce struct {
@@ -57,6 +62,8 @@ func (in *Instance) parkAside() *Result {
 		if !in.parking {
 			return in.res
 		}
+		vms.Put(in.vm) // a parked instance evaluates nothing
+		in.vm = nil
 		err := in.clock.Sleep(in.ctx, in.parkFor)
 		go in.resumeAside(err)
 	}
@@ -65,6 +72,7 @@ func (in *Instance) parkAside() *Result {
 // startAside starts the instance on a goroutine of its own.
 func (in *Instance) startAside(f *Flow, ctx context.Context, inputs map[string]any, opts *Options, clk clock.Clock) {
 	defer in.handBack()
+	in.vm = vms.Get().(*vm.VM)
 	f.initInstance(in, ctx, inputs, opts, clk)
 	in.aside = true
 	in.start()
@@ -73,6 +81,7 @@ func (in *Instance) startAside(f *Flow, ctx context.Context, inputs map[string]a
 // resumeAside goes on after a wait, on a goroutine of its own.
 func (in *Instance) resumeAside(err error) {
 	defer in.handBack()
+	in.vm = vms.Get().(*vm.VM)
 	in.resume(err)
 }
 

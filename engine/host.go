@@ -159,7 +159,7 @@ func (f *Flow) Restore(ctx context.Context, st *State, opts *Options) (*Instance
 		return nil, err
 	}
 	for k, n := range st.Retries {
-		in.retries[k] = n
+		in.SetRetries(k, n)
 	}
 	if o.Started != nil { // a host recording the step needs the restored instance (its redactor)
 		o.Started(in)

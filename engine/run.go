@@ -94,7 +94,7 @@ type Instance struct {
 	opts      *Options
 	ctx       context.Context
 	env       map[string]any
-	vm        vm.VM
+	vm        *vm.VM // lent from vms while an instance running aside steps
 	clock     clock.Clock
 	transport transport.Transport
 	redactor  trace.Redactor
@@ -301,6 +301,9 @@ func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string
 		opts = &Options{}
 	}
 	in.flow, in.opts, in.ctx = f, opts, ctx
+	if in.vm == nil {
+		in.vm = new(vm.VM)
+	}
 	in.clock = clk
 	if clk == nil {
 		in.clock = opts.newClock()
@@ -318,11 +321,14 @@ func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string
 	for k, v := range inputs {
 		in.env[k] = v
 	}
-	in.retries = map[string]any{}
-	for n := range f.scope.retries {
-		in.retries[n] = 0
+	in.env["retries"] = noRetries // a flow without retry: policies shares one empty map
+	if len(f.scope.retries) > 0 {
+		in.retries = make(map[string]any, len(f.scope.retries))
+		for n := range f.scope.retries {
+			in.retries[n] = 0
+		}
+		in.env["retries"] = in.retries
 	}
-	in.env["retries"] = in.retries
 	in.env["headers"] = map[string]string{}
 	in.env["instance"] = map[string]any{"id": in.id, "started": in.started, "flow": f.Name}
 	in.env["now"] = in.clock.Now
@@ -690,7 +696,16 @@ func (in *Instance) SetError(e *failure.ErrorInfo) {
 }
 
 // SetRetries sets retries.<node>.
-func (in *Instance) SetRetries(node string, n int) { in.retries[node] = n }
+// noRetries is retries of instances with no counters: never written (SetRetries makes a map).
+var noRetries = map[string]any{}
+
+func (in *Instance) SetRetries(node string, n int) {
+	if in.retries == nil {
+		in.retries = map[string]any{}
+		in.env["retries"] = in.retries
+	}
+	in.retries[node] = n
+}
 
 // SetOutcome ends the instance with outcome.
 func (in *Instance) SetOutcome(outcome string) { in.outcome = outcome }
