@@ -73,8 +73,8 @@ func (in *Instance) parkAside() *Result {
 func (in *Instance) startAside(f *Flow, ctx context.Context, inputs map[string]any, opts *Options, clk clock.Clock) {
 	defer in.handBack()
 	in.vm = vms.Get().(*vm.VM)
-	f.initInstance(in, ctx, inputs, opts, clk)
 	in.aside = true
+	f.initInstance(in, ctx, inputs, opts, clk)
 	in.start()
 }
 

@@ -36,6 +36,7 @@ type Flow struct {
 	exprs         []*Expr // every expression, for lint rules
 	base          baseEnv // what every instance's environment starts with
 	aside         asideOnce
+	hints         routeHints
 }
 
 // Variable is a declared, typed, instance-scoped variable.

@@ -267,7 +267,6 @@ type Continuation struct {
 }
 
 func (in *Instance) suspend(node *Node, from *Edge, steps int, handling bool) {
-	in.flushRoute()
 	c := &Continuation{State: in.State(), Node: node.Name, Steps: steps, Handling: handling, Seq: in.seq,
 		Path: in.res.Path, Calls: in.Calls(), Waits: in.res.Waits, Error: in.res.Error, Notes: in.res.Notifications}
 	if from != nil {

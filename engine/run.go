@@ -7,9 +7,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/archflow/archflow/engine/clock"
@@ -125,11 +125,7 @@ type Instance struct {
 	parkFor  time.Duration
 	parkNext *Edge
 	turn     sync.Mutex
-	// route is the nodes entered (their index in the flow's Nodes) and edges taken (-1-their
-	// index in its Edges) since res.Path and res.Edges were last brought up to date
-	// (flushRoute): without pointers, a step's bookkeeping costs no write barrier and nothing
-	// to scan. visits are the entries per node (by index), made by Visits on first use.
-	route  []int32
+	// visits are the entries per node (by index in the flow's Nodes), made by Visits on first use.
 	visits []int32
 }
 
@@ -152,6 +148,30 @@ func (in *Instance) more() *rareState {
 		in.rare = &rareState{}
 	}
 	return in.rare
+}
+
+// routeHints are the length of the route of the flow's last instance that ended: the next one
+// makes room for as long a route at once, instead of growing it step by step (each growth a copy
+// and garbage: a thousand-step instance made twice its route in garbage).
+type routeHints struct{ path, edges atomic.Int32 }
+
+func (h *routeHints) note(path, edges int) {
+	if int(h.path.Load()) != path {
+		h.path.Store(int32(min(path, 1<<20)))
+	}
+	if int(h.edges.Load()) != edges {
+		h.edges.Store(int32(min(edges, 1<<20)))
+	}
+}
+
+// route is a Path (never nil) and Edges with room for the last route.
+func (h *routeHints) route() ([]string, []*Edge) {
+	path := make([]string, 0, h.path.Load())
+	var edges []*Edge
+	if n := h.edges.Load(); n > 0 {
+		edges = make([]*Edge, 0, n)
+	}
+	return path, edges
 }
 
 // actionCalls is the number of requests sent for an action.
@@ -336,7 +356,11 @@ func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string
 	in.env["env"] = in.envFunc
 	in.env["secret"] = in.secretFunc
 	in.env["retry_after"] = func(h any) int { return RetryAfter(h, in.clock.Now()) }
-	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Calls: map[string]int{}, Path: []string{}, Waits: []float64{}, Redactor: &in.redactor}
+	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Calls: map[string]int{}, Waits: []float64{}, Redactor: &in.redactor}
+	in.res.Path = []string{}
+	if !in.aside { // the waits of one running aside dwarf its route's growth
+		in.res.Path, in.res.Edges = f.hints.route()
+	}
 }
 
 func (in *Instance) newUUID() string {
@@ -398,60 +422,63 @@ func (in *Instance) runFrom(node *Node, from *Edge, steps int, handling bool) {
 
 // loop runs steps from the cursor (node, from, steps, handling) until the instance ends, stops
 // at a checkpoint, or parks (WaitThen, when it runs aside: the wait is made after the step).
+// The cursor is kept in locals while it runs (a step's bookkeeping stays in registers) and in
+// the Instance where something else reads it.
 func (in *Instance) loop() {
 	f := in.flow
 	max := in.opts.MaxSteps
 	if max <= 0 {
 		max = DefaultMaxSteps
 	}
-	for {
-		node := in.node
-		if node == nil {
-			in.end()
-			return
-		}
+	node, from, steps := in.node, in.from, in.steps
+	for node != nil {
+		in.node = node
 		if err := in.ctx.Err(); err != nil {
 			in.interrupt()
 			return
 		}
-		if in.steps > 0 && in.opts.Checkpoint != nil && in.opts.Checkpoint(in) {
-			in.suspend(node, in.from, in.steps, in.handling) // host.go: the instance goes on elsewhere
+		if steps > 0 && in.opts.Checkpoint != nil && in.opts.Checkpoint(in) {
+			in.suspend(node, from, steps, in.handling) // host.go: the instance goes on elsewhere
 			return
 		}
-		in.steps++
-		if in.steps > max {
+		steps++
+		if steps > max {
 			in.fail(&failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindRuntime, Node: node.Name,
 				Message: fmt.Sprintf("more than %d node executions: stopped (raise --max-steps if the flow really needs more)", max)})
 			return
 		}
-		if node.Index < len(f.Nodes) && f.Nodes[node.Index] == node {
-			in.route = append(in.route, int32(node.Index))
-			if in.visits != nil {
-				in.visits[node.Index]++
-			}
-		} else { // a node outside the flow's list
-			in.flushRoute()
-			in.res.Path = append(in.res.Path, node.Name)
+		in.res.Path = append(in.res.Path, node.Name)
+		if in.visits != nil && node.Index < len(in.visits) && f.Nodes[node.Index] == node {
+			in.visits[node.Index]++
 		}
 		if in.Tracing() {
 			ev := in.NewEvent()
 			ev.Node, ev.Kind, ev.Event = node.Name, node.Kind.Name, "enter"
-			if in.from != nil {
-				ev.From, ev.Via = in.from.From.Name, in.from.Label
+			if from != nil {
+				ev.From, ev.Via = from.From.Name, from.Label
 			}
 			in.Emit(ev)
 		}
 		edge, err := node.Step.Exec(in.ctx, in)
-		if in.parking {
-			return // the step waits for the rest of its result (aside.go)
+		if in.parking || err != nil || edge == nil {
+			in.from, in.steps = from, steps
+			if in.parking {
+				return // the step waits for the rest of its result (aside.go)
+			}
+			if !in.after(node, edge, err) {
+				return
+			}
+			node, from = in.node, in.from // on to on_error
+			continue
 		}
-		if !in.after(node, edge, err) {
-			return
-		}
+		in.res.Edges = append(in.res.Edges, edge)
+		from, node = edge, edge.To
 	}
+	in.end()
 }
 
-// after takes a step's result: the cursor moves on, or the instance ends (false).
+// after takes a step's result: the cursor (in.node, in.from) moves on, or the instance ends
+// (false).
 func (in *Instance) after(node *Node, edge *Edge, err error) bool {
 	if in.ctx.Err() != nil && (err != nil || edge == nil) && in.outcome == "" {
 		in.interrupt()
@@ -464,13 +491,7 @@ func (in *Instance) after(node *Node, edge *Edge, err error) bool {
 		in.end()
 		return false
 	}
-	f := in.flow
-	if edge.Index < len(f.Edges) && f.Edges[edge.Index] == edge {
-		in.route = append(in.route, -1-int32(edge.Index))
-	} else { // an edge a step made itself
-		in.flushRoute()
-		in.res.Edges = append(in.res.Edges, edge)
-	}
+	in.res.Edges = append(in.res.Edges, edge)
 	in.from, in.node = edge, edge.To
 	return true
 }
@@ -502,7 +523,6 @@ func (in *Instance) stepFailed(node *Node, err error) bool {
 	in.env["error"] = info.Value()
 	in.res.Error = info
 	e := &Edge{From: node, To: f.OnError, Label: "on_error"}
-	in.flushRoute()
 	in.res.Edges = append(in.res.Edges, e)
 	in.from, in.node = e, f.OnError
 	return true
@@ -547,29 +567,6 @@ func (in *Instance) finish() {
 	in.finishResult()
 }
 
-// flushRoute brings res.Path and res.Edges up to date with the route.
-func (in *Instance) flushRoute() {
-	if len(in.route) == 0 {
-		return
-	}
-	nodes := 0
-	for _, i := range in.route {
-		if i >= 0 {
-			nodes++
-		}
-	}
-	in.res.Path = slices.Grow(in.res.Path, nodes)
-	in.res.Edges = slices.Grow(in.res.Edges, len(in.route)-nodes)
-	for _, i := range in.route {
-		if i >= 0 {
-			in.res.Path = append(in.res.Path, in.flow.Nodes[i].Name)
-		} else {
-			in.res.Edges = append(in.res.Edges, in.flow.Edges[-1-i])
-		}
-	}
-	in.route = in.route[:0]
-}
-
 // flushCalls brings res.Calls up to date.
 func (in *Instance) flushCalls() {
 	for _, c := range in.calls {
@@ -578,8 +575,10 @@ func (in *Instance) flushCalls() {
 }
 
 func (in *Instance) finishResult() {
-	in.flushRoute()
 	in.flushCalls()
+	if !in.aside { // the next instance of the flow starts with room for as long a route
+		in.flow.hints.note(len(in.res.Path), len(in.res.Edges))
+	}
 	r := in.res
 	r.Outcome = in.outcome
 	r.Ended = in.clock.Now()
@@ -652,11 +651,6 @@ func (in *Instance) Visits(node string) int {
 		for _, p := range in.res.Path { // a path carried over from a checkpoint
 			if n := f.nodeIndex[p]; n != nil {
 				in.visits[n.Index]++
-			}
-		}
-		for _, i := range in.route {
-			if i >= 0 {
-				in.visits[i]++
 			}
 		}
 	}
