@@ -375,6 +375,21 @@ var safeBytes, htmlSafeBytes = func() (s, h [256]bool) {
 	return s, h
 }()
 
+// needsEscape reports whether any of the eight bytes in x is one a JSON string does not hold
+// as it is: a control character, a quote, a backslash, a byte of a multi-byte character (those
+// are checked one by one), and <, >, & with html. Each test finds whether some byte is below a bound or equal to a
+// value without a loop (the lowest such byte is always found: what a borrow may flag above it
+// does not matter to "any").
+func needsEscape(x uint64, html bool) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	has := func(c uint64) uint64 { v := x ^ (lo * c); return (v - lo) &^ v & hi }
+	bad := (x-lo*0x20)&^x&hi | x&hi | has('"') | has('\\')
+	if html {
+		bad |= has('<') | has('>') | has('&')
+	}
+	return bad != 0
+}
+
 // str writes s quoted as encoding/json does: control characters, " and \ escaped (and <, >, &
 // with html), invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped.
 func (w *jsonWriter) str(s string) {
@@ -383,6 +398,14 @@ func (w *jsonWriter) str(s string) {
 		safe = &htmlSafeBytes
 	}
 	i := 0
+	// eight bytes at a time while none needs escaping: node names, kinds, ids, most messages
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if needsEscape(x, w.html) {
+			break
+		}
+	}
 	for i < len(s) && safe[s[i]] {
 		i++
 	}

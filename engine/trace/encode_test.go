@@ -224,3 +224,31 @@ func TestJSONLTracerRepeatsWhatItWroteLast(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// The eight-byte test agrees with the byte tables for every byte at every place, among bytes
+// that need nothing and among others that need escaping.
+func TestNeedsEscapeIsTheTables(t *testing.T) {
+	for _, html := range []bool{true, false} {
+		safe := &safeBytes
+		if html {
+			safe = &htmlSafeBytes
+		}
+		for c := range 256 {
+			for at := range 8 {
+				for _, fill := range []byte{'a', '~', ' ', 0x7f} {
+					var x uint64
+					for i := range 8 {
+						b := uint64(fill)
+						if i == at {
+							b = uint64(c)
+						}
+						x |= b << (8 * i)
+					}
+					if got, want := needsEscape(x, html), !safe[c] || !safe[fill]; got != want {
+						t.Fatalf("byte %#x at %d among %q (html %v): needsEscape %v", c, at, fill, html, got)
+					}
+				}
+			}
+		}
+	}
+}
