@@ -17,8 +17,8 @@ import (
 // wait, and 100,000 waiting instances are 100,000 stacks. The goroutine a wait parks now holds
 // a few frames, its stack never grows, and the stepping goroutines exit before it parks.
 //
-// The wait is the wait node's (WaitThen): a step that sleeps inside itself (a retry: policy
-// between attempts) keeps its instance inline, where it parks on one goroutine as before.
+// The wait is the wait node's (WaitThen): the instances of a flow with no wait node, or with a
+// step that sleeps inside itself (a retry: policy between attempts), run in place as before.
 
 // vms are the expression machines of instances running aside, lent while they step: a parked
 // instance holds none.
@@ -39,12 +39,13 @@ func (f *Flow) runsAside(clk clock.Clock, opts *Options) bool {
 		return false // a host's instance: Temporal's workflow code starts no goroutines
 	}
 	f.aside.once.Do(func() {
-		f.aside.ok = true
+		waits, inside := false, false
 		for _, n := range f.Nodes {
-			if RetriesSelf(n) { // waits inside its step
-				f.aside.ok = false
-			}
+			waits = waits || Waits(n)
+			inside = inside || RetriesSelf(n) // waits inside its step
 		}
+		// a flow that never parks at a wait node has nothing to gain from the hand-overs
+		f.aside.ok = waits && !inside
 	})
 	return f.aside.ok
 }
