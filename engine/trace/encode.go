@@ -331,6 +331,16 @@ func (w *jsonWriter) object(m map[string]any) { writeMap(w, m, w.value) }
 func (w *jsonWriter) strings(m map[string]string) { writeMap(w, m, w.str) }
 
 func writeMap[V any](w *jsonWriter, m map[string]V, value func(V)) {
+	if len(m) == 1 { // an assign of one variable, a response with one header: nothing to sort
+		for k, v := range m {
+			w.b = append(w.b, '{')
+			w.str(k)
+			w.b = append(w.b, ':')
+			value(v)
+			w.b = append(w.b, '}')
+		}
+		return
+	}
 	var arr [16]string
 	keys := arr[:0]
 	for k := range m {
