@@ -766,8 +766,69 @@ func (in *Instance) NewEvent() *trace.Event {
 	if in.rare == nil || !in.rare.reuse {
 		return &trace.Event{}
 	}
-	in.rare.event = trace.Event{}
+	resetEvent(&in.rare.event)
 	return &in.rare.event
+}
+
+// resetEvent zeroes e field by field, writing only the fields that are set: zeroing the whole
+// struct at once while the GC marks passes every pointer slot of it through the write barrier.
+func resetEvent(e *trace.Event) {
+	e.Seq, e.Attempt, e.Visit = 0, 0, 0
+	e.Time = time.Time{}
+	clearString(&e.Instance)
+	clearString(&e.Node)
+	clearString(&e.Kind)
+	clearString(&e.Event)
+	clearString(&e.Flow)
+	clearString(&e.From)
+	clearString(&e.Via)
+	clearString(&e.Action)
+	clearString(&e.Method)
+	clearString(&e.URL)
+	clearString(&e.Outcome)
+	clearString(&e.Class)
+	clearString(&e.Case)
+	clearString(&e.Next)
+	clearString(&e.Channel)
+	clearString(&e.Subject)
+	clearString(&e.Message)
+	clearString(&e.UUID)
+	if e.Inputs != nil {
+		e.Inputs = nil
+	}
+	if e.Set != nil {
+		e.Set = nil
+	}
+	if e.Status != nil {
+		e.Status = nil
+	}
+	if e.Headers != nil {
+		e.Headers = nil
+	}
+	if e.Body != nil {
+		e.Body = nil
+	}
+	if e.Elapsed != nil {
+		e.Elapsed = nil
+	}
+	if e.Seconds != nil {
+		e.Seconds = nil
+	}
+	if e.Until != nil {
+		e.Until = nil
+	}
+	if e.Error != nil {
+		e.Error = nil
+	}
+	if e.Outputs != nil {
+		e.Outputs = nil
+	}
+}
+
+func clearString(s *string) {
+	if *s != "" {
+		*s = ""
+	}
 }
 
 // NewEventSet is an empty map for a NewEvent's Set, under the same rule: reused when the tracer
