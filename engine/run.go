@@ -351,17 +351,19 @@ func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string
 	}
 	in.env["headers"] = map[string]string{}
 	in.env["instance"] = map[string]any{"id": in.id, "started": in.started, "flow": f.Name}
-	in.env["now"] = in.clock.Now
+	in.env["now"] = in.now
 	in.env["uuid"] = in.newUUID
 	in.env["env"] = in.envFunc
 	in.env["secret"] = in.secretFunc
 	in.env["retry_after"] = func(h any) int { return RetryAfter(h, in.clock.Now()) }
-	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Calls: map[string]int{}, Waits: []float64{}, Redactor: &in.redactor}
+	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Waits: []float64{}, Redactor: &in.redactor} // Calls: flushCalls
 	in.res.Path = []string{}
 	if !in.aside { // the waits of one running aside dwarf its route's growth
 		in.res.Path, in.res.Edges = f.hints.route()
 	}
 }
+
+func (in *Instance) now() time.Time { return in.clock.Now() }
 
 func (in *Instance) newUUID() string {
 	if in.opts.UUID != nil {
@@ -569,6 +571,9 @@ func (in *Instance) finish() {
 
 // flushCalls brings res.Calls up to date.
 func (in *Instance) flushCalls() {
+	if in.res.Calls == nil {
+		in.res.Calls = make(map[string]int, len(in.calls))
+	}
 	for _, c := range in.calls {
 		in.res.Calls[c.action] = c.n
 	}
