@@ -50,24 +50,15 @@ func (f *Flow) runsAside(clk clock.Clock, opts *Options) bool {
 	return f.aside.ok
 }
 
-// parkAside makes the waits of an instance running aside, on Run's goroutine, with as few
-// frames under them as can be, until the instance ends. Its turn is held here while a goroutine
-// of its own steps it, and given back when that goroutine is done (the Instance is all they
-// share: handing it over allocates nothing that a parked instance keeps).
-func (in *Instance) parkAside() *Result {
-	for {
-		in.turn.Lock() // until the stepping goroutine is done
-		if in.rare != nil && in.rare.panicked != nil {
-			panic(*in.rare.panicked)
-		}
-		if !in.parking {
-			return in.res
-		}
-		vms.Put(in.vm) // a parked instance evaluates nothing
-		in.vm = nil
-		err := in.clock.Sleep(in.ctx, in.parkFor)
-		go in.resumeAside(err)
-	}
+// goAside makes an instance and starts it aside, its turn held by the caller. It is a function
+// of its own so that what it needs is not in Run's frame, under every wait.
+//
+//go:noinline
+func (f *Flow) goAside(ctx context.Context, inputs map[string]any, opts *Options, clk clock.Clock) *Instance {
+	in := &Instance{}
+	in.turn.Lock()
+	go in.startAside(f, ctx, inputs, opts, clk)
+	return in
 }
 
 // startAside starts the instance on a goroutine of its own.

@@ -275,11 +275,24 @@ func (f *Flow) Run(ctx context.Context, inputs map[string]any, opts *Options) *R
 	if !f.runsAside(clk, opts) {
 		return f.runHere(ctx, inputs, opts, clk)
 	}
-	// the instance runs aside (aside.go): this goroutine makes its waits
-	in := &Instance{}
-	in.turn.Lock()
-	go in.startAside(f, ctx, inputs, opts, clk)
-	return in.parkAside()
+	// the instance runs aside (aside.go): this goroutine makes its waits, with as few frames
+	// under them as can be, until the instance ends. Its turn is held here while a goroutine of
+	// its own steps it, and given back when that goroutine is done (the Instance is all they
+	// share: handing it over allocates nothing that a parked instance keeps).
+	in := f.goAside(ctx, inputs, opts, clk)
+	for {
+		in.turn.Lock() // until the stepping goroutine is done
+		if in.rare != nil && in.rare.panicked != nil {
+			panic(*in.rare.panicked)
+		}
+		if !in.parking {
+			return in.res
+		}
+		vms.Put(in.vm) // a parked instance evaluates nothing
+		in.vm = nil
+		err := in.clock.Sleep(in.ctx, in.parkFor)
+		go in.resumeAside(err)
+	}
 }
 
 // runHere runs an instance on this goroutine.
