@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/archflow/archflow/engine/yamldoc"
@@ -27,6 +28,26 @@ type Expr struct {
 	vars []string
 	// Type is the static result type, or nil when only known at run time.
 	Type reflect.Type
+	// instance: whether the expression may read instance (0 not known yet, 1 yes, 2 no)
+	instance atomic.Int32
+}
+
+// mayReadInstance reports whether the expression may read instance: it names it, or the whole
+// environment ($env). A superset is enough: an instance then makes the map it need not have.
+func (e *Expr) mayReadInstance() bool {
+	switch e.instance.Load() {
+	case 1:
+		return true
+	case 2:
+		return false
+	}
+	may := strings.Contains(e.Src, "instance") || strings.Contains(e.Src, "$env")
+	if may {
+		e.instance.Store(1)
+	} else {
+		e.instance.Store(2)
+	}
+	return may
 }
 
 // Reads reports whether the expression reads the named variable (or scope name).
@@ -44,6 +65,9 @@ func (e *Expr) Vars() []string { return e.vars }
 
 // Eval runs the program in the instance's scope.
 func (e *Expr) Eval(in *Instance) (any, error) {
+	if !in.hasInstance && e.mayReadInstance() {
+		in.bindInstance()
+	}
 	out, err := in.vm.Run(e.prog, in.env)
 	if err != nil {
 		return nil, e.runtimeError(in, err)

@@ -154,7 +154,7 @@ func (f *Flow) Restore(ctx context.Context, st *State, opts *Options) (*Instance
 	in := f.newInstance(ctx, nil, &o, nil)
 	in.started = st.Started
 	in.res.Started = st.Started
-	in.env["instance"] = map[string]any{"id": in.id, "started": in.started, "flow": f.Name}
+	in.bindInstance()
 	if err := in.Apply(st); err != nil {
 		return nil, err
 	}

@@ -117,6 +117,8 @@ type Instance struct {
 	from     *Edge
 	steps    int
 	handling bool
+	// hasInstance: env holds instance (bindInstance)
+	hasInstance bool
 	// how an instance running aside waits (aside.go): aside, whether it does; parking, that
 	// its step asked for a wait of parkFor, then parkNext; turn, held by Run's goroutine while
 	// the instance steps elsewhere
@@ -363,7 +365,7 @@ func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string
 		in.env["retries"] = in.retries
 	}
 	in.env["headers"] = map[string]string{}
-	in.env["instance"] = map[string]any{"id": in.id, "started": in.started, "flow": f.Name}
+	// instance is made when an expression that may read it first runs (bindInstance)
 	in.env["now"] = in.now
 	in.env["uuid"] = in.newUUID
 	in.env["env"] = in.envFunc
@@ -680,7 +682,19 @@ func (in *Instance) Visits(node string) int {
 }
 
 // Get reads a variable or scope value.
-func (in *Instance) Get(name string) any { return in.env[name] }
+func (in *Instance) Get(name string) any {
+	if name == "instance" && !in.hasInstance {
+		in.bindInstance()
+	}
+	return in.env[name]
+}
+
+// bindInstance puts instance in the environment: the map most instances' expressions never read
+// is made for those that do (a parked instance of the seed flow is 100,000 of them).
+func (in *Instance) bindInstance() {
+	in.env["instance"] = map[string]any{"id": in.id, "started": in.started, "flow": in.flow.Name}
+	in.hasInstance = true
+}
 
 // Set assigns a declared variable, checking its type; nil makes it NOT_SET.
 func (in *Instance) Set(v *Variable, val any) error {
