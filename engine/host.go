@@ -75,7 +75,7 @@ var scopeNames = []string{"status", "headers", "body", "text", "elapsed"}
 
 // State snapshots the instance. Values are redacted: a snapshot leaves the process.
 func (in *Instance) State() *State {
-	st := &State{ID: in.id, Flow: in.flow.Name, Started: in.started, Now: in.clock.Now(),
+	st := &State{ID: in.res.Instance, Flow: in.flow.Name, Started: in.res.Started, Now: in.clock.Now(),
 		Vars: Values{}, Scope: Values{}, Retries: map[string]int{}}
 	for _, v := range in.flow.Vars {
 		st.Vars[v.Name] = in.redactor.Value(in.env[v.Name])
@@ -152,7 +152,6 @@ func (f *Flow) Restore(ctx context.Context, st *State, opts *Options) (*Instance
 		return inner()
 	}
 	in := f.newInstance(ctx, nil, &o, nil)
-	in.started = st.Started
 	in.res.Started = st.Started
 	in.bindInstance()
 	if err := in.Apply(st); err != nil {

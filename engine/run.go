@@ -99,8 +99,6 @@ type Instance struct {
 	transport transport.Transport
 	redactor  trace.Redactor
 	rand      *rand.Rand // made on first use
-	id        string
-	started   time.Time
 	seq       int
 	node      *Node
 	res       *Result
@@ -350,8 +348,8 @@ func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string
 	if in.transport == nil {
 		in.transport = f.httpTransport()
 	}
-	in.id = in.newUUID()
-	in.started = in.clock.Now()
+	// the instance's id and start are its Result's
+	in.res = &Result{Instance: in.newUUID(), Flow: f.Name, Started: in.clock.Now(), Waits: []float64{}, Redactor: &in.redactor} // Calls: flushCalls
 	in.env = f.newEnv() // defaults and the empty response scope; what is the instance's own follows
 	for k, v := range inputs {
 		in.env[k] = v
@@ -364,14 +362,13 @@ func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string
 		}
 		in.env["retries"] = in.retries
 	}
-	in.env["headers"] = map[string]string{}
+	in.env["headers"] = noHeaders
 	// instance is made when an expression that may read it first runs (bindInstance)
 	in.env["now"] = in.now
 	in.env["uuid"] = in.newUUID
 	in.env["env"] = in.envFunc
 	in.env["secret"] = in.secretFunc
 	in.env["retry_after"] = func(h any) int { return RetryAfter(h, in.clock.Now()) }
-	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Waits: []float64{}, Redactor: &in.redactor} // Calls: flushCalls
 	in.res.Path = []string{}
 	if !in.aside { // the waits of one running aside dwarf its route's growth
 		in.res.Path, in.res.Edges = f.hints.route()
@@ -619,7 +616,7 @@ func (in *Instance) finishResult() {
 func (in *Instance) Flow() *Flow { return in.flow }
 
 // ID is instance.id.
-func (in *Instance) ID() string { return in.id }
+func (in *Instance) ID() string { return in.res.Instance }
 
 // Clock is the instance's clock.
 func (in *Instance) Clock() clock.Clock { return in.clock }
@@ -692,7 +689,7 @@ func (in *Instance) Get(name string) any {
 // bindInstance puts instance in the environment: the map most instances' expressions never read
 // is made for those that do (a parked instance of the seed flow is 100,000 of them).
 func (in *Instance) bindInstance() {
-	in.env["instance"] = map[string]any{"id": in.id, "started": in.started, "flow": in.flow.Name}
+	in.env["instance"] = map[string]any{"id": in.res.Instance, "started": in.res.Started, "flow": in.flow.Name}
 	in.hasInstance = true
 }
 
@@ -722,6 +719,10 @@ func (in *Instance) SetError(e *failure.ErrorInfo) {
 }
 
 // SetRetries sets retries.<node>.
+// noHeaders is the headers of an instance before its first response: never written (a data
+// action sets a map of its own).
+var noHeaders = map[string]string{}
+
 // noRetries is retries of instances with no counters: never written (SetRetries makes a map).
 var noRetries = map[string]any{}
 
@@ -773,7 +774,7 @@ func (in *Instance) Emit(e *trace.Event) {
 	}
 	in.seq++
 	e.Seq = in.seq
-	e.Instance = in.id
+	e.Instance = in.res.Instance
 	e.Time = in.clock.Now()
 	if !in.redactor.Empty() {
 		e.Body = in.redactor.Value(e.Body)
