@@ -28,26 +28,34 @@ type Expr struct {
 	vars []string
 	// Type is the static result type, or nil when only known at run time.
 	Type reflect.Type
-	// instance: whether the expression may read instance (0 not known yet, 1 yes, 2 no)
-	instance atomic.Int32
+	// lazy is the set of lazyNames the expression may read (mayRead), once known
+	lazy atomic.Int32
 }
 
-// mayReadInstance reports whether the expression may read instance: it names it, or the whole
-// environment ($env). A superset is enough: an instance then makes the map it need not have.
-func (e *Expr) mayReadInstance() bool {
-	switch e.instance.Load() {
-	case 1:
-		return true
-	case 2:
-		return false
+// lazyNames are the names of an instance's environment made when an expression that may read
+// them first runs (Instance.bindLazy), as bits: most expressions read none of them.
+var lazyNames = [...]string{"instance", "now", "uuid", "env", "secret", "retry_after"}
+
+const (
+	lazyInstance = 1 << 0 // lazyNames[0]
+	lazyKnown    = 1 << len(lazyNames)
+)
+
+// mayRead is the set of lazyNames the expression may read: those it names, all of them when it
+// reads the whole environment ($env). A superset is enough: an instance then makes a value it
+// need not have.
+func (e *Expr) mayRead() uint8 {
+	if m := e.lazy.Load(); m&lazyKnown != 0 {
+		return uint8(m)
 	}
-	may := strings.Contains(e.Src, "instance") || strings.Contains(e.Src, "$env")
-	if may {
-		e.instance.Store(1)
-	} else {
-		e.instance.Store(2)
+	m := int32(lazyKnown)
+	for i, n := range lazyNames {
+		if strings.Contains(e.Src, n) || strings.Contains(e.Src, "$env") {
+			m |= 1 << i
+		}
 	}
-	return may
+	e.lazy.Store(m)
+	return uint8(m)
 }
 
 // Reads reports whether the expression reads the named variable (or scope name).
@@ -65,8 +73,8 @@ func (e *Expr) Vars() []string { return e.vars }
 
 // Eval runs the program in the instance's scope.
 func (e *Expr) Eval(in *Instance) (any, error) {
-	if !in.hasInstance && e.mayReadInstance() {
-		in.bindInstance()
+	if m := e.mayRead() &^ in.bound; m != 0 {
+		in.bindLazy(m)
 	}
 	out, err := in.vm.Run(e.prog, in.env)
 	if err != nil {

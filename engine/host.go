@@ -153,7 +153,7 @@ func (f *Flow) Restore(ctx context.Context, st *State, opts *Options) (*Instance
 	}
 	in := f.newInstance(ctx, nil, &o, nil)
 	in.res.Started = st.Started
-	in.bindInstance()
+	in.bindLazy(lazyInstance)
 	if err := in.Apply(st); err != nil {
 		return nil, err
 	}

@@ -115,8 +115,8 @@ type Instance struct {
 	from     *Edge
 	steps    int
 	handling bool
-	// hasInstance: env holds instance (bindInstance)
-	hasInstance bool
+	// bound is the set of lazyNames (expr.go) env holds (bindLazy)
+	bound uint8
 	// how an instance running aside waits (aside.go): aside, whether it does; parking, that
 	// its step asked for a wait of parkFor, then parkNext; turn, held by Run's goroutine while
 	// the instance steps elsewhere
@@ -350,7 +350,7 @@ func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string
 	}
 	// the instance's id and start are its Result's
 	in.res = &Result{Instance: in.newUUID(), Flow: f.Name, Started: in.clock.Now(), Waits: []float64{}, Redactor: &in.redactor} // Calls: flushCalls
-	in.env = f.newEnv() // defaults and the empty response scope; what is the instance's own follows
+	in.env = f.newEnv()                                                                                                         // defaults and the empty response scope; what is the instance's own follows
 	for k, v := range inputs {
 		in.env[k] = v
 	}
@@ -363,12 +363,8 @@ func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string
 		in.env["retries"] = in.retries
 	}
 	in.env["headers"] = noHeaders
-	// instance is made when an expression that may read it first runs (bindInstance)
-	in.env["now"] = in.now
-	in.env["uuid"] = in.newUUID
-	in.env["env"] = in.envFunc
-	in.env["secret"] = in.secretFunc
-	in.env["retry_after"] = func(h any) int { return RetryAfter(h, in.clock.Now()) }
+	// instance and the functions bound to the instance are made when an expression that may
+	// read them first runs (bindLazy)
 	in.res.Path = []string{}
 	if !in.aside { // the waits of one running aside dwarf its route's growth
 		in.res.Path, in.res.Edges = f.hints.route()
@@ -680,17 +676,40 @@ func (in *Instance) Visits(node string) int {
 
 // Get reads a variable or scope value.
 func (in *Instance) Get(name string) any {
-	if name == "instance" && !in.hasInstance {
-		in.bindInstance()
+	for i, n := range lazyNames {
+		if n == name && in.bound&(1<<i) == 0 {
+			in.bindLazy(1 << i)
+		}
 	}
 	return in.env[name]
 }
 
-// bindInstance puts instance in the environment: the map most instances' expressions never read
-// is made for those that do (a parked instance of the seed flow is 100,000 of them).
-func (in *Instance) bindInstance() {
-	in.env["instance"] = map[string]any{"id": in.res.Instance, "started": in.res.Started, "flow": in.flow.Name}
-	in.hasInstance = true
+// bindLazy puts the lazyNames in m in the environment: instance, a map most instances'
+// expressions never read, and the functions bound to the instance (closures) are made for those
+// that do (a parked instance of the seed flow is 100,000 of them).
+func (in *Instance) bindLazy(m uint8) {
+	for i, n := range lazyNames {
+		if m&(1<<i) == 0 || in.bound&(1<<i) != 0 {
+			continue
+		}
+		var v any
+		switch n {
+		case "instance":
+			v = map[string]any{"id": in.res.Instance, "started": in.res.Started, "flow": in.flow.Name}
+		case "now":
+			v = in.now
+		case "uuid":
+			v = in.newUUID
+		case "env":
+			v = in.envFunc
+		case "secret":
+			v = in.secretFunc
+		case "retry_after":
+			v = func(h any) int { return RetryAfter(h, in.clock.Now()) }
+		}
+		in.env[n] = v
+		in.bound |= 1 << i
+	}
 }
 
 // Set assigns a declared variable, checking its type; nil makes it NOT_SET.
