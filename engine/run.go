@@ -349,8 +349,9 @@ func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string
 		in.transport = f.httpTransport()
 	}
 	// the instance's id and start are its Result's
-	in.res = &Result{Instance: in.newUUID(), Flow: f.Name, Started: in.clock.Now(), Waits: []float64{}, Redactor: &in.redactor} // Calls: flushCalls
-	in.env = f.newEnv()                                                                                                         // defaults and the empty response scope; what is the instance's own follows
+	// Calls are made at the end (flushCalls)
+	in.res = &Result{Instance: in.newUUID(), Flow: f.Name, Started: in.clock.Now(), Waits: []float64{}, Redactor: &in.redactor}
+	in.env = f.newEnv() // defaults and the empty response scope; what is the instance's own follows
 	for k, v := range inputs {
 		in.env[k] = v
 	}
