@@ -46,7 +46,7 @@ const (
 // need not have.
 func (e *Expr) mayRead() uint8 {
 	if m := e.lazy.Load(); m&lazyKnown != 0 {
-		return uint8(m)
+		return uint8(m &^ lazyKnown)
 	}
 	m := int32(lazyKnown)
 	for i, n := range lazyNames {
@@ -55,7 +55,7 @@ func (e *Expr) mayRead() uint8 {
 		}
 	}
 	e.lazy.Store(m)
-	return uint8(m)
+	return uint8(m &^ lazyKnown)
 }
 
 // Reads reports whether the expression reads the named variable (or scope name).
