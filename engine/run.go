@@ -152,15 +152,20 @@ func (in *Instance) more() *rareState {
 
 // routeHints are the length of the route of the flow's last instance that ended: the next one
 // makes room for as long a route at once, instead of growing it step by step (each growth a copy
-// and garbage: a thousand-step instance made twice its route in garbage).
+// and garbage: a thousand-step instance made twice its route in garbage). A hint is at most
+// maxRouteHint: an instance that looped far longer than its fellows does not make each of them
+// hold room for its route.
 type routeHints struct{ path, edges atomic.Int32 }
 
+const maxRouteHint = 4096
+
 func (h *routeHints) note(path, edges int) {
+	path, edges = min(path, maxRouteHint), min(edges, maxRouteHint)
 	if int(h.path.Load()) != path {
-		h.path.Store(int32(min(path, 1<<20)))
+		h.path.Store(int32(path))
 	}
 	if int(h.edges.Load()) != edges {
-		h.edges.Store(int32(min(edges, 1<<20)))
+		h.edges.Store(int32(edges))
 	}
 }
 
