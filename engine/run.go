@@ -88,7 +88,8 @@ type Result struct {
 	Redactor *trace.Redactor `json:"-"`
 }
 
-// Instance is one run of a flow: a cursor, variables, a clock. It is owned by one goroutine.
+// Instance is one run of a flow: a cursor, variables, a clock. It is owned by one goroutine at a
+// time (an instance running aside is handed between goroutines: aside.go).
 type Instance struct {
 	flow      *Flow
 	opts      *Options
