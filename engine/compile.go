@@ -35,6 +35,8 @@ type Flow struct {
 	scope         *scope
 	exprs         []*Expr // every expression, for lint rules
 	base          baseEnv // what every instance's environment starts with
+	aside         asideOnce
+	hints         routeHints
 }
 
 // Variable is a declared, typed, instance-scoped variable.

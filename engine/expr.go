@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/archflow/archflow/engine/yamldoc"
@@ -32,6 +33,34 @@ type Expr struct {
 	vars []string
 	// Type is the static result type, or nil when only known at run time.
 	Type reflect.Type
+	// lazy is the set of lazyNames the expression may read (mayRead), once known
+	lazy atomic.Int32
+}
+
+// lazyNames are the names of an instance's environment made when an expression that may read
+// them first runs (Instance.bindLazy), as bits: most expressions read none of them.
+var lazyNames = [...]string{"instance", "now", "uuid", "env", "secret", "retry_after"}
+
+const (
+	lazyInstance = 1 << 0 // lazyNames[0]
+	lazyKnown    = 1 << len(lazyNames)
+)
+
+// mayRead is the set of lazyNames the expression may read: those it names, all of them when it
+// reads the whole environment ($env). A superset is enough: an instance then makes a value it
+// need not have.
+func (e *Expr) mayRead() uint8 {
+	if m := e.lazy.Load(); m&lazyKnown != 0 {
+		return uint8(m &^ lazyKnown)
+	}
+	m := int32(lazyKnown)
+	for i, n := range lazyNames {
+		if strings.Contains(e.Src, n) || strings.Contains(e.Src, "$env") {
+			m |= 1 << i
+		}
+	}
+	e.lazy.Store(m)
+	return uint8(m &^ lazyKnown)
 }
 
 // Reads reports whether the expression reads the named variable (or scope name).
@@ -49,6 +78,9 @@ func (e *Expr) Vars() []string { return e.vars }
 
 // Eval runs the program in the instance's scope.
 func (e *Expr) Eval(in *Instance) (any, error) {
+	if m := e.mayRead() &^ in.bound; m != 0 {
+		in.bindLazy(m)
+	}
 	out, err := in.vm.Run(e.prog, in.env)
 	if err != nil {
 		return nil, e.runtimeError(in, err)

@@ -75,7 +75,7 @@ var scopeNames = []string{"status", "headers", "body", "text", "elapsed"}
 
 // State snapshots the instance. Values are redacted: a snapshot leaves the process.
 func (in *Instance) State() *State {
-	st := &State{ID: in.id, Flow: in.flow.Name, Started: in.started, Now: in.clock.Now(),
+	st := &State{ID: in.res.Instance, Flow: in.flow.Name, Started: in.res.Started, Now: in.clock.Now(),
 		Vars: Values{}, Scope: Values{}, Retries: map[string]int{}}
 	for _, v := range in.flow.Vars {
 		st.Vars[v.Name] = in.redactor.Value(in.env[v.Name])
@@ -151,15 +151,14 @@ func (f *Flow) Restore(ctx context.Context, st *State, opts *Options) (*Instance
 		}
 		return inner()
 	}
-	in := f.newInstance(ctx, nil, &o)
-	in.started = st.Started
+	in := f.newInstance(ctx, nil, &o, nil)
 	in.res.Started = st.Started
-	in.env["instance"] = map[string]any{"id": in.id, "started": in.started, "flow": f.Name}
+	in.bindLazy(lazyInstance)
 	if err := in.Apply(st); err != nil {
 		return nil, err
 	}
 	for k, n := range st.Retries {
-		in.retries[k] = n
+		in.SetRetries(k, n)
 	}
 	if o.Started != nil { // a host recording the step needs the restored instance (its redactor)
 		o.Started(in)
@@ -175,7 +174,10 @@ func (o *Options) uuid() func() string {
 }
 
 // Calls is the number of requests sent per action so far.
-func (in *Instance) Calls() map[string]int { return maps.Clone(in.calls) }
+func (in *Instance) Calls() map[string]int {
+	in.flushCalls()
+	return maps.Clone(in.res.Calls)
+}
 
 // RunAttempt performs one data-action attempt of the instance whose state is st, in this process,
 // and returns the outcome, the changed state and the requests it sent per action. It is the work of
@@ -269,11 +271,16 @@ func (in *Instance) suspend(node *Node, from *Edge, steps int, handling bool) {
 	if from != nil {
 		c.From, c.Via = from.From.Name, from.Label
 	}
-	in.suspended = c
+	in.more().suspended = c
 }
 
 // Suspended is where the instance stopped at a checkpoint, nil when it ran to its end.
-func (in *Instance) Suspended() *Continuation { return in.suspended }
+func (in *Instance) Suspended() *Continuation {
+	if in.rare == nil {
+		return nil
+	}
+	return in.rare.suspended
+}
 
 // Resume goes on with a continued instance from where it stopped, to its end or next checkpoint
 // (Options.Checkpoint, which sees the instance and its Suspended continuation).
@@ -291,8 +298,8 @@ func (f *Flow) Resume(ctx context.Context, c *Continuation, opts *Options) (*Res
 	if in.res.Path == nil {
 		in.res.Path = []string{}
 	}
-	for k, n := range c.Calls {
-		in.calls[k] = n
+	for _, k := range sortedKeys(c.Calls) {
+		in.calls = append(in.calls, actionCalls{k, c.Calls[k]})
 	}
 	in.res.Waits = c.Waits
 	if in.res.Waits == nil {

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/archflow/archflow/engine/clock"
@@ -86,30 +88,102 @@ type Result struct {
 	Redactor *trace.Redactor `json:"-"`
 }
 
-// Instance is one run of a flow: a cursor, variables, a clock. It is owned by one goroutine.
+// Instance is one run of a flow: a cursor, variables, a clock. It is owned by one goroutine at a
+// time (an instance running aside is handed between goroutines: aside.go).
 type Instance struct {
 	flow      *Flow
-	visits    map[string]int // entries per node, made by Visits on first use
 	opts      *Options
 	ctx       context.Context
 	env       map[string]any
-	vm        vm.VM
+	vm        *vm.VM // lent from vms while an instance running aside steps
 	clock     clock.Clock
 	transport transport.Transport
 	redactor  trace.Redactor
-	rand      *rand.Rand
-	id        string
-	started   time.Time
+	rand      *rand.Rand // made on first use
 	seq       int
 	node      *Node
 	res       *Result
 	outcome   string
-	calls     map[string]int
+	calls     []actionCalls // requests per action, in the order first sent (Result.Calls at the end)
 	retries   map[string]any
 	// Scratch is per-instance state for node kinds (e.g. a retry policy's elapsed budget).
 	Scratch map[string]any
+	// what few instances need, out of the way of the others (every byte of an Instance is held
+	// by each of 100,000 parked ones)
+	rare *rareState
+	// the cursor: the edge that led to node, the node executions so far, and whether the
+	// instance is inside on_error (a second runtime error ends it)
+	from     *Edge
+	steps    int
+	handling bool
+	// bound is the set of lazyNames (expr.go) env holds (bindLazy)
+	bound uint8
+	// how an instance running aside waits (aside.go): aside, whether it does; parking, that
+	// its step asked for a wait of parkFor, then parkNext; turn, held by Run's goroutine while
+	// the instance steps elsewhere
+	aside    bool
+	parking  bool
+	parkFor  time.Duration
+	parkNext *Edge
+	turn     sync.Mutex
+	// visits are the entries per node (by index in the flow's Nodes), made by Visits on first use.
+	visits []int32
+}
+
+// rareState is what only some instances need.
+type rareState struct {
 	// suspended is where the instance stopped at a checkpoint (host.go).
 	suspended *Continuation
+	// event and eventSet are reused for every event when the tracer copies events
+	// (trace.Copier, reuse set); else NewEvent makes each.
+	reuse    bool
+	event    trace.Event
+	eventSet map[string]any
+	// panicked is a step's panic, raised again on Run's goroutine (aside.go).
+	panicked *any
+}
+
+// more is the instance's rareState, made on first use.
+func (in *Instance) more() *rareState {
+	if in.rare == nil {
+		in.rare = &rareState{}
+	}
+	return in.rare
+}
+
+// routeHints are the length of the route of the flow's last instance that ended: the next one
+// makes room for as long a route at once, instead of growing it step by step (each growth a copy
+// and garbage: a thousand-step instance made twice its route in garbage). A hint is at most
+// maxRouteHint: an instance that looped far longer than its fellows does not make each of them
+// hold room for its route.
+type routeHints struct{ path, edges atomic.Int32 }
+
+const maxRouteHint = 4096
+
+func (h *routeHints) note(path, edges int) {
+	path, edges = min(path, maxRouteHint), min(edges, maxRouteHint)
+	if int(h.path.Load()) != path {
+		h.path.Store(int32(path))
+	}
+	if int(h.edges.Load()) != edges {
+		h.edges.Store(int32(edges))
+	}
+}
+
+// route is a Path (never nil) and Edges with room for the last route.
+func (h *routeHints) route() ([]string, []*Edge) {
+	path := make([]string, 0, h.path.Load())
+	var edges []*Edge
+	if n := h.edges.Load(); n > 0 {
+		edges = make([]*Edge, 0, n)
+	}
+	return path, edges
+}
+
+// actionCalls is the number of requests sent for an action.
+type actionCalls struct {
+	action string
+	n      int
 }
 
 // InputError is a rejected input: reported before anything runs.
@@ -213,54 +287,111 @@ func (f *Flow) CheckEnv(lookup func(string) (string, bool)) yamldoc.ErrorList {
 
 // Run runs one instance to its end. inputs must come from Flow.Inputs.
 func (f *Flow) Run(ctx context.Context, inputs map[string]any, opts *Options) *Result {
-	in := f.newInstance(ctx, inputs, opts)
+	if opts == nil {
+		opts = &Options{}
+	}
+	clk := opts.newClock()
+	if !f.runsAside(clk, opts) {
+		return f.runHere(ctx, inputs, opts, clk)
+	}
+	// the instance runs aside (aside.go): this goroutine makes its waits, with as few frames
+	// under them as can be, until the instance ends. Its turn is held here while a goroutine of
+	// its own steps it, and given back when that goroutine is done (the Instance is all they
+	// share: handing it over allocates nothing that a parked instance keeps).
+	in := f.goAside(ctx, inputs, opts, clk)
+	for {
+		in.turn.Lock() // until the stepping goroutine is done
+		if in.rare != nil && in.rare.panicked != nil {
+			panic(*in.rare.panicked)
+		}
+		if !in.parking {
+			return in.res
+		}
+		vms.Put(in.vm) // a parked instance evaluates nothing
+		in.vm = nil
+		err := in.clock.Sleep(in.ctx, in.parkFor)
+		go in.resumeAside(err)
+	}
+}
+
+// runHere runs an instance on this goroutine.
+func (f *Flow) runHere(ctx context.Context, inputs map[string]any, opts *Options, clk clock.Clock) *Result {
+	in := f.newInstance(ctx, inputs, opts, clk)
+	in.start()
+	return in.res
+}
+
+// start runs a new instance: to its end, a checkpoint, or its first park when it runs aside.
+func (in *Instance) start() {
 	if in.opts.Started != nil {
 		in.opts.Started(in)
 	}
 	in.run()
-	return in.res
 }
 
-func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Options) *Instance {
+func (o *Options) newClock() clock.Clock {
+	if o.Clock != nil {
+		return o.Clock()
+	}
+	return clock.RealClock{}
+}
+
+// newInstance makes an instance; clk is its clock, nil to make it from opts.
+func (f *Flow) newInstance(ctx context.Context, inputs map[string]any, opts *Options, clk clock.Clock) *Instance {
 	if opts == nil {
 		opts = &Options{}
 	}
-	in := &Instance{flow: f, opts: opts, ctx: ctx, calls: map[string]int{}}
-	if opts.Clock != nil {
-		in.clock = opts.Clock()
-	} else {
-		in.clock = clock.RealClock{}
+	in := &Instance{}
+	f.initInstance(in, ctx, inputs, opts, clk)
+	return in
+}
+
+// initInstance makes in an instance of f (Run's goroutine makes the Instance of one that runs
+// aside, the goroutine starting it makes the rest).
+func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string]any, opts *Options, clk clock.Clock) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	in.flow, in.opts, in.ctx = f, opts, ctx
+	if in.vm == nil {
+		in.vm = new(vm.VM)
+	}
+	in.clock = clk
+	if clk == nil {
+		in.clock = opts.newClock()
+	}
+	if c, ok := opts.Tracer.(trace.Copier); ok && c.CopiesEvents() {
+		in.more().reuse = true
 	}
 	in.transport = opts.Transport
 	if in.transport == nil {
 		in.transport = f.httpTransport()
 	}
-	seed := opts.Seed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	in.rand = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	in.id = in.newUUID()
-	in.started = in.clock.Now()
+	// the instance's id and start are its Result's
+	// Calls are made at the end (flushCalls)
+	in.res = &Result{Instance: in.newUUID(), Flow: f.Name, Started: in.clock.Now(), Waits: []float64{}, Redactor: &in.redactor}
 	in.env = f.newEnv() // defaults and the empty response scope; what is the instance's own follows
 	for k, v := range inputs {
 		in.env[k] = v
 	}
-	in.retries = map[string]any{}
-	for n := range f.scope.retries {
-		in.retries[n] = 0
+	in.env["retries"] = noRetries // a flow without retry: policies shares one empty map
+	if len(f.scope.retries) > 0 {
+		in.retries = make(map[string]any, len(f.scope.retries))
+		for n := range f.scope.retries {
+			in.retries[n] = 0
+		}
+		in.env["retries"] = in.retries
 	}
-	in.env["retries"] = in.retries
-	in.env["headers"] = map[string]string{}
-	in.env["instance"] = map[string]any{"id": in.id, "started": in.started, "flow": f.Name}
-	in.env["now"] = in.clock.Now
-	in.env["uuid"] = in.newUUID
-	in.env["env"] = in.envFunc
-	in.env["secret"] = in.secretFunc
-	in.env["retry_after"] = func(h any) int { return RetryAfter(h, in.clock.Now()) }
-	in.res = &Result{Instance: in.id, Flow: f.Name, Started: in.started, Calls: in.calls, Path: []string{}, Waits: []float64{}, Redactor: &in.redactor}
-	return in
+	in.env["headers"] = noHeaders
+	// instance and the functions bound to the instance are made when an expression that may
+	// read them first runs (bindLazy)
+	in.res.Path = []string{}
+	if !in.aside { // the waits of one running aside dwarf its route's growth
+		in.res.Path, in.res.Edges = f.hints.route()
+	}
 }
+
+func (in *Instance) now() time.Time { return in.clock.Now() }
 
 func (in *Instance) newUUID() string {
 	if in.opts.UUID != nil {
@@ -315,11 +446,21 @@ func (in *Instance) run() {
 // runFrom runs from node; from is the edge that led there, steps the node executions so far and
 // handling whether the instance is inside on_error (a second runtime error ends it).
 func (in *Instance) runFrom(node *Node, from *Edge, steps int, handling bool) {
+	in.node, in.from, in.steps, in.handling = node, from, steps, handling
+	in.loop()
+}
+
+// loop runs steps from the cursor (node, from, steps, handling) until the instance ends, stops
+// at a checkpoint, or parks (WaitThen, when it runs aside: the wait is made after the step).
+// The cursor is kept in locals while it runs (a step's bookkeeping stays in registers) and in
+// the Instance where something else reads it.
+func (in *Instance) loop() {
 	f := in.flow
 	max := in.opts.MaxSteps
 	if max <= 0 {
 		max = DefaultMaxSteps
 	}
+	node, from, steps := in.node, in.from, in.steps
 	for node != nil {
 		in.node = node
 		if err := in.ctx.Err(); err != nil {
@@ -327,7 +468,7 @@ func (in *Instance) runFrom(node *Node, from *Edge, steps int, handling bool) {
 			return
 		}
 		if steps > 0 && in.opts.Checkpoint != nil && in.opts.Checkpoint(in) {
-			in.suspend(node, from, steps, handling) // host.go: the instance goes on elsewhere
+			in.suspend(node, from, steps, in.handling) // host.go: the instance goes on elsewhere
 			return
 		}
 		steps++
@@ -337,56 +478,88 @@ func (in *Instance) runFrom(node *Node, from *Edge, steps int, handling bool) {
 			return
 		}
 		in.res.Path = append(in.res.Path, node.Name)
-		if in.visits != nil {
-			in.visits[node.Name]++
+		if in.visits != nil && node.Index < len(in.visits) && f.Nodes[node.Index] == node {
+			in.visits[node.Index]++
 		}
 		if in.Tracing() {
-			ev := &trace.Event{Node: node.Name, Kind: node.Kind.Name, Event: "enter"}
+			ev := in.NewEvent()
+			ev.Node, ev.Kind, ev.Event = node.Name, node.Kind.Name, "enter"
 			if from != nil {
 				ev.From, ev.Via = from.From.Name, from.Label
 			}
 			in.Emit(ev)
 		}
 		edge, err := node.Step.Exec(in.ctx, in)
-		if in.ctx.Err() != nil && (err != nil || edge == nil) && in.outcome == "" {
-			in.interrupt()
-			return
-		}
-		if err != nil {
-			info := &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindRuntime, Node: node.Name, Message: in.redactor.String(err.Error())}
-			var ie *failure.ErrorInfo
-			if errors.As(err, &ie) {
-				cp := *ie
-				cp.Message = in.redactor.String(cp.Message)
-				if cp.Node == "" {
-					cp.Node = node.Name
-				}
-				info = &cp
+		if in.parking || err != nil || edge == nil {
+			in.from, in.steps = from, steps
+			if in.parking {
+				return // the step waits for the rest of its result (aside.go)
 			}
-			if IsScriptError(err) {
-				info.Kind = KindScript
-			}
-			if in.Tracing() {
-				in.Emit(&trace.Event{Node: node.Name, Kind: node.Kind.Name, Event: "error", Error: info})
-			}
-			if f.OnError == nil || handling || info.Kind == KindScript {
-				in.fail(info)
+			if !in.after(node, edge, err) {
 				return
 			}
-			handling = true
-			in.env["error"] = info.Value()
-			in.res.Error = info
-			e := &Edge{From: node, To: f.OnError, Label: "on_error"}
-			in.res.Edges = append(in.res.Edges, e)
-			from, node = e, f.OnError
+			node, from = in.node, in.from // on to on_error
 			continue
-		}
-		if edge == nil {
-			break
 		}
 		in.res.Edges = append(in.res.Edges, edge)
 		from, node = edge, edge.To
 	}
+	in.end()
+}
+
+// after takes a step's result: the cursor (in.node, in.from) moves on, or the instance ends
+// (false).
+func (in *Instance) after(node *Node, edge *Edge, err error) bool {
+	if in.ctx.Err() != nil && (err != nil || edge == nil) && in.outcome == "" {
+		in.interrupt()
+		return false
+	}
+	if err != nil {
+		return in.stepFailed(node, err)
+	}
+	if edge == nil {
+		in.end()
+		return false
+	}
+	in.res.Edges = append(in.res.Edges, edge)
+	in.from, in.node = edge, edge.To
+	return true
+}
+
+// stepFailed takes a step's runtime error: the instance goes to on_error (true) or fails.
+func (in *Instance) stepFailed(node *Node, err error) bool {
+	f := in.flow
+	info := &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindRuntime, Node: node.Name, Message: in.redactor.String(err.Error())}
+	var ie *failure.ErrorInfo
+	if errors.As(err, &ie) {
+		cp := *ie
+		cp.Message = in.redactor.String(cp.Message)
+		if cp.Node == "" {
+			cp.Node = node.Name
+		}
+		info = &cp
+	}
+	if IsScriptError(err) {
+		info.Kind = KindScript
+	}
+	if in.Tracing() {
+		in.Emit(&trace.Event{Node: node.Name, Kind: node.Kind.Name, Event: "error", Error: info})
+	}
+	if f.OnError == nil || in.handling || info.Kind == KindScript {
+		in.fail(info)
+		return false
+	}
+	in.handling = true
+	in.env["error"] = info.Value()
+	in.res.Error = info
+	e := &Edge{From: node, To: f.OnError, Label: "on_error"}
+	in.res.Edges = append(in.res.Edges, e)
+	in.from, in.node = e, f.OnError
+	return true
+}
+
+// end ends the instance after its last step: with the outcome that step set, else error.
+func (in *Instance) end() {
 	if in.outcome == "" {
 		in.outcome = OutcomeError
 	}
@@ -424,7 +597,21 @@ func (in *Instance) finish() {
 	in.finishResult()
 }
 
+// flushCalls brings res.Calls up to date.
+func (in *Instance) flushCalls() {
+	if in.res.Calls == nil {
+		in.res.Calls = make(map[string]int, len(in.calls))
+	}
+	for _, c := range in.calls {
+		in.res.Calls[c.action] = c.n
+	}
+}
+
 func (in *Instance) finishResult() {
+	in.flushCalls()
+	if !in.aside { // the next instance of the flow starts with room for as long a route
+		in.flow.hints.note(len(in.res.Path), len(in.res.Edges))
+	}
 	r := in.res
 	r.Outcome = in.outcome
 	r.Ended = in.clock.Now()
@@ -445,7 +632,7 @@ func (in *Instance) finishResult() {
 func (in *Instance) Flow() *Flow { return in.flow }
 
 // ID is instance.id.
-func (in *Instance) ID() string { return in.id }
+func (in *Instance) ID() string { return in.res.Instance }
 
 // Clock is the instance's clock.
 func (in *Instance) Clock() clock.Clock { return in.clock }
@@ -457,7 +644,16 @@ func (in *Instance) Transport() transport.Transport { return in.transport }
 func (in *Instance) Redactor() *trace.Redactor { return &in.redactor }
 
 // Rand is the instance's seeded random source.
-func (in *Instance) Rand() *rand.Rand { return in.rand }
+func (in *Instance) Rand() *rand.Rand {
+	if in.rand == nil {
+		seed := in.opts.Seed
+		if seed == 0 {
+			seed = rand.Uint64()
+		}
+		in.rand = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	}
+	return in.rand
+}
 
 // Channel is where a notification to ref goes: the injected Channels, or ref's own channel.
 func (in *Instance) Channel(ref *ChannelRef) Channel {
@@ -482,17 +678,59 @@ func (in *Instance) Lookup(name string) (string, bool) { return in.lookup(name) 
 // The counts are made from the path on first use and kept up to date from then on, so an
 // instance that never asks pays nothing and one that asks at every call does not rescan its path.
 func (in *Instance) Visits(node string) int {
+	f := in.flow
 	if in.visits == nil {
-		in.visits = make(map[string]int, len(in.flow.Nodes))
-		for _, p := range in.res.Path {
-			in.visits[p]++
+		in.visits = make([]int32, len(f.Nodes))
+		for _, p := range in.res.Path { // a path carried over from a checkpoint
+			if n := f.nodeIndex[p]; n != nil {
+				in.visits[n.Index]++
+			}
 		}
 	}
-	return in.visits[node]
+	n := f.nodeIndex[node]
+	if n == nil {
+		return 0
+	}
+	return int(in.visits[n.Index])
 }
 
 // Get reads a variable or scope value.
-func (in *Instance) Get(name string) any { return in.env[name] }
+func (in *Instance) Get(name string) any {
+	for i, n := range lazyNames {
+		if n == name && in.bound&(1<<i) == 0 {
+			in.bindLazy(1 << i)
+		}
+	}
+	return in.env[name]
+}
+
+// bindLazy puts the lazyNames in m in the environment: instance, a map most instances'
+// expressions never read, and the functions bound to the instance (closures) are made for those
+// that do (a parked instance of the seed flow is 100,000 of them).
+func (in *Instance) bindLazy(m uint8) {
+	for i, n := range lazyNames {
+		if m&(1<<i) == 0 || in.bound&(1<<i) != 0 {
+			continue
+		}
+		var v any
+		switch n {
+		case "instance":
+			v = map[string]any{"id": in.res.Instance, "started": in.res.Started, "flow": in.flow.Name}
+		case "now":
+			v = in.now
+		case "uuid":
+			v = in.newUUID
+		case "env":
+			v = in.envFunc
+		case "secret":
+			v = in.secretFunc
+		case "retry_after":
+			v = func(h any) int { return RetryAfter(h, in.clock.Now()) }
+		}
+		in.env[n] = v
+		in.bound |= 1 << i
+	}
+}
 
 // Set assigns a declared variable, checking its type; nil makes it NOT_SET.
 func (in *Instance) Set(v *Variable, val any) error {
@@ -520,13 +758,34 @@ func (in *Instance) SetError(e *failure.ErrorInfo) {
 }
 
 // SetRetries sets retries.<node>.
-func (in *Instance) SetRetries(node string, n int) { in.retries[node] = n }
+// noHeaders is the headers of an instance before its first response: never written (a data
+// action sets a map of its own).
+var noHeaders = map[string]string{}
+
+// noRetries is retries of instances with no counters: never written (SetRetries makes a map).
+var noRetries = map[string]any{}
+
+func (in *Instance) SetRetries(node string, n int) {
+	if in.retries == nil {
+		in.retries = map[string]any{}
+		in.env["retries"] = in.retries
+	}
+	in.retries[node] = n
+}
 
 // SetOutcome ends the instance with outcome.
 func (in *Instance) SetOutcome(outcome string) { in.outcome = outcome }
 
 // CountCall counts a request sent for an action.
-func (in *Instance) CountCall(action string) { in.calls[action]++ }
+func (in *Instance) CountCall(action string) {
+	for i := range in.calls {
+		if in.calls[i].action == action {
+			in.calls[i].n++
+			return
+		}
+	}
+	in.calls = append(in.calls, actionCalls{action, 1})
+}
 
 // RecordWait records a wait in seconds.
 func (in *Instance) RecordWait(seconds float64) { in.res.Waits = append(in.res.Waits, seconds) }
@@ -554,7 +813,7 @@ func (in *Instance) Emit(e *trace.Event) {
 	}
 	in.seq++
 	e.Seq = in.seq
-	e.Instance = in.id
+	e.Instance = in.res.Instance
 	e.Time = in.clock.Now()
 	if !in.redactor.Empty() {
 		e.Body = in.redactor.Value(e.Body)
@@ -571,6 +830,90 @@ func (in *Instance) Emit(e *trace.Event) {
 		}
 	}
 	in.opts.Tracer.Event(e)
+}
+
+// NewEvent is an empty event to fill and Emit. When the tracer copies events (trace.Copier) it
+// is the instance's one reused event: emit it before asking for another, and keep it no longer.
+func (in *Instance) NewEvent() *trace.Event {
+	if in.rare == nil || !in.rare.reuse {
+		return &trace.Event{}
+	}
+	resetEvent(&in.rare.event)
+	return &in.rare.event
+}
+
+// resetEvent zeroes e field by field, writing only the fields that are set: zeroing the whole
+// struct at once while the GC marks passes every pointer slot of it through the write barrier.
+func resetEvent(e *trace.Event) {
+	e.Seq, e.Attempt, e.Visit = 0, 0, 0
+	e.Time = time.Time{}
+	clearString(&e.Instance)
+	clearString(&e.Node)
+	clearString(&e.Kind)
+	clearString(&e.Event)
+	clearString(&e.Flow)
+	clearString(&e.From)
+	clearString(&e.Via)
+	clearString(&e.Action)
+	clearString(&e.Method)
+	clearString(&e.URL)
+	clearString(&e.Outcome)
+	clearString(&e.Class)
+	clearString(&e.Case)
+	clearString(&e.Next)
+	clearString(&e.Channel)
+	clearString(&e.Subject)
+	clearString(&e.Message)
+	clearString(&e.UUID)
+	if e.Inputs != nil {
+		e.Inputs = nil
+	}
+	if e.Set != nil {
+		e.Set = nil
+	}
+	if e.Status != nil {
+		e.Status = nil
+	}
+	if e.Headers != nil {
+		e.Headers = nil
+	}
+	if e.Body != nil {
+		e.Body = nil
+	}
+	if e.Elapsed != nil {
+		e.Elapsed = nil
+	}
+	if e.Seconds != nil {
+		e.Seconds = nil
+	}
+	if e.Until != nil {
+		e.Until = nil
+	}
+	if e.Error != nil {
+		e.Error = nil
+	}
+	if e.Outputs != nil {
+		e.Outputs = nil
+	}
+}
+
+func clearString(s *string) {
+	if *s != "" {
+		*s = ""
+	}
+}
+
+// NewEventSet is an empty map for a NewEvent's Set, under the same rule: reused when the tracer
+// copies events.
+func (in *Instance) NewEventSet(size int) map[string]any {
+	if in.rare == nil || !in.rare.reuse {
+		return make(map[string]any, size)
+	}
+	if in.rare.eventSet == nil {
+		in.rare.eventSet = make(map[string]any, size)
+	}
+	clear(in.rare.eventSet)
+	return in.rare.eventSet
 }
 
 // Tracing reports whether events are wanted, so that callers can skip building them.

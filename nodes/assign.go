@@ -90,7 +90,7 @@ func literalTemplate(n *yaml.Node) *yaml.Node {
 func (s *assign) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, error) {
 	var set map[string]any
 	if in.Tracing() {
-		set = make(map[string]any, len(s.sets))
+		set = in.NewEventSet(len(s.sets))
 	}
 	for _, a := range s.sets {
 		var val any
@@ -115,7 +115,9 @@ func (s *assign) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, e
 		}
 	}
 	if set != nil {
-		in.Emit(&trace.Event{Node: s.next.From.Name, Kind: "assign", Event: "assign", Set: set})
+		ev := in.NewEvent()
+		ev.Node, ev.Kind, ev.Event, ev.Set = s.next.From.Name, "assign", "assign", set
+		in.Emit(ev)
 	}
 	return s.next, nil
 }

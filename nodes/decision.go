@@ -81,13 +81,19 @@ func (d *decision) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge,
 		}
 		if ok {
 			if in.Tracing() {
-				in.Emit(&trace.Event{Node: cs.next.From.Name, Kind: "decision", Event: "decision", Case: cs.num, Next: cs.next.To.Name})
+				emitDecision(in, cs.next, cs.num)
 			}
 			return cs.next, nil
 		}
 	}
 	if in.Tracing() {
-		in.Emit(&trace.Event{Node: d.def.From.Name, Kind: "decision", Event: "decision", Case: "default", Next: d.def.To.Name})
+		emitDecision(in, d.def, "default")
 	}
 	return d.def, nil
+}
+
+func emitDecision(in *engine.Instance, e *engine.Edge, num string) {
+	ev := in.NewEvent()
+	ev.Node, ev.Kind, ev.Event, ev.Case, ev.Next = e.From.Name, "decision", "decision", num, e.To.Name
+	in.Emit(ev)
 }

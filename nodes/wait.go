@@ -140,10 +140,7 @@ func (w *wait) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, err
 	if err != nil {
 		return nil, err
 	}
-	if err := in.Clock().Sleep(ctx, d); err != nil {
-		return nil, err
-	}
-	return w.next, nil
+	return in.WaitThen(ctx, d, w.next)
 }
 
 // start computes, records and traces the wait. It is not inlined into Exec so that the frame an

@@ -27,7 +27,24 @@ type ErrorInfo struct {
 
 // Value is the error as expressions see it: error.class, error.kind ...
 func (e *ErrorInfo) Value() map[string]any {
-	return map[string]any{"class": e.Class, "kind": e.Kind, "message": e.Message, "status": e.Status, "node": e.Node}
+	return map[string]any{"class": boxed(e.Class), "kind": boxed(e.Kind), "message": e.Message, "status": e.Status, "node": e.Node}
+}
+
+// boxedWords are the classes and kinds as interface values made once: an error kept in an
+// instance's scope (by each of 100,000 parked instances) does not box them again.
+var boxedWords = func() map[string]any {
+	m := map[string]any{}
+	for _, w := range []string{KindHTTP, KindBusiness, KindTimeout, KindNetwork, KindAuth, KindRuntime, Transient, Permanent} {
+		m[w] = w
+	}
+	return m
+}()
+
+func boxed(w string) any {
+	if b, ok := boxedWords[w]; ok {
+		return b
+	}
+	return w
 }
 
 // Error lets a node kind return an ErrorInfo as the runtime error it routes to on_error.

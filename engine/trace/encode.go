@@ -18,33 +18,67 @@ import (
 // interfaces. Values of types it does not know are handed to encoding/json; a value JSON cannot
 // hold (NaN, ±Inf) is an error, as it is for json.Marshal.
 func AppendJSON(b []byte, e *Event, escapeHTML bool) ([]byte, error) {
+	return appendEvent(b, e, escapeHTML, nil)
+}
+
+// lastWritten keeps an encoder's last instance id and time as written: consecutive events of an
+// instance repeat both (on the virtual clock, the time too), and copying them is cheaper than
+// encoding them again (a Local time costs a zone lookup).
+type lastWritten struct {
+	inst  string
+	instB []byte
+	t     time.Time
+	tB    []byte
+}
+
+func appendEvent(b []byte, e *Event, escapeHTML bool, last *lastWritten) ([]byte, error) {
 	w := jsonWriter{b: b, html: escapeHTML}
 	w.b = append(w.b, `{"seq":`...)
 	w.b = strconv.AppendInt(w.b, int64(e.Seq), 10)
 	w.b = append(w.b, `,"instance":`...)
-	w.str(e.Instance)
+	switch {
+	case last == nil:
+		w.str(e.Instance)
+	case last.instB != nil && last.inst == e.Instance:
+		w.b = append(w.b, last.instB...)
+	default:
+		n := len(w.b)
+		w.str(e.Instance)
+		last.inst, last.instB = e.Instance, append(last.instB[:0], w.b[n:]...)
+	}
 	w.b = append(w.b, `,"time":`...)
-	w.time(e.Time)
-	w.optStr("node", e.Node)
-	w.optStr("kind", e.Kind)
+	switch {
+	case last == nil:
+		w.time(e.Time)
+	case last.tB != nil && last.t == e.Time: // the same instant in the same zone
+		w.b = append(w.b, last.tB...)
+	default:
+		n, err := len(w.b), w.err
+		w.time(e.Time)
+		if w.err == err {
+			last.t, last.tB = e.Time, append(last.tB[:0], w.b[n:]...)
+		}
+	}
+	w.optStr(`,"node":`, e.Node)
+	w.optStr(`,"kind":`, e.Kind)
 	w.b = append(w.b, `,"event":`...)
 	w.str(e.Event)
-	w.optStr("flow", e.Flow)
+	w.optStr(`,"flow":`, e.Flow)
 	if len(e.Inputs) > 0 {
 		w.key("inputs")
 		w.object(e.Inputs)
 	}
-	w.optStr("from", e.From)
-	w.optStr("via", e.Via)
+	w.optStr(`,"from":`, e.From)
+	w.optStr(`,"via":`, e.Via)
 	if len(e.Set) > 0 {
 		w.key("set")
 		w.object(e.Set)
 	}
-	w.optStr("action", e.Action)
-	w.optInt("attempt", e.Attempt)
-	w.optInt("visit", e.Visit)
-	w.optStr("method", e.Method)
-	w.optStr("url", e.URL)
+	w.optStr(`,"action":`, e.Action)
+	w.optInt(`,"attempt":`, e.Attempt)
+	w.optInt(`,"visit":`, e.Visit)
+	w.optStr(`,"method":`, e.Method)
+	w.optStr(`,"url":`, e.URL)
 	if e.Status != nil {
 		w.key("status")
 		w.b = strconv.AppendInt(w.b, int64(*e.Status), 10)
@@ -61,10 +95,10 @@ func AppendJSON(b []byte, e *Event, escapeHTML bool) ([]byte, error) {
 		w.key("elapsed")
 		w.float(*e.Elapsed)
 	}
-	w.optStr("outcome", e.Outcome)
-	w.optStr("class", e.Class)
-	w.optStr("case", e.Case)
-	w.optStr("next", e.Next)
+	w.optStr(`,"outcome":`, e.Outcome)
+	w.optStr(`,"class":`, e.Class)
+	w.optStr(`,"case":`, e.Case)
+	w.optStr(`,"next":`, e.Next)
 	if e.Seconds != nil {
 		w.key("seconds")
 		w.float(*e.Seconds)
@@ -77,14 +111,14 @@ func AppendJSON(b []byte, e *Event, escapeHTML bool) ([]byte, error) {
 			w.marshal(e.Until) // the error json.Marshal gives, naming *time.Time
 		}
 	}
-	w.optStr("channel", e.Channel)
-	w.optStr("subject", e.Subject)
+	w.optStr(`,"channel":`, e.Channel)
+	w.optStr(`,"subject":`, e.Subject)
 	if e.Error != nil {
 		w.key("error")
 		w.errorInfo(e.Error)
 	}
-	w.optStr("message", e.Message)
-	w.optStr("uuid", e.UUID)
+	w.optStr(`,"message":`, e.Message)
+	w.optStr(`,"uuid":`, e.UUID)
 	if len(e.Outputs) > 0 {
 		w.key("outputs")
 		w.object(e.Outputs)
@@ -141,16 +175,22 @@ func (w *jsonWriter) key(k string) {
 	w.b = append(w.b, '"', ':')
 }
 
-func (w *jsonWriter) optStr(k, v string) {
+// optStr writes `,"k":"v"` when v is set; key is `,"k":`. It is inlined: most of an event's
+// fields are unset, and the test is all they cost.
+func (w *jsonWriter) optStr(key, v string) {
 	if v != "" {
-		w.key(k)
-		w.str(v)
+		w.keyStr(key, v)
 	}
 }
 
-func (w *jsonWriter) optInt(k string, v int) {
+func (w *jsonWriter) keyStr(key, v string) {
+	w.b = append(w.b, key...)
+	w.str(v)
+}
+
+func (w *jsonWriter) optInt(key string, v int) {
 	if v != 0 {
-		w.key(k)
+		w.b = append(w.b, key...)
 		w.b = strconv.AppendInt(w.b, int64(v), 10)
 	}
 }
@@ -162,23 +202,29 @@ func (w *jsonWriter) errorInfo(e *failure.ErrorInfo) {
 	w.str(e.Kind)
 	w.b = append(w.b, `,"message":`...)
 	w.str(e.Message)
-	w.optInt("status", e.Status)
-	w.optStr("node", e.Node)
+	w.optInt(`,"status":`, e.Status)
+	w.optStr(`,"node":`, e.Node)
 	w.b = append(w.b, '}')
 }
 
 // time writes t as time.Time.MarshalJSON does; the rare time it refuses goes to it for the error.
 func (w *jsonWriter) time(t time.Time) {
+	// one zone lookup (a Local time pays one per lookup; the virtual clock starts from
+	// time.Unix): a zero offset is written as Z whatever the zone's name, so it takes the UTC path
+	if _, off := t.Zone(); off == 0 {
+		if u := t.UTC(); u.Year() >= 0 && u.Year() <= 9999 {
+			w.b = append(w.b, '"')
+			w.b = appendUTC(w.b, u)
+			w.b = append(w.b, '"')
+			return
+		}
+	}
 	if !validJSONTime(t) {
 		w.marshal(t)
 		return
 	}
 	w.b = append(w.b, '"')
-	if t.Location() == time.UTC {
-		w.b = appendUTC(w.b, t)
-	} else {
-		w.b = t.AppendFormat(w.b, time.RFC3339Nano)
-	}
+	w.b = t.AppendFormat(w.b, time.RFC3339Nano)
 	w.b = append(w.b, '"')
 }
 
@@ -285,6 +331,16 @@ func (w *jsonWriter) object(m map[string]any) { writeMap(w, m, w.value) }
 func (w *jsonWriter) strings(m map[string]string) { writeMap(w, m, w.str) }
 
 func writeMap[V any](w *jsonWriter, m map[string]V, value func(V)) {
+	if len(m) == 1 { // an assign of one variable, a response with one header: nothing to sort
+		for k, v := range m {
+			w.b = append(w.b, '{')
+			w.str(k)
+			w.b = append(w.b, ':')
+			value(v)
+			w.b = append(w.b, '}')
+		}
+		return
+	}
 	var arr [16]string
 	keys := arr[:0]
 	for k := range m {
@@ -329,6 +385,21 @@ var safeBytes, htmlSafeBytes = func() (s, h [256]bool) {
 	return s, h
 }()
 
+// needsEscape reports whether any of the eight bytes in x is one a JSON string does not hold
+// as it is: a control character, a quote, a backslash, a byte of a multi-byte character (those
+// are checked one by one), and <, >, & with html. Each test finds whether some byte is below a bound or equal to a
+// value without a loop (the lowest such byte is always found: what a borrow may flag above it
+// does not matter to "any").
+func needsEscape(x uint64, html bool) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	has := func(c uint64) uint64 { v := x ^ (lo * c); return (v - lo) &^ v & hi }
+	bad := (x-lo*0x20)&^x&hi | x&hi | has('"') | has('\\')
+	if html {
+		bad |= has('<') | has('>') | has('&')
+	}
+	return bad != 0
+}
+
 // str writes s quoted as encoding/json does: control characters, " and \ escaped (and <, >, &
 // with html), invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped.
 func (w *jsonWriter) str(s string) {
@@ -337,6 +408,14 @@ func (w *jsonWriter) str(s string) {
 		safe = &htmlSafeBytes
 	}
 	i := 0
+	// eight bytes at a time while none needs escaping: node names, kinds, ids, most messages
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if needsEscape(x, w.html) {
+			break
+		}
+	}
 	for i < len(s) && safe[s[i]] {
 		i++
 	}

@@ -55,6 +55,11 @@ func encodeEvents() []*Event {
 		{Seq: 15, Instance: "i", Time: time.Date(987, 12, 31, 23, 59, 58, 120000000, time.UTC), Event: "x"},
 		{Seq: 16, Instance: "i", Time: time.Date(9999, 1, 9, 7, 5, 3, 1, time.UTC), Event: "x"},
 		{Seq: 17, Instance: "i", Time: time.Date(2026, 6, 10, 10, 0, 0, 999999999, time.UTC), Event: "x"},
+		// zero offsets that are not time.UTC (a Local clock in UTC, a named zone): Z, as RFC 3339 writes them
+		{Seq: 18, Instance: "i", Time: time.Date(2026, 1, 2, 3, 4, 5, 60, time.FixedZone("GMT", 0)), Event: "x"},
+		{Seq: 19, Instance: "i", Time: time.Unix(1700000000, 5000), Event: "x"},
+		{Seq: 20, Instance: "i", Time: time.Date(0, 1, 1, 0, 0, 0, 0, time.FixedZone("", 0)), Event: "x"},
+		{Seq: 21, Instance: "i", Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("W", -3600)), Event: "x"},
 	}
 }
 
@@ -82,6 +87,8 @@ func TestAppendJSONRefusesWhatJSONCannotHold(t *testing.T) {
 		{Event: "wait", Seconds: &nan},
 		{Event: "assign", Set: map[string]any{"x": math.Inf(1)}},
 		{Event: "wait", Until: &far},
+		{Event: "x", Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.FixedZone("GMT", 0))},
+		{Event: "x", Time: time.Date(-1, 1, 1, 0, 0, 0, 0, time.FixedZone("GMT", 0))},
 		{Event: "assign", Set: map[string]any{"f": func() {}}},
 	} {
 		_, want := json.Marshal(e)
@@ -181,4 +188,67 @@ func sample(t *testing.T, name string, typ reflect.Type) reflect.Value {
 	}
 	t.Fatalf("Event.%s: no sample value for %s; teach this test", name, typ)
 	return reflect.Value{}
+}
+
+// The tracer copies the instance id and time it wrote last when an event repeats them: what it
+// writes stays encoding/json's, event after event, whichever repeats.
+func TestJSONLTracerRepeatsWhatItWroteLast(t *testing.T) {
+	t0 := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	local := time.Unix(946684800, 0)
+	zoned := t0.In(time.FixedZone("X", 3600))
+	var events []*Event
+	for i, at := range []time.Time{t0, t0, local, local, zoned, t0.Add(time.Nanosecond), zoned, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), t0} {
+		for _, id := range []string{"a<b>", "a<b>", "i-2", "a<b>"} {
+			events = append(events, &Event{Seq: i, Instance: id, Time: at, Event: "x"})
+		}
+	}
+	var buf bytes.Buffer
+	tr := NewJSONLTracer(&buf)
+	var want []string
+	for _, e := range events {
+		tr.Event(e)
+		b, err := json.Marshal(e)
+		if err != nil { // the year 10000: the tracer's fallback
+			continue
+		}
+		want = append(want, string(b))
+	}
+	tr.Flush()
+	var got []string
+	for _, l := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+		if l != "" { // the year 10000 is an empty line, JSON cannot write its time at all
+			got = append(got, l)
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// The eight-byte test agrees with the byte tables for every byte at every place, among bytes
+// that need nothing and among others that need escaping.
+func TestNeedsEscapeIsTheTables(t *testing.T) {
+	for _, html := range []bool{true, false} {
+		safe := &safeBytes
+		if html {
+			safe = &htmlSafeBytes
+		}
+		for c := range 256 {
+			for at := range 8 {
+				for _, fill := range []byte{'a', '~', ' ', 0x7f} {
+					var x uint64
+					for i := range 8 {
+						b := uint64(fill)
+						if i == at {
+							b = uint64(c)
+						}
+						x |= b << (8 * i)
+					}
+					if got, want := needsEscape(x, html), !safe[c] || !safe[fill]; got != want {
+						t.Fatalf("byte %#x at %d among %q (html %v): needsEscape %v", c, at, fill, html, got)
+					}
+				}
+			}
+		}
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/archflow/archflow/engine/failure"
@@ -64,6 +65,14 @@ type Tracer interface {
 	Event(e *Event)
 }
 
+// Copier is a Tracer that is done with an event, and with the maps it points to, when Event
+// returns: it keeps copies or nothing. An instance then builds its events in one piece of memory
+// it reuses, instead of allocating each (a traced step allocates nothing for its events).
+type Copier interface {
+	Tracer
+	CopiesEvents() bool
+}
+
 // JSONLTracer writes events as JSON Lines.
 type JSONLTracer struct {
 	mu sync.Mutex
@@ -73,20 +82,20 @@ type JSONLTracer struct {
 // NewJSONLTracer writes to w; call Flush at the end.
 func NewJSONLTracer(w io.Writer) *JSONLTracer { return &JSONLTracer{w: bufio.NewWriter(w)} }
 
-// eventBuffers are the scratch buffers of JSONLTracer: an event is encoded outside the lock,
-// into a buffer that outlives it.
-var eventBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+// eventBuffer is a scratch buffer of JSONLTracer: an event is encoded outside the lock, into a
+// buffer that outlives it, with the last instance id and time it wrote.
+type eventBuffer struct {
+	b    []byte
+	last lastWritten
+}
+
+var eventBuffers = sync.Pool{New: func() any { return &eventBuffer{b: make([]byte, 0, 1024)} }}
 
 func (t *JSONLTracer) Event(e *Event) {
-	bp := eventBuffers.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= 64<<10 { // an event with a large body does not pin its buffer
-			eventBuffers.Put(bp)
-		}
-	}()
-	b, err := AppendJSON((*bp)[:0], e, true)
+	buf := eventBuffers.Get().(*eventBuffer)
+	b, err := appendEvent(buf.b[:0], e, true, &buf.last)
 	if err == nil {
-		*bp = b
+		buf.b = b
 	} else { // never skip an event: show what JSON cannot hold as strings
 		cp := *e
 		cp.Inputs, _ = Encodable(e.Inputs).(map[string]any)
@@ -102,7 +111,13 @@ func (t *JSONLTracer) Event(e *Event) {
 	t.w.Write(b)
 	t.w.WriteByte('\n')
 	t.mu.Unlock()
+	if cap(buf.b) <= 64<<10 { // an event with a large body does not pin its buffer
+		eventBuffers.Put(buf)
+	}
 }
+
+// CopiesEvents: an event is encoded before Event returns.
+func (t *JSONLTracer) CopiesEvents() bool { return true }
 
 // Flush writes buffered events out.
 func (t *JSONLTracer) Flush() error {
@@ -125,9 +140,9 @@ var sensitiveHeaders = map[string]bool{"Authorization": true, "Proxy-Authorizati
 // Redactor replaces secret values wherever they appear. One per instance: the values come from
 // secret() calls and auth credentials of that instance.
 type Redactor struct {
-	mu      sync.Mutex
+	mu      sync.Mutex // held by Add; readers load r, every traced event asks Empty
 	secrets []string
-	r       *strings.Replacer
+	r       atomic.Pointer[strings.Replacer]
 }
 
 // Add registers a sensitive value, of any length, and the forms it takes on the way to the wire:
@@ -152,7 +167,7 @@ func (r *Redactor) Add(s string) {
 	for _, x := range r.secrets {
 		pairs = append(pairs, x, Redacted)
 	}
-	r.r = strings.NewReplacer(pairs...)
+	r.r.Store(strings.NewReplacer(pairs...))
 }
 
 // sensitiveForms are s and its encodings, each once.
@@ -191,9 +206,7 @@ func (r *Redactor) Sensitive(s string) bool { return r.String(s) != s }
 
 // String redacts s.
 func (r *Redactor) String(s string) string {
-	r.mu.Lock()
-	rep := r.r
-	r.mu.Unlock()
+	rep := r.r.Load()
 	if rep == nil {
 		return s
 	}
@@ -202,9 +215,7 @@ func (r *Redactor) String(s string) string {
 
 // Empty reports whether there is nothing to redact.
 func (r *Redactor) Empty() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.r == nil
+	return r.r.Load() == nil
 }
 
 // Value redacts every string inside v, returning a copy when anything changed.
