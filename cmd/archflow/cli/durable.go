@@ -59,7 +59,7 @@ func findCompanion() (string, error) {
 		return "", exitWith(exitInternal, "%v", err)
 	}
 	return "", exitWith(exitInternal, `this command runs on Temporal, which is in the companion binary %s (kept out of archflow so that every other command starts fast); it is neither next to this archflow (%s) nor on PATH. Install both binaries:
-  go install github.com/archflow/archflow/cmd/...@latest
+  CGO_ENABLED=0 go install github.com/archflow/archflow/cmd/...@latest
 or, in a checkout:
-  go build -o %s ./cmd/archflow-temporal`, Companion, dir, filepath.Join(dir, name))
+  CGO_ENABLED=0 go build -o %s ./cmd/archflow-temporal`, Companion, dir, filepath.Join(dir, name))
 }

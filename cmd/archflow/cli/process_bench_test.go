@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -68,7 +69,9 @@ func BenchmarkVirtualBatchRSS(b *testing.B) {
 // BenchmarkStartUp runs a hello-world Go binary and `archflow validate` of the seed flow (and
 // `archflow run --help`, which loads nothing) in turn, and reports each one's median wall time
 // and validate's ratio to hello-world. Medians of interleaved rounds: a busy moment of a shared
-// machine slows one round of each, and moves neither median.
+// machine slows one round of each, and moves neither median. archflow is built as the README
+// says (CGO_ENABLED=0); where cgo is available, a default cgo build is measured too
+// (validate-cgo-ratio): it links the C library dynamically, and the loader costs about 1 ms.
 func BenchmarkStartUp(b *testing.B) {
 	const rounds = 40
 	bin := buildBinaries(b)
@@ -81,7 +84,11 @@ func BenchmarkStartUp(b *testing.B) {
 	if out, err := exec.Command("go", "build", "-o", hello, src).CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
-	commands := [][]string{{hello}, {bin, "validate", "../../../flows/self-healing.yaml"}, {bin, "run", "--help"}}
+	seed := "../../../flows/self-healing.yaml"
+	commands := [][]string{{hello}, {bin, "validate", seed}, {bin, "run", "--help"}}
+	if out, _ := exec.Command("go", "env", "CGO_ENABLED").Output(); strings.TrimSpace(string(out)) == "1" {
+		commands = append(commands, []string{buildBinariesWith(b), "validate", seed})
+	}
 	times := make([][]time.Duration, len(commands))
 	for range b.N * rounds {
 		for i, c := range commands {
@@ -102,4 +109,9 @@ func BenchmarkStartUp(b *testing.B) {
 	b.ReportMetric(ms(v), "validate-ms")
 	b.ReportMetric(ms(r), "run-help-ms")
 	b.ReportMetric(float64(v)/float64(h), "validate-ratio")
+	if len(times) > 3 {
+		c := median(times[3])
+		b.ReportMetric(ms(c), "validate-cgo-ms")
+		b.ReportMetric(float64(c)/float64(h), "validate-cgo-ratio")
+	}
 }
