@@ -95,7 +95,7 @@ type Instance struct {
 	opts      *Options
 	ctx       context.Context
 	env       map[string]any
-	vm        *vm.VM // lent from vms while an instance running aside steps
+	vm        *vm.VM // lent from vms while an instance running aside steps, or one running here
 	clock     clock.Clock
 	transport transport.Transport
 	redactor  trace.Redactor
@@ -316,9 +316,25 @@ func (f *Flow) Run(ctx context.Context, inputs map[string]any, opts *Options) *R
 
 // runHere runs an instance on this goroutine.
 func (f *Flow) runHere(ctx context.Context, inputs map[string]any, opts *Options, clk clock.Clock) *Result {
-	in := f.newInstance(ctx, inputs, opts, clk)
+	in := &Instance{}
+	// an instance run here, that no host or recorder is handed, is done with when it ends: its
+	// machine and environment serve the next instance (nothing of them is in its Result, whose
+	// values are copied out of the environment, not the map)
+	recycle := opts != nil && opts.Started == nil && opts.Checkpoint == nil && opts.Attempt == nil
+	if recycle {
+		in.vm = vms.Get().(*vm.VM)
+	}
+	f.initInstance(in, ctx, inputs, opts, clk)
 	in.start()
-	return in.res
+	res := in.res
+	// an expression that read the whole environment ($env binds every lazy name) may have put
+	// the map itself in a variable: that environment is left to the collector
+	if recycle && in.outcome != "" && in.bound&(lazyKnown-1) != lazyKnown-1 {
+		vms.Put(in.vm)
+		f.recycleEnv(in.env)
+		in.vm, in.env = nil, nil
+	}
+	return res
 }
 
 // start runs a new instance: to its end, a checkpoint, or its first park when it runs aside.

@@ -416,7 +416,8 @@ func (d *dataAction) finish(in *engine.Instance, req *transport.Request, resp *t
 			} else if text != "" {
 				ev.Body = text
 			}
-			ev.Elapsed = &elapsed
+			e := elapsed // a copy: elapsed itself stays off the heap when nothing is traced
+			ev.Elapsed = &e
 		}
 		if a.err != nil {
 			ev.Class = a.err.Class
