@@ -228,7 +228,9 @@ func (f *Flow) inputs(raw, out map[string]any) error {
 		}
 		var err error
 		if s, ok := val.(string); ok {
-			val, err = v.Type.ParseInput(s)
+			if v.Type != TString { // a string input is kept as the interface it came in
+				val, err = v.Type.ParseInput(s)
+			}
 		} else {
 			val, err = v.Type.Convert(normalizeYAML(val))
 		}

@@ -469,7 +469,9 @@ func (d *dataAction) finish(in *engine.Instance, req *transport.Request, resp *t
 			}
 		}
 	}
-	a.retryAfter = engine.RetryAfter(headers, in.Clock().Now())
+	if _, ok := headers["Retry-After"]; ok { // the keys are canonical: most responses have none to read the clock for
+		a.retryAfter = engine.RetryAfter(headers, in.Clock().Now())
+	}
 	for _, o := range act.Outputs {
 		v, err := o.Expr.Eval(in)
 		if err != nil {
