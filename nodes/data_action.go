@@ -149,6 +149,9 @@ func (d *dataAction) Exec(ctx context.Context, in *engine.Instance) (*engine.Edg
 
 // perform makes one attempt, here or through the instance's host (engine.Instance.Attempt).
 func (d *dataAction) perform(ctx context.Context, in *engine.Instance, n int, idem string) (attempt, error) {
+	if in.AttemptsHere() { // what Attempt would do, without boxing the call and its outcome
+		return d.attempt(ctx, in, n, idem, in.Visits(d.name))
+	}
 	out, err := in.Attempt(ctx, &engine.AttemptCall{Node: d.name, Attempt: n, IdempotencyKey: idem, Visit: in.Visits(d.name)}, d)
 	if err != nil || out == nil {
 		return attempt{}, err
