@@ -206,6 +206,10 @@ func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
 	return out, nil
 }
 
+// ConvertInputs is Inputs converting raw in place, for a caller whose map raw is (a decoded
+// line of an inputs file): no second map per instance.
+func (f *Flow) ConvertInputs(raw map[string]any) error { return f.inputs(raw, raw) }
+
 // CheckInputs is the error Inputs gives, without keeping the inputs it converts (a batch checks
 // its whole inputs file first).
 func (f *Flow) CheckInputs(raw map[string]any) error { return f.inputs(raw, nil) }
@@ -410,6 +414,11 @@ func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string
 }
 
 func (in *Instance) now() time.Time { return in.clock.Now() }
+
+// Random UUIDs (instance ids, uuid()) come from a pool of crypto/rand bytes filled 16 ids at a
+// time, not a read of the system's random source per id: a batch makes one per instance.
+// EnableRandPool is not safe once ids are being made, so it is set before main runs.
+func init() { uuid.EnableRandPool() }
 
 func (in *Instance) newUUID() string {
 	if in.opts.UUID != nil {
