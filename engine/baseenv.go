@@ -12,10 +12,6 @@ import (
 type baseEnv struct {
 	once sync.Once
 	env  map[string]any
-	// spare are the environments of instances that ended (recycle), cleared: a batch runs
-	// instance after instance, and a cleared map keeps its table where a clone allocates one
-	// (its bytes were the largest share of a batch instance's garbage)
-	spare sync.Pool
 }
 
 func (f *Flow) newEnv() map[string]any {
@@ -35,15 +31,5 @@ func (f *Flow) newEnv() map[string]any {
 		}
 		f.base.env = env
 	})
-	if m, ok := f.base.spare.Get().(map[string]any); ok {
-		maps.Copy(m, f.base.env)
-		return m
-	}
 	return maps.Clone(f.base.env)
-}
-
-// recycleEnv takes back the environment of an instance that ended, that nothing reads any more.
-func (f *Flow) recycleEnv(m map[string]any) {
-	clear(m)
-	f.base.spare.Put(m)
 }

@@ -8,9 +8,9 @@ import (
 	"github.com/archflow/archflow/nodes"
 )
 
-// Instances run one after another on a goroutine reuse the environment of the one before
+// Instances run one after another on a goroutine reuse the expression machine of the one before
 // (Flow.runHere): nothing of an instance that ended may show in the next, nor change in its Result.
-func TestRecycledEnvironmentStartsClean(t *testing.T) {
+func TestRecycledMachineStartsClean(t *testing.T) {
 	t.Parallel()
 	src := `flow: recycle
 variables:

@@ -323,24 +323,21 @@ func (f *Flow) Run(ctx context.Context, inputs map[string]any, opts *Options) *R
 // runHere runs an instance on this goroutine.
 func (f *Flow) runHere(ctx context.Context, inputs map[string]any, opts *Options, clk clock.Clock) *Result {
 	in := &Instance{}
-	// an instance run here, that no host or recorder is handed, is done with when it ends: its
-	// machine and environment serve the next instance (nothing of them is in its Result, whose
-	// values are copied out of the environment, not the map)
+	// an instance run here, that no host or recorder is handed, is done with its expression
+	// machine when it ends: the machine (and the stack it grew) serves the next instance. Its
+	// environment is not reused: clearing and refilling a map cost twice the clone of the
+	// flow's base environment (newEnv).
 	recycle := opts != nil && opts.Started == nil && opts.Checkpoint == nil && opts.Attempt == nil
 	if recycle {
 		in.vm = vms.Get().(*vm.VM)
 	}
 	f.initInstance(in, ctx, inputs, opts, clk)
 	in.start()
-	res := in.res
-	// an expression that read the whole environment ($env binds every lazy name) may have put
-	// the map itself in a variable: that environment is left to the collector
-	if recycle && in.outcome != "" && in.bound&(lazyKnown-1) != lazyKnown-1 {
+	if recycle && in.outcome != "" {
 		vms.Put(in.vm)
-		f.recycleEnv(in.env)
-		in.vm, in.env = nil, nil
+		in.vm = nil
 	}
-	return res
+	return in.res
 }
 
 // start runs a new instance: to its end, a checkpoint, or its first park when it runs aside.
