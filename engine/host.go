@@ -51,6 +51,10 @@ func (in *Instance) Attempt(ctx context.Context, call *AttemptCall, a Attempter)
 	return a.AttemptHere(ctx, in, call)
 }
 
+// AttemptsHere reports whether the instance makes its attempts itself (Attempt calls
+// AttemptHere): a node may then make them without the call's and outcome's allocations.
+func (in *Instance) AttemptsHere() bool { return in.opts.Attempt == nil }
+
 // Deliver delivers a notification to a channel through the instance's Channels.
 func (in *Instance) Deliver(ctx context.Context, ch *ChannelRef, n *Notification) error {
 	return in.Channel(ch).Deliver(ctx, in, n)

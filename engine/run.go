@@ -95,7 +95,7 @@ type Instance struct {
 	opts      *Options
 	ctx       context.Context
 	env       map[string]any
-	vm        *vm.VM // lent from vms while an instance running aside steps
+	vm        *vm.VM // lent from vms while an instance running aside steps, or one running here
 	clock     clock.Clock
 	transport transport.Transport
 	redactor  trace.Redactor
@@ -206,6 +206,10 @@ func (f *Flow) Inputs(raw map[string]any) (map[string]any, error) {
 	return out, nil
 }
 
+// ConvertInputs is Inputs converting raw in place, for a caller whose map raw is (a decoded
+// line of an inputs file): no second map per instance.
+func (f *Flow) ConvertInputs(raw map[string]any) error { return f.inputs(raw, raw) }
+
 // CheckInputs is the error Inputs gives, without keeping the inputs it converts (a batch checks
 // its whole inputs file first).
 func (f *Flow) CheckInputs(raw map[string]any) error { return f.inputs(raw, nil) }
@@ -228,7 +232,9 @@ func (f *Flow) inputs(raw, out map[string]any) error {
 		}
 		var err error
 		if s, ok := val.(string); ok {
-			val, err = v.Type.ParseInput(s)
+			if v.Type != TString { // a string input is kept as the interface it came in
+				val, err = v.Type.ParseInput(s)
+			}
 		} else {
 			val, err = v.Type.Convert(normalizeYAML(val))
 		}
@@ -316,8 +322,21 @@ func (f *Flow) Run(ctx context.Context, inputs map[string]any, opts *Options) *R
 
 // runHere runs an instance on this goroutine.
 func (f *Flow) runHere(ctx context.Context, inputs map[string]any, opts *Options, clk clock.Clock) *Result {
-	in := f.newInstance(ctx, inputs, opts, clk)
+	in := &Instance{}
+	// an instance run here, that no host or recorder is handed, is done with its expression
+	// machine when it ends: the machine (and the stack it grew) serves the next instance. Its
+	// environment is not reused: clearing and refilling a map cost twice the clone of the
+	// flow's base environment (newEnv).
+	recycle := opts != nil && opts.Started == nil && opts.Checkpoint == nil && opts.Attempt == nil
+	if recycle {
+		in.vm = vms.Get().(*vm.VM)
+	}
+	f.initInstance(in, ctx, inputs, opts, clk)
 	in.start()
+	if recycle && in.outcome != "" {
+		vms.Put(in.vm)
+		in.vm = nil
+	}
 	return in.res
 }
 
@@ -392,6 +411,11 @@ func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string
 }
 
 func (in *Instance) now() time.Time { return in.clock.Now() }
+
+// Random UUIDs (instance ids, uuid()) come from a pool of crypto/rand bytes filled 16 ids at a
+// time, not a read of the system's random source per id: a batch makes one per instance.
+// EnableRandPool is not safe once ids are being made, so it is set before main runs.
+func init() { uuid.EnableRandPool() }
 
 func (in *Instance) newUUID() string {
 	if in.opts.UUID != nil {

@@ -189,20 +189,38 @@ func (t *Template) Eval(in *Instance) (any, error) {
 
 // Render renders the template to a string; NOT_SET renders as "".
 func (t *Template) Render(in *Instance) (string, error) {
-	if len(t.parts) == 1 && t.parts[0].expr == nil {
-		return t.parts[0].lit, nil
-	}
-	var b strings.Builder
-	for _, p := range t.parts {
+	if len(t.parts) == 1 {
+		p := t.parts[0]
 		if p.expr == nil {
-			b.WriteString(p.lit)
-			continue
+			return p.lit, nil
 		}
 		v, err := p.expr.Eval(in)
 		if err != nil {
 			return "", err
 		}
-		b.WriteString(ToString(v))
+		return ToString(v), nil // one value is its own string: nothing to copy
+	}
+	// the parts first, then one string of their length (a builder grown part by part made one
+	// copy per growth)
+	var small [8]string
+	strs := small[:0]
+	n := 0
+	for _, p := range t.parts {
+		s := p.lit
+		if p.expr != nil {
+			v, err := p.expr.Eval(in)
+			if err != nil {
+				return "", err
+			}
+			s = ToString(v)
+		}
+		strs = append(strs, s)
+		n += len(s)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, s := range strs {
+		b.WriteString(s)
 	}
 	return b.String(), nil
 }

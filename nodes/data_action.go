@@ -149,6 +149,9 @@ func (d *dataAction) Exec(ctx context.Context, in *engine.Instance) (*engine.Edg
 
 // perform makes one attempt, here or through the instance's host (engine.Instance.Attempt).
 func (d *dataAction) perform(ctx context.Context, in *engine.Instance, n int, idem string) (attempt, error) {
+	if in.AttemptsHere() { // what Attempt would do, without boxing the call and its outcome
+		return d.attempt(ctx, in, n, idem, in.Visits(d.name))
+	}
 	out, err := in.Attempt(ctx, &engine.AttemptCall{Node: d.name, Attempt: n, IdempotencyKey: idem, Visit: in.Visits(d.name)}, d)
 	if err != nil || out == nil {
 		return attempt{}, err
@@ -416,7 +419,8 @@ func (d *dataAction) finish(in *engine.Instance, req *transport.Request, resp *t
 			} else if text != "" {
 				ev.Body = text
 			}
-			ev.Elapsed = &elapsed
+			e := elapsed // a copy: elapsed itself stays off the heap when nothing is traced
+			ev.Elapsed = &e
 		}
 		if a.err != nil {
 			ev.Class = a.err.Class
@@ -468,7 +472,9 @@ func (d *dataAction) finish(in *engine.Instance, req *transport.Request, resp *t
 			}
 		}
 	}
-	a.retryAfter = engine.RetryAfter(headers, in.Clock().Now())
+	if _, ok := headers["Retry-After"]; ok { // the keys are canonical: most responses have none to read the clock for
+		a.retryAfter = engine.RetryAfter(headers, in.Clock().Now())
+	}
 	for _, o := range act.Outputs {
 		v, err := o.Expr.Eval(in)
 		if err != nil {

@@ -125,7 +125,8 @@ func (s *Inputs) each(keep bool, fn func(line int, in map[string]any, err error)
 		var in map[string]any
 		var err error
 		if keep {
-			in, err = s.flow.Inputs(m)
+			// m is this line's own map (decoded, or merged above): converted where it is
+			in, err = m, s.flow.ConvertInputs(m)
 		} else {
 			err = s.flow.CheckInputs(m)
 		}

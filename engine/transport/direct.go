@@ -36,6 +36,7 @@ var restyUserAgentValue = []string{restyUserAgent}[:1:1]
 type exchange struct {
 	wrote atomic.Bool
 	trace httptrace.ClientTrace
+	body  bytes.Reader // the request's body, read from req.Body
 }
 
 func (x *exchange) wroteHeaders() { x.wrote.Store(true) }
@@ -64,7 +65,8 @@ func (t *HTTPTransport) doDirect(ctx context.Context, req *Request) (*Response, 
 	if payload {
 		hr.Body = http.NoBody
 		if len(req.Body) > 0 {
-			hr.Body = io.NopCloser(bytes.NewReader(req.Body)) // a body net/http knows is in memory
+			x.body.Reset(req.Body)
+			hr.Body = io.NopCloser(&x.body) // a body net/http knows is in memory: one write with the headers
 			hr.ContentLength = int64(len(req.Body))
 		}
 	}
