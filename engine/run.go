@@ -412,11 +412,6 @@ func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string
 
 func (in *Instance) now() time.Time { return in.clock.Now() }
 
-// Random UUIDs (instance ids, uuid()) come from a pool of crypto/rand bytes filled 16 ids at a
-// time, not a read of the system's random source per id: a batch makes one per instance.
-// EnableRandPool is not safe once ids are being made, so it is set before main runs.
-func init() { uuid.EnableRandPool() }
-
 func (in *Instance) newUUID() string {
 	if in.opts.UUID != nil {
 		return in.opts.UUID()
