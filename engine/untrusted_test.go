@@ -71,7 +71,7 @@ func TestAliasBombIsRefusedByEveryReader(t *testing.T) {
 		if !strings.Contains(err.Error(), r.want) || !strings.Contains(err.Error(), "alias") {
 			t.Errorf("%s: want an alias error at %s, got:\n%v", r.name, r.want, err)
 		}
-		if took > 2*time.Second { // milliseconds in practice; generous for a loaded machine
+		if took > 10*time.Second { // milliseconds in practice; generous for a loaded machine running -race
 			t.Errorf("%s: took %s", r.name, took)
 		}
 		if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {

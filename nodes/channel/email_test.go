@@ -267,7 +267,7 @@ func TestEmailCancelledWhileServerStalls(t *testing.T) {
 	if res.Outcome != engine.OutcomeInterrupted || res.StoppedAt != "send" {
 		t.Fatalf("outcome %q stopped at %q, want interrupted at send", res.Outcome, res.StoppedAt)
 	}
-	if time.Since(start) > 2*time.Second {
+	if time.Since(start) > 4*time.Second { // well under the 5 s it must not wait out, even on a loaded machine
 		t.Errorf("cancellation took %s; the 5s channel timeout must not be waited out", time.Since(start))
 	}
 	if len(res.Notifications) != 1 || res.Notifications[0].Error == "" {
