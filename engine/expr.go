@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -668,29 +669,8 @@ func (c *Compiler) valueSource(n *yaml.Node) (string, bool) {
 	return n.Value, true
 }
 
-// QuoteExpr writes s as an expr string literal.
-func QuoteExpr(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\r':
-			b.WriteString(`\r`)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
+// QuoteExpr writes s as an expr string literal: expr reads Go's escapes.
+func QuoteExpr(s string) string { return strconv.Quote(s) }
 
 // bareExprHint is the message for {{ }} where a bare expression goes, with the expression
 // written the way it should be.

@@ -6,7 +6,6 @@
 package archy
 
 import (
-	"bytes"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -1141,35 +1140,12 @@ func isoDuration(s string) (string, bool) {
 }
 
 // yamlString writes a YAML string scalar: plain when that reads back as the same string,
-// double-quoted (JSON escapes, which YAML shares) otherwise.
+// double-quoted otherwise (YAML's double-quoted style reads Go's escapes).
 func yamlString(s string) string {
 	if plainSafe(s) {
 		return s
 	}
-	var b bytes.Buffer
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\r':
-			b.WriteString(`\r`)
-		default:
-			if r < 0x20 || r == 0x7f {
-				fmt.Fprintf(&b, `\u%04x`, r)
-			} else {
-				b.WriteRune(r)
-			}
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
+	return strconv.Quote(s)
 }
 
 var plainRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_./-]*$`) })
