@@ -15,6 +15,7 @@ import (
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/failure"
+	"github.com/archflow/archflow/engine/scripted"
 	"github.com/archflow/archflow/engine/trace"
 	"github.com/archflow/archflow/engine/transport"
 	"github.com/archflow/archflow/engine/yamldoc"
@@ -27,18 +28,15 @@ type Match struct {
 }
 
 // Problem is a request that does not fit the recording: a difference, an extra request, an
-// interaction never used. Index is the interaction's (1-based; 0 for an extra request).
+// interaction never used. It reads as a script's problem does, and carries the interaction's
+// Index (1-based; 0 for an extra request).
 type Problem struct {
 	Index int
-	Pos   yamldoc.Pos
-	Msg   string
+	scripted.Problem
 }
 
-func (p Problem) String() string {
-	if p.Pos.Line == 0 {
-		return p.Msg
-	}
-	return fmt.Sprintf("%s:%d: %s", p.Pos.File, p.Pos.Line, p.Msg)
+func problem(index int, pos yamldoc.Pos, msg string) Problem {
+	return Problem{Index: index, Problem: scripted.Problem{Pos: pos, Msg: msg}}
 }
 
 // Sent is a request the instance sent during replay, redacted, with the interaction that
@@ -210,12 +208,12 @@ func (p *Player) Do(ctx context.Context, req *transport.Request) (*transport.Res
 	case it == nil:
 		msg := fmt.Sprintf("extra request: %s %s (%s) has no recorded interaction left (%d recorded)",
 			req.Method, s.URL, describeReq(req), len(p.byAction[req.Action]))
-		p.problems = append(p.problems, Problem{Pos: p.c.Pos, Msg: msg})
+		p.problems = append(p.problems, problem(0, p.c.Pos, msg))
 		return nil, &transport.TransportError{Kind: engine.KindScript, Err: errors.New(msg)}
 	}
 	if !isToken {
 		if diff := p.differs(it, s); diff != "" {
-			p.problems = append(p.problems, Problem{Index: it.Index, Pos: it.Pos, Msg: fmt.Sprintf("%s: %s", it.Describe(), diff)})
+			p.problems = append(p.problems, problem(it.Index, it.Pos, fmt.Sprintf("%s: %s", it.Describe(), diff)))
 		}
 	}
 	p.align(it)
@@ -346,8 +344,8 @@ func (c playChannel) Deliver(_ context.Context, in *engine.Instance, n *engine.N
 	it := p.take(action)
 	p.sent = append(p.sent, Sent{Action: action, Node: n.Node, Interaction: it, Notification: true})
 	if it == nil {
-		p.problems = append(p.problems, Problem{Pos: p.c.Pos, Msg: fmt.Sprintf("extra notification to channel %s from node %s: %d recorded",
-			c.name, n.Node, len(p.byAction[action]))})
+		p.problems = append(p.problems, problem(0, p.c.Pos, fmt.Sprintf("extra notification to channel %s from node %s: %d recorded",
+			c.name, n.Node, len(p.byAction[action]))))
 	}
 	p.mu.Unlock()
 	if it != nil && it.Result == Failed { // the notify node keeps a failed one itself
@@ -379,7 +377,7 @@ func (p *Player) Unused() []Problem {
 		} else if it.Request != nil {
 			what = it.Request.Method + " " + it.Request.URL
 		}
-		out = append(out, Problem{Index: it.Index, Pos: it.Pos, Msg: fmt.Sprintf("%s was never used: the re-run sent no %s", it.Describe(), what)})
+		out = append(out, problem(it.Index, it.Pos, fmt.Sprintf("%s was never used: the re-run sent no %s", it.Describe(), what)))
 	}
 	return out
 }
