@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/archflow/archflow/engine/yamldoc"
@@ -34,8 +33,9 @@ type Expr struct {
 	vars []string
 	// Type is the static result type, or nil when only known at run time.
 	Type reflect.Type
-	// lazy is the set of lazyNames the expression may read (mayRead), once known
-	lazy atomic.Int32
+	// lazy is the set of lazyNames the expression may read: those it names, all of them when
+	// it reads the whole environment ($env).
+	lazy uint8
 }
 
 // lazyNames are the names of an instance's environment made when an expression that may read
@@ -44,24 +44,23 @@ var lazyNames = [...]string{"instance", "now", "uuid", "env", "secret", "retry_a
 
 const (
 	lazyInstance = 1 << 0 // lazyNames[0]
-	lazyKnown    = 1 << len(lazyNames)
+	lazyAll      = 1<<len(lazyNames) - 1
 )
 
-// mayRead is the set of lazyNames the expression may read: those it names, all of them when it
-// reads the whole environment ($env). A superset is enough: an instance then makes a value it
-// need not have.
-func (e *Expr) mayRead() uint8 {
-	if m := e.lazy.Load(); m&lazyKnown != 0 {
-		return uint8(m &^ lazyKnown)
-	}
-	m := int32(lazyKnown)
-	for i, n := range lazyNames {
-		if strings.Contains(e.Src, n) || strings.Contains(e.Src, "$env") {
-			m |= 1 << i
+// lazyReads is the set of lazyNames among the names an expression reads; $env reads them all.
+func lazyReads(names []string) uint8 {
+	var m uint8
+	for _, n := range names {
+		if n == "$env" {
+			return lazyAll
+		}
+		for i, l := range lazyNames {
+			if n == l {
+				m |= 1 << i
+			}
 		}
 	}
-	e.lazy.Store(m)
-	return uint8(m &^ lazyKnown)
+	return m
 }
 
 // Reads reports whether the expression reads the named variable (or scope name).
@@ -79,7 +78,7 @@ func (e *Expr) Vars() []string { return e.vars }
 
 // Eval runs the program in the instance's scope.
 func (e *Expr) Eval(in *Instance) (any, error) {
-	if m := e.mayRead() &^ in.bound; m != 0 {
+	if m := e.lazy &^ in.bound; m != 0 {
 		in.bindLazy(m)
 	}
 	out, err := in.vm.Run(e.prog, in.env)
@@ -374,7 +373,7 @@ func (c *Compiler) compileExpr(src string, pos yamldoc.Pos) *Expr {
 	for _, call := range envCallArity(root) {
 		c.Errs.Add(pos, "%s", call)
 	}
-	e := &Expr{Src: src, Pos: pos, prog: prog, vars: vars}
+	e := &Expr{Src: src, Pos: pos, prog: prog, vars: vars, lazy: lazyReads(rc.names)}
 	if c.cur != nil {
 		c.cur.Reads = append(c.cur.Reads, e)
 	}
