@@ -39,9 +39,6 @@ type Options struct {
 // instances under a context of its own, so that the contexts their requests derive register
 // with it, not all at once with the batch's.
 func Run(ctx context.Context, flow *engine.Flow, in *Inputs, total int, o Options) error {
-	if total > 1 {
-		defer raiseGC()()
-	}
 	var mu sync.Mutex
 	report := func(r *engine.Result, inputs map[string]any) {
 		mu.Lock()

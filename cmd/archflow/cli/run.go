@@ -113,6 +113,7 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 	defer stop()
 	p := newPrinter(stdout, stderr, rf.output, total)
 	bo.Report = p.report
+	defer batchGC(total)()
 	err = batch.Run(ctx, flow, inputs, total, bo)
 	if cerr := closeTrace(); cerr != nil {
 		fmt.Fprintf(stderr, "archflow: writing trace: %v\n", cerr)
