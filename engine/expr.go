@@ -167,6 +167,10 @@ type scope struct {
 	// compiling a short expression, and a flow has dozens.
 	config   *conf.Config
 	envCalls []envCall
+	// programs are the programs compiled in this scope by source: an expression written in
+	// several nodes (a retry loop's test, a status check) is compiled once, and its nodes run
+	// one program, which stays in the CPU's caches
+	programs map[string]*vm.Program
 }
 
 // envCall is a literal env()/secret() name with no default, checked before an instance starts.
@@ -349,10 +353,17 @@ func (r *refCollector) Visit(node *ast.Node) {
 // compileExpr compiles src, reporting errors at pos (offset by the expression's column).
 func (c *Compiler) compileExpr(src string, pos yamldoc.Pos) *Expr {
 	s := c.scope
-	prog, err := compileWith(s.config, src)
-	if err != nil {
-		c.exprError(src, pos, err)
-		return nil
+	prog := s.programs[src]
+	if prog == nil {
+		var err error
+		if prog, err = compileWith(s.config, src); err != nil {
+			c.exprError(src, pos, err)
+			return nil
+		}
+		if s.programs == nil {
+			s.programs = map[string]*vm.Program{}
+		}
+		s.programs[src] = prog
 	}
 	rc := &refCollector{}
 	root := prog.Node()
