@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,8 @@ import (
 // Step cost (issue 9): an instance steps through a chain of stepChain decision (or assign)
 // nodes; a reused expr VM runs the same compiled program as many times, with the same
 // variables, in the same benchmark. Each reports ns and allocations per step and the ratio to
-// the VM, in wall time and in the thread's CPU time (which a busy machine does not inflate):
+// the VM, in wall time and in the thread's CPU time (which a busy machine inflates less), each
+// the median over the benchmark's iterations:
 //
 //	go test ./engine -run '^$' -bench 'Step' -benchmem
 const stepChain = 1000
@@ -79,45 +81,62 @@ func benchSteps(b *testing.B, kind string, traced bool) {
 		env["n"] = 0
 	}
 	var ms0, ms1 runtime.MemStats
-	var engineTime, vmTime, engineCPU, vmCPU, fullCPU time.Duration
+	// one sample per iteration; the medians are reported, so that a burst of another tenant's
+	// work on a shared machine moves no figure
+	var engineNs, vmNs, ratio, engineCPUNs, vmCPUNs, cpuRatio, fullCPURatio []float64
 	runtime.LockOSThread() // for threadCPU
 	defer runtime.UnlockOSThread()
 	var engineAllocs uint64
-	steps := 0
 	b.ResetTimer()
 	for range b.N {
 		t0, c0 := time.Now(), threadCPU()
 		baseline(env)
-		vmTime += time.Since(t0)
-		vmCPU += threadCPU() - c0
+		vmTime, vmCPU := time.Since(t0), threadCPU()-c0
 		c0 = threadCPU()
 		baseline(full)
-		fullCPU += threadCPU() - c0
+		fullCPU := threadCPU() - c0
 
 		runtime.ReadMemStats(&ms0)
 		t0, c0 = time.Now(), threadCPU()
 		r := f.Run(context.Background(), nil, opts)
-		engineTime += time.Since(t0)
-		engineCPU += threadCPU() - c0
+		engineTime, engineCPU := time.Since(t0), threadCPU()-c0
 		runtime.ReadMemStats(&ms1)
 		engineAllocs += ms1.Mallocs - ms0.Mallocs
 		if r.Outcome != "success" {
 			b.Fatalf("outcome %s: %v", r.Outcome, r.Error)
 		}
-		steps += stepChain
+		engineNs = append(engineNs, float64(engineTime)/stepChain)
+		vmNs = append(vmNs, float64(vmTime)/stepChain)
+		ratio = append(ratio, float64(engineTime)/float64(vmTime))
+		if vmCPU > 0 && fullCPU > 0 {
+			engineCPUNs = append(engineCPUNs, float64(engineCPU)/stepChain)
+			vmCPUNs = append(vmCPUNs, float64(vmCPU)/stepChain)
+			cpuRatio = append(cpuRatio, float64(engineCPU)/float64(vmCPU))
+			fullCPURatio = append(fullCPURatio, float64(engineCPU)/float64(fullCPU))
+		}
 	}
-	perStep := float64(engineTime.Nanoseconds()) / float64(steps)
-	vmPerStep := float64(vmTime.Nanoseconds()) / float64(steps)
-	b.ReportMetric(perStep, "ns/step")
-	b.ReportMetric(vmPerStep, "vm-ns/step")
-	b.ReportMetric(perStep/vmPerStep, "ratio")
-	b.ReportMetric(float64(engineAllocs)/float64(steps), "allocs/step")
-	if vmCPU > 0 {
-		b.ReportMetric(float64(engineCPU.Nanoseconds())/float64(steps), "cpu-ns/step")
-		b.ReportMetric(float64(vmCPU.Nanoseconds())/float64(steps), "vm-cpu-ns/step")
-		b.ReportMetric(float64(engineCPU)/float64(vmCPU), "cpu-ratio")
-		b.ReportMetric(float64(engineCPU)/float64(fullCPU), "cpu-ratio-instance-env")
+	b.ReportMetric(median(engineNs), "ns/step")
+	b.ReportMetric(median(vmNs), "vm-ns/step")
+	b.ReportMetric(median(ratio), "ratio")
+	b.ReportMetric(float64(engineAllocs)/float64(b.N*stepChain), "allocs/step")
+	if len(cpuRatio) > 0 {
+		b.ReportMetric(median(engineCPUNs), "cpu-ns/step")
+		b.ReportMetric(median(vmCPUNs), "vm-cpu-ns/step")
+		b.ReportMetric(median(cpuRatio), "cpu-ratio")
+		b.ReportMetric(median(fullCPURatio), "cpu-ratio-instance-env")
 	}
+}
+
+// median of xs (which it sorts).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	if n := len(xs); n%2 == 0 {
+		return (xs[n/2-1] + xs[n/2]) / 2
+	}
+	return xs[len(xs)/2]
 }
 
 func BenchmarkDecisionStep(b *testing.B)       { benchSteps(b, "decision", false) }
