@@ -27,7 +27,7 @@ func TestResultsAndTracesAlwaysEncode(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	tr := trace.NewJSONLTracer(&buf)
-	tr.Event(&trace.Event{Seq: 1, Event: "assign", Set: map[string]any{"x": math.NaN()}})
+	tr.Event(&trace.Event{Seq: 1, Event: "assign", Set: trace.Vars{{Name: "x", Value: math.NaN()}}})
 	tr.Event(&trace.Event{Seq: 2, Event: "end"})
 	tr.Flush()
 	if lines := strings.Split(strings.TrimSpace(buf.String()), "\n"); len(lines) != 2 || !strings.Contains(lines[0], `"x":"NaN"`) {

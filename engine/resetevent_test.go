@@ -21,6 +21,8 @@ func TestResetEventZeroesEveryField(t *testing.T) {
 			f.SetString("x")
 		case reflect.Int:
 			f.SetInt(1)
+		case reflect.Slice:
+			f.Set(reflect.MakeSlice(f.Type(), 1, 1))
 		case reflect.Map:
 			f.Set(reflect.MakeMap(f.Type()))
 		case reflect.Pointer:

@@ -138,7 +138,7 @@ type rareState struct {
 	// (trace.Copier, reuse set); else NewEvent makes each.
 	reuse    bool
 	event    trace.Event
-	eventSet map[string]any
+	eventSet trace.Vars
 	// panicked is a step's panic, raised again on Run's goroutine (aside.go).
 	panicked *any
 }
@@ -713,6 +713,9 @@ func (in *Instance) Visits(node string) int {
 	return int(in.visits[n.Index])
 }
 
+// Var is a variable's value (a variable is never one of the names bound on first use).
+func (in *Instance) Var(v *Variable) any { return in.env[v.Name] }
+
 // Get reads a variable or scope value.
 func (in *Instance) Get(name string) any {
 	for i, n := range lazyNames {
@@ -839,9 +842,7 @@ func (in *Instance) Emit(e *trace.Event) {
 		e.Message = in.redactor.String(e.Message)
 		e.URL = in.redactor.String(e.URL)
 		e.Subject = in.redactor.String(e.Subject)
-		if e.Set != nil {
-			e.Set = in.redactor.Value(e.Set).(map[string]any)
-		}
+		e.Set = in.redactor.Vars(e.Set)
 		if e.Error != nil {
 			c := *e.Error
 			c.Message = in.redactor.String(c.Message)
@@ -861,78 +862,21 @@ func (in *Instance) NewEvent() *trace.Event {
 	return &in.rare.event
 }
 
-// resetEvent zeroes e field by field, writing only the fields that are set: zeroing the whole
-// struct at once while the GC marks passes every pointer slot of it through the write barrier.
-func resetEvent(e *trace.Event) {
-	e.Seq, e.Attempt, e.Visit = 0, 0, 0
-	e.Time = time.Time{}
-	clearString(&e.Instance)
-	clearString(&e.Node)
-	clearString(&e.Kind)
-	clearString(&e.Event)
-	clearString(&e.Flow)
-	clearString(&e.From)
-	clearString(&e.Via)
-	clearString(&e.Action)
-	clearString(&e.Method)
-	clearString(&e.URL)
-	clearString(&e.Outcome)
-	clearString(&e.Class)
-	clearString(&e.Case)
-	clearString(&e.Next)
-	clearString(&e.Channel)
-	clearString(&e.Subject)
-	clearString(&e.Message)
-	clearString(&e.UUID)
-	if e.Inputs != nil {
-		e.Inputs = nil
-	}
-	if e.Set != nil {
-		e.Set = nil
-	}
-	if e.Status != nil {
-		e.Status = nil
-	}
-	if e.Headers != nil {
-		e.Headers = nil
-	}
-	if e.Body != nil {
-		e.Body = nil
-	}
-	if e.Elapsed != nil {
-		e.Elapsed = nil
-	}
-	if e.Seconds != nil {
-		e.Seconds = nil
-	}
-	if e.Until != nil {
-		e.Until = nil
-	}
-	if e.Error != nil {
-		e.Error = nil
-	}
-	if e.Outputs != nil {
-		e.Outputs = nil
-	}
-}
+// resetEvent zeroes e. One clear of the whole struct costs less than testing and clearing its
+// fields one by one, measured on the traced step benchmarks, although while the GC marks it
+// passes every pointer slot through the write barrier.
+func resetEvent(e *trace.Event) { *e = trace.Event{} }
 
-func clearString(s *string) {
-	if *s != "" {
-		*s = ""
-	}
-}
-
-// NewEventSet is an empty map for a NewEvent's Set, under the same rule: reused when the tracer
-// copies events.
-func (in *Instance) NewEventSet(size int) map[string]any {
+// NewEventSet is an empty trace.Vars with room for size, for a NewEvent's Set, under the same
+// rule: reused when the tracer copies events.
+func (in *Instance) NewEventSet(size int) trace.Vars {
 	if in.rare == nil || !in.rare.reuse {
-		return make(map[string]any, size)
+		return make(trace.Vars, 0, size)
 	}
-	if in.rare.eventSet == nil {
-		in.rare.eventSet = make(map[string]any, size)
+	if cap(in.rare.eventSet) < size {
+		in.rare.eventSet = make(trace.Vars, 0, size)
 	}
-	clear(in.rare.eventSet)
-	return in.rare.eventSet
+	return in.rare.eventSet[:0]
 }
 
 // Tracing reports whether events are wanted, so that callers can skip building them.

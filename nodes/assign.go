@@ -2,6 +2,8 @@ package nodes
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/failure"
@@ -12,7 +14,9 @@ import (
 // assign sets variables in order; later entries see earlier ones.
 type assign struct {
 	sets []assignment
-	next *engine.Edge
+	// byName are the variables set, sorted by name, as the assign event lists them
+	byName []*engine.Variable
+	next   *engine.Edge
 }
 
 type assignment struct {
@@ -71,6 +75,10 @@ func compileAssign(c *engine.Compiler, n *engine.Node, spec *yaml.Node, keys map
 		c.Track(t.Exprs()...)
 		s.sets = append(s.sets, assignment{v: v, val: t})
 	}
+	for _, a := range s.sets {
+		s.byName = append(s.byName, a.v)
+	}
+	slices.SortFunc(s.byName, func(a, b *engine.Variable) int { return strings.Compare(a.Name, b.Name) })
 	s.next = requireNext(c, n, keys)
 	return s
 }
@@ -88,10 +96,6 @@ func literalTemplate(n *yaml.Node) *yaml.Node {
 }
 
 func (s *assign) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, error) {
-	var set map[string]any
-	if in.Tracing() {
-		set = in.NewEventSet(len(s.sets))
-	}
 	for _, a := range s.sets {
 		var val any
 		var err error
@@ -110,11 +114,12 @@ func (s *assign) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, e
 			}
 			return nil, &failure.ErrorInfo{Class: failure.Permanent, Kind: failure.KindRuntime, Message: pos.String() + ": " + err.Error()}
 		}
-		if set != nil {
-			set[a.v.Name] = in.Get(a.v.Name)
-		}
 	}
-	if set != nil {
+	if in.Tracing() {
+		set := in.NewEventSet(len(s.byName))
+		for _, v := range s.byName {
+			set = append(set, trace.Var{Name: v.Name, Value: in.Var(v)}) // as Set converted it
+		}
 		ev := in.NewEvent()
 		ev.Node, ev.Kind, ev.Event, ev.Set = s.next.From.Name, "assign", "assign", set
 		in.Emit(ev)
@@ -134,5 +139,5 @@ func describeAssign(e *trace.Event) (trace.Line, bool) {
 	if e.Event != "assign" {
 		return trace.Line{}, false
 	}
-	return trace.Line{Text: trace.FormatVars(e.Set)}, true
+	return trace.Line{Text: trace.FormatVars(e.Set.Map())}, true
 }

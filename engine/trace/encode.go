@@ -72,7 +72,7 @@ func appendEvent(b []byte, e *Event, escapeHTML bool, last *lastWritten) ([]byte
 	w.optStr(`,"via":`, e.Via)
 	if len(e.Set) > 0 {
 		w.key("set")
-		w.object(e.Set)
+		w.vars(e.Set)
 	}
 	w.optStr(`,"action":`, e.Action)
 	w.optInt(`,"attempt":`, e.Attempt)
@@ -391,18 +391,46 @@ var safeBytes, htmlSafeBytes = func() (s, h [256]bool) {
 // value without a loop (the lowest such byte is always found: what a borrow may flag above it
 // does not matter to "any").
 func needsEscape(x uint64, html bool) bool {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	has := func(c uint64) uint64 { v := x ^ (lo * c); return (v - lo) &^ v & hi }
-	bad := (x-lo*0x20)&^x&hi | x&hi | has('"') | has('\\')
+	bad := (x-lo*0x20)&^x&hi | x&hi | hasZero(x^(lo*'"')) | hasZero(x^(lo*'\\'))
 	if html {
-		bad |= has('<') | has('>') | has('&')
+		bad |= hasZero(x^(lo*'<')) | hasZero(x^(lo*'>')) | hasZero(x^(lo*'&'))
 	}
 	return bad != 0
 }
 
+const lo, hi = 0x0101010101010101, 0x8080808080808080
+
+// hasZero is non-zero when some byte of v is zero.
+func hasZero(v uint64) uint64 { return (v - lo) &^ v & hi }
+
 // str writes s quoted as encoding/json does: control characters, " and \ escaped (and <, >, &
 // with html), invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped.
 func (w *jsonWriter) str(s string) {
+	safe := &safeBytes
+	if w.html {
+		safe = &htmlSafeBytes
+	}
+	// a short string with nothing to escape (a name, a kind, a small value) is copied whole
+	if len(s) <= 32 {
+		i := 0
+		for i < len(s) && safe[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			n := len(w.b)
+			b := slices.Grow(w.b, len(s)+2)[:n+len(s)+2]
+			b[n] = '"'
+			copy(b[n+1:], s)
+			b[n+1+len(s)] = '"'
+			w.b = b
+			return
+		}
+	}
+	w.strLong(s)
+}
+
+// strLong is str past its short case.
+func (w *jsonWriter) strLong(s string) {
 	safe := &safeBytes
 	if w.html {
 		safe = &htmlSafeBytes

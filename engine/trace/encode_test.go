@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,16 +13,92 @@ import (
 	"github.com/archflow/archflow/engine/failure"
 )
 
-// stdJSON is what encoding/json writes for e: json.Marshal, or an Encoder without HTML escaping.
+// stdJSON is what encoding/json writes for e, its Set written as the map it stands for:
+// json.Marshal, or an Encoder without HTML escaping.
 func stdJSON(e *Event, html bool) ([]byte, error) {
 	if html {
-		return json.Marshal(e)
+		return json.Marshal(withMapSet(e))
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	err := enc.Encode(e)
+	err := enc.Encode(withMapSet(e))
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
+}
+
+// withMapSet is e as a struct of the same fields, tags and order, whose Set is a map.
+func withMapSet(e *Event) any {
+	fields := reflect.VisibleFields(reflect.TypeFor[Event]())
+	for i := range fields {
+		fields[i].Index, fields[i].Offset = nil, 0
+		if fields[i].Name == "Set" {
+			fields[i].Type = reflect.TypeFor[map[string]any]()
+		}
+	}
+	v := reflect.New(reflect.StructOf(fields)).Elem()
+	src := reflect.ValueOf(e).Elem()
+	for i, f := range fields {
+		if f.Name != "Set" {
+			v.Field(i).Set(src.Field(i))
+		} else if e.Set != nil {
+			v.Field(i).Set(reflect.ValueOf(e.Set.Map()))
+		}
+	}
+	return v.Addr().Interface()
+}
+
+// assignedValues are values of every kind a variable or a body holds, and some it does not.
+func assignedValues() map[string]any {
+	until := time.Date(2026, 1, 2, 3, 4, 5, 600, time.FixedZone("X", 5*3600+1800))
+	weird := "a<b>&c \"q\" \\ \n\r\t\b\f\x01\x1f \u2028\u2029 é 😀 \xff\xfe end"
+	return map[string]any{
+		"s": weird, "i": int64(-7), "f": -0.0, "b": true, "nil": nil, "t": until, "d": 90 * time.Second,
+		"list": []any{1.0, "two", nil, map[string]any{"z": 1, "a": []any{}}}, "m": map[string]any{}, "nm": map[string]any(nil),
+		"ss": map[string]string{"k": "v"}, "f32": float32(0.1), "u": uint8(3), "strs": []string{"a"}, "big": 123456789012345678.0,
+		"tiny": 1e-7, "huge": 1e22, weird: "key"}
+}
+
+// stdValue is what encoding/json writes for v.
+func stdValue(v any, html bool) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(html)
+	err := enc.Encode(v)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
+}
+
+// An event's Vars encode as encoding/json encodes the map they hold, in any order they come.
+func TestVarsEncodeAsTheirMap(t *testing.T) {
+	m := assignedValues()
+	sorted := VarsOf(m)
+	reversed := slices.Clone(sorted)
+	slices.Reverse(reversed)
+	for _, html := range []bool{true, false} {
+		want, err := stdValue(m, html)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, vs := range []Vars{sorted, reversed} {
+			got, err := AppendJSON(nil, &Event{Set: vs}, html)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(got, append([]byte(`"set":`), want...)) {
+				t.Errorf("html %v: got %s\nwant \"set\":%s", html, got, want)
+			}
+		}
+		// MarshalJSON escapes HTML, as json.Marshal does (an Encoder cannot tell it not to)
+		if got, err := json.Marshal(reversed); html && (err != nil || !bytes.Equal(got, want)) {
+			t.Errorf("json.Marshal(Vars): %s %v\nwant %s", got, err, want)
+		}
+	}
+	var back struct{ Set Vars }
+	if err := json.Unmarshal([]byte(`{"Set":{"b":1,"a":"x"}}`), &back); err != nil || !reflect.DeepEqual(back.Set, Vars{{"a", "x"}, {"b", 1.0}}) {
+		t.Errorf("read back %#v, %v", back.Set, err)
+	}
+	if got := FormatVars(reversed[:3].Map()); got != FormatVars(VarsOf(reversed[:3].Map()).Map()) {
+		t.Errorf("FormatVars %s", got)
+	}
 }
 
 func encodeEvents() []*Event {
@@ -33,11 +110,7 @@ func encodeEvents() []*Event {
 	return []*Event{
 		{Seq: 1, Instance: "i-1", Time: t0, Event: "start", Flow: "f", Inputs: map[string]any{"b": 2, "a": "x", "c": 1.5}},
 		{Seq: 2, Instance: "i-1", Time: t0.Add(time.Nanosecond), Node: "n", Kind: "assign", Event: "enter", From: "a", Via: "case 1"},
-		{Seq: 3, Instance: "i-1", Time: t0, Node: "n", Kind: "assign", Event: "assign", Set: map[string]any{
-			"s": weird, "i": int64(-7), "f": -0.0, "b": true, "nil": nil, "t": until, "d": 90 * time.Second,
-			"list": []any{1.0, "two", nil, map[string]any{"z": 1, "a": []any{}}}, "m": map[string]any{}, "nm": map[string]any(nil),
-			"ss": map[string]string{"k": "v"}, "f32": float32(0.1), "u": uint8(3), "strs": []string{"a"}, "big": 123456789012345678.0,
-			"tiny": 1e-7, "huge": 1e22, weird: "key"}},
+		{Seq: 3, Instance: "i-1", Time: t0, Node: "n", Kind: "assign", Event: "assign", Set: VarsOf(assignedValues())},
 		{Seq: 4, Instance: "i-1", Time: until, Node: "call", Kind: "data_action", Event: "request", Action: "push", Attempt: 2, Visit: 3,
 			Method: "POST", URL: "http://h/x?a=1&b=<2>", Headers: map[string]string{"B": "2", "A": "1", "X-" + weird: weird},
 			Body: map[string]any{"id": "A-1", "amount": 42.0}},
@@ -85,13 +158,13 @@ func TestAppendJSONRefusesWhatJSONCannotHold(t *testing.T) {
 	nan, far := math.NaN(), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, e := range []*Event{
 		{Event: "wait", Seconds: &nan},
-		{Event: "assign", Set: map[string]any{"x": math.Inf(1)}},
+		{Event: "assign", Set: Vars{{"x", math.Inf(1)}}},
 		{Event: "wait", Until: &far},
 		{Event: "x", Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.FixedZone("GMT", 0))},
 		{Event: "x", Time: time.Date(-1, 1, 1, 0, 0, 0, 0, time.FixedZone("GMT", 0))},
-		{Event: "assign", Set: map[string]any{"f": func() {}}},
+		{Event: "assign", Set: Vars{{"f", func() {}}}},
 	} {
-		_, want := json.Marshal(e)
+		_, want := json.Marshal(withMapSet(e))
 		_, got := AppendJSON(nil, e, true)
 		if want == nil || got == nil || got.Error() != want.Error() {
 			t.Errorf("%+v: got error %v, json.Marshal's %v", e, got, want)
@@ -99,7 +172,7 @@ func TestAppendJSONRefusesWhatJSONCannotHold(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	tr := NewJSONLTracer(&buf)
-	tr.Event(&Event{Seq: 1, Event: "assign", Set: map[string]any{"x": math.NaN()}})
+	tr.Event(&Event{Seq: 1, Event: "assign", Set: Vars{{"x", math.NaN()}}})
 	tr.Flush()
 	if !strings.Contains(buf.String(), `"x":"NaN"`) {
 		t.Errorf("the tracer's fallback lost the event: %s", buf.String())
@@ -110,12 +183,19 @@ func FuzzAppendJSON(f *testing.F) {
 	f.Add("a<b>&\u2028\xff", "k", 1.5)
 	f.Fuzz(func(t *testing.T, s, k string, x float64) {
 		at := time.Unix(0, int64(x*1e9)).UTC()
-		e := &Event{Seq: 1, Instance: s, Time: at, Event: k, Message: s, Set: map[string]any{k: s, s: x}, Headers: map[string]string{k: s}}
+		set := map[string]any{k: s, s: x}
+		e := &Event{Seq: 1, Instance: s, Time: at, Event: k, Message: s, Set: VarsOf(set), Headers: map[string]string{k: s}}
 		for _, html := range []bool{true, false} {
 			want, werr := stdJSON(e, html)
 			got, gerr := AppendJSON(nil, e, html)
 			if (werr == nil) != (gerr == nil) || (werr == nil && !bytes.Equal(got, want)) {
 				t.Fatalf("html %v:\n got %s %v\nwant %s %v", html, got, gerr, want, werr)
+			}
+			// Vars encode themselves (MarshalJSON): against encoding/json's map
+			want, werr = stdValue(set, html)
+			got, gerr = AppendJSON(nil, &Event{Set: e.Set}, html)
+			if (werr == nil) != (gerr == nil) || (werr == nil && !bytes.Contains(got, append([]byte(`"set":`), want...))) {
+				t.Fatalf("set, html %v:\n got %s %v\nwant %s %v", html, got, gerr, want, werr)
 			}
 		}
 	})
@@ -159,6 +239,8 @@ func sample(t *testing.T, name string, typ reflect.Type) reflect.Value {
 	switch {
 	case typ == reflect.TypeOf(time.Time{}):
 		return reflect.ValueOf(time.Date(2001, 2, 3, 4, 5, 6, 7, time.UTC))
+	case typ == reflect.TypeFor[Vars]():
+		return reflect.ValueOf(Vars{{name + "-var", name + "-value"}})
 	case typ == reflect.TypeOf(failure.ErrorInfo{}):
 		return reflect.ValueOf(failure.ErrorInfo{Class: "c", Kind: "k", Message: "m", Status: 1, Node: "n"})
 	}

@@ -34,7 +34,7 @@ type Event struct {
 	Inputs  map[string]any     `json:"inputs,omitempty"`
 	From    string             `json:"from,omitempty"`
 	Via     string             `json:"via,omitempty"`
-	Set     map[string]any     `json:"set,omitempty"`
+	Set     Vars               `json:"set,omitempty"`
 	Action  string             `json:"action,omitempty"`
 	Attempt int                `json:"attempt,omitempty"`
 	Visit   int                `json:"visit,omitempty"` // which entry into the node this is (a hand-built loop re-enters it)
@@ -75,31 +75,36 @@ type Copier interface {
 
 // JSONLTracer writes events as JSON Lines.
 type JSONLTracer struct {
-	mu sync.Mutex
-	w  *bufio.Writer
+	mu   sync.Mutex
+	w    *bufio.Writer
+	last lastWritten // the instance id and time it last wrote, to copy when they repeat
 }
 
 // NewJSONLTracer writes to w; call Flush at the end.
-func NewJSONLTracer(w io.Writer) *JSONLTracer { return &JSONLTracer{w: bufio.NewWriter(w)} }
-
-// eventBuffer is a scratch buffer of JSONLTracer: an event is encoded outside the lock, into a
-// buffer that outlives it, with the last instance id and time it wrote.
-type eventBuffer struct {
-	b    []byte
-	last lastWritten
+func NewJSONLTracer(w io.Writer) *JSONLTracer {
+	return &JSONLTracer{w: bufio.NewWriterSize(w, 64<<10)}
 }
 
-var eventBuffers = sync.Pool{New: func() any { return &eventBuffer{b: make([]byte, 0, 1024)} }}
+// eventRoom is the free space an event is encoded into: most events are a few hundred bytes, and
+// one that outgrows it is encoded in memory of its own.
+const eventRoom = 4 << 10
 
+// Event encodes e straight into the writer's buffer, under the lock: an event is a few hundred
+// bytes encoded in a fraction of a microsecond, less than handing a scratch buffer around would
+// cost, and a line is never split between two writers.
 func (t *JSONLTracer) Event(e *Event) {
-	buf := eventBuffers.Get().(*eventBuffer)
-	b, err := appendEvent(buf.b[:0], e, true, &buf.last)
-	if err == nil {
-		buf.b = b
-	} else { // never skip an event: show what JSON cannot hold as strings
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.w.Available() < eventRoom {
+		t.w.Flush() // an error stays with the writer, and Flush reports it
+	}
+	b, err := appendEvent(t.w.AvailableBuffer(), e, true, &t.last)
+	if err != nil { // never skip an event: show what JSON cannot hold as strings
 		cp := *e
 		cp.Inputs, _ = Encodable(e.Inputs).(map[string]any)
-		cp.Set, _ = Encodable(e.Set).(map[string]any)
+		if e.Set != nil {
+			cp.Set = VarsOf(Encodable(e.Set.Map()).(map[string]any))
+		}
 		cp.Body = Encodable(e.Body)
 		cp.Message = strings.TrimSpace(e.Message + " (some values could not be encoded as JSON: " + err.Error() + ")")
 		if b, err = json.Marshal(&cp); err != nil {
@@ -107,13 +112,8 @@ func (t *JSONLTracer) Event(e *Event) {
 				Message: "event could not be encoded as JSON: " + err.Error()})
 		}
 	}
-	t.mu.Lock()
-	t.w.Write(b)
-	t.w.WriteByte('\n')
-	t.mu.Unlock()
-	if cap(buf.b) <= 64<<10 { // an event with a large body does not pin its buffer
-		eventBuffers.Put(buf)
-	}
+	b = append(b, '\n')
+	t.w.Write(b) // within the buffer's free space, a copy onto itself; beyond it, one write
 }
 
 // CopiesEvents: an event is encoded before Event returns.
@@ -246,6 +246,18 @@ func (r *Redactor) Value(v any) any {
 		return out
 	}
 	return v
+}
+
+// Vars redacts every string inside the values of vs, returning a copy when anything changed.
+func (r *Redactor) Vars(vs Vars) Vars {
+	if r.Empty() {
+		return vs
+	}
+	out := make(Vars, len(vs))
+	for i, v := range vs {
+		out[i] = Var{v.Name, r.Value(v.Value)}
+	}
+	return out
 }
 
 // RedactHeaders flattens headers for a trace, hiding credentials.

@@ -50,7 +50,7 @@ func (s *step) Exec(ctx context.Context, in *engine.Instance) (*engine.Edge, err
 		return nil, err
 	}
 	if in.Tracing() {
-		in.Emit(&trace.Event{Node: s.next.From.Name, Kind: "stamp", Event: "stamp", Set: map[string]any{s.v.Name: now}})
+		in.Emit(&trace.Event{Node: s.next.From.Name, Kind: "stamp", Event: "stamp", Set: trace.Vars{{Name: s.v.Name, Value: now}}})
 	}
 	return s.next, nil
 }
@@ -59,5 +59,5 @@ func describe(e *trace.Event) (trace.Line, bool) {
 	if e.Event != "stamp" {
 		return trace.Line{}, false
 	}
-	return trace.Line{Text: "stamped " + trace.FormatVars(e.Set)}, true
+	return trace.Line{Text: "stamped " + trace.FormatVars(e.Set.Map())}, true
 }
