@@ -6,7 +6,8 @@ import (
 )
 
 // baseEnv is what every instance's expression environment starts with: the variables'
-// defaults and the response scope before any data action. It is built once per flow and
+// defaults and the response scope before any data action, of the scope names the flow's
+// expressions read. It is built once per flow and
 // cloned per instance (a map clone copies its table, it does not insert key by key); only the
 // values of one instance (inputs, instance, retries, the functions bound to it) are set after.
 type baseEnv struct {
@@ -16,20 +17,27 @@ type baseEnv struct {
 
 func (f *Flow) newEnv() map[string]any {
 	f.base.once.Do(func() {
-		env := make(map[string]any, len(f.Vars)+16)
+		env := make(map[string]any, len(f.Vars)+8)
 		for _, v := range f.Vars {
 			env[v.Name] = v.Default // nil (NOT_SET) when there is no default
 		}
-		env["status"] = 0
-		env["body"] = nil
-		env["text"] = ""
-		env["elapsed"] = 0.0
-		env["error"] = nil
-		// set per instance, here so that the clone has room for them
-		for _, k := range []string{"retries", "headers", "instance", "now", "uuid", "env", "secret", "retry_after"} {
-			env[k] = nil
+		// the scope names some expression reads, as they are before any data action; retries and
+		// headers are set per instance, the names bound on first use when first read
+		zero := map[string]any{"status": 0, "headers": nil, "body": nil, "text": "", "elapsed": 0.0, "error": nil, "retries": nil}
+		for _, k := range scopeNameList {
+			if f.ReadsScope(k) {
+				env[k] = zero[k]
+			}
 		}
 		f.base.env = env
 	})
 	return maps.Clone(f.base.env)
+}
+
+// ReadsScope reports whether some expression of the flow reads the scope name (status, headers,
+// body, text, elapsed, error, retries): a step need not make what nothing reads. Any other name
+// is reported read.
+func (f *Flow) ReadsScope(name string) bool {
+	b := scopeBit(name)
+	return b == 0 || f.scope == nil || f.scope.reads&b != 0
 }

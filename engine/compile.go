@@ -183,8 +183,6 @@ func (c *Compiler) compileFlow(root *yaml.Node) *Flow {
 	for i, e := range f.Edges {
 		e.Index = i
 	}
-	if len(c.Errs.Errors()) == 0 {
-	}
 	return f
 }
 

@@ -63,6 +63,34 @@ func lazyReads(names []string) uint8 {
 	return m
 }
 
+// scopeNameList are the names a step sets in an instance's environment besides variables, as
+// bits (scopeBit); the environment holds those that some expression of the flow reads.
+var scopeNameList = [...]string{"status", "headers", "body", "text", "elapsed", "error", "retries"}
+
+const scopeAll = 1<<len(scopeNameList) - 1
+
+// scopeBit is name's bit in scopeNameList, 0 for any other name.
+func scopeBit(name string) uint8 {
+	for i, n := range scopeNameList {
+		if n == name {
+			return 1 << i
+		}
+	}
+	return 0
+}
+
+// scopeReads is the set of scope names among the names an expression reads; $env reads them all.
+func scopeReads(names []string) uint8 {
+	var m uint8
+	for _, n := range names {
+		if n == "$env" {
+			return scopeAll
+		}
+		m |= scopeBit(n)
+	}
+	return m
+}
+
 // Reads reports whether the expression reads the named variable (or scope name).
 func (e *Expr) Reads(name string) bool {
 	for _, v := range e.vars {
@@ -167,6 +195,10 @@ type scope struct {
 	// compiling a short expression, and a flow has dozens.
 	config   *conf.Config
 	envCalls []envCall
+	// reads are the scope names (scopeBit) some expression of the flow reads: an instance's
+	// environment holds only those, so that it stays a small map (a lookup without hashing,
+	// one allocation to clone) and a response writes none that nothing reads
+	reads uint8
 	// programs are the programs compiled in this scope by source: an expression written in
 	// several nodes (a retry loop's test, a status check) is compiled once, and its nodes run
 	// one program, which stays in the CPU's caches
@@ -384,6 +416,7 @@ func (c *Compiler) compileExpr(src string, pos yamldoc.Pos) *Expr {
 	for _, call := range envCallArity(root) {
 		c.Errs.Add(pos, "%s", call)
 	}
+	s.reads |= scopeReads(rc.names)
 	e := &Expr{Src: src, Pos: pos, prog: prog, vars: vars, lazy: lazyReads(rc.names)}
 	if c.cur != nil {
 		c.cur.Reads = append(c.cur.Reads, e)

@@ -159,7 +159,11 @@ func Backoff(n, initial, multiplier, maxV any) (float64, error) {
 // RFC 850 or asctime, via net/http.ParseTime) measured against now. It gives whole seconds rounded
 // up, and 0 when the header is absent, negative, in the past or unparsable.
 func RetryAfter(headers any, now time.Time) int {
-	v := headerValue(headers, "Retry-After")
+	return RetryAfterValue(headerValue(headers, "Retry-After"), now)
+}
+
+// RetryAfterValue is RetryAfter of a Retry-After header's value.
+func RetryAfterValue(v string, now time.Time) int {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0

@@ -85,10 +85,14 @@ func (in *Instance) State() *State {
 		st.Vars[v.Name] = in.redactor.Value(in.env[v.Name])
 	}
 	for _, n := range scopeNames {
-		st.Scope[n] = in.redactor.Value(in.env[n])
+		if v, ok := in.env[n]; ok { // the names no expression reads are not kept
+			st.Scope[n] = in.redactor.Value(v)
+		}
 	}
-	if e, ok := in.env["error"].(map[string]any); ok {
-		st.Error = errorInfoOf(e)
+	if in.err != nil {
+		e := *in.err
+		e.Message = in.redactor.String(e.Message)
+		st.Error = &e
 	}
 	for k, v := range in.retries {
 		if n, ok := v.(int); ok {
@@ -96,16 +100,6 @@ func (in *Instance) State() *State {
 		}
 	}
 	return st
-}
-
-func errorInfoOf(m map[string]any) *failure.ErrorInfo {
-	e := &failure.ErrorInfo{}
-	e.Class, _ = m["class"].(string)
-	e.Kind, _ = m["kind"].(string)
-	e.Message, _ = m["message"].(string)
-	e.Status, _ = m["status"].(int)
-	e.Node, _ = m["node"].(string)
-	return e
 }
 
 // Apply takes variables and scope from a state another process changed (an attempt's result).
@@ -120,16 +114,18 @@ func (in *Instance) Apply(st *State) error {
 		}
 	}
 	for _, n := range scopeNames {
-		if val, ok := st.Scope[n]; ok {
-			in.env[n] = val
+		val, ok := st.Scope[n]
+		if !ok {
+			continue
 		}
-	}
-	if hs, ok := in.env["headers"].(map[string]any); ok { // a scope written by an older encoder
-		h := make(map[string]string, len(hs))
-		for k, v := range hs {
-			h[k] = ToString(v)
+		if hs, ok := val.(map[string]any); ok && n == "headers" { // a scope written by an older encoder
+			h := make(map[string]string, len(hs))
+			for k, v := range hs {
+				h[k] = ToString(v)
+			}
+			val = h
 		}
-		in.env["headers"] = h
+		in.SetScope(n, val)
 	}
 	in.SetError(st.Error)
 	return nil

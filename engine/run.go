@@ -118,6 +118,8 @@ type Instance struct {
 	handling bool
 	// bound is the set of lazyNames (expr.go) env holds (bindLazy)
 	bound uint8
+	// err is `error` as the last SetError set it, whether or not env holds it
+	err *failure.ErrorInfo
 	// how an instance running aside waits (aside.go): aside, whether it does; parking, that
 	// its step asked for a wait of parkFor, then parkNext; turn, held by Run's goroutine while
 	// the instance steps elsewhere
@@ -393,15 +395,21 @@ func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string
 	for k, v := range inputs {
 		in.env[k] = v
 	}
-	in.env["retries"] = noRetries // a flow without retry: policies shares one empty map
 	if len(f.scope.retries) > 0 {
 		in.retries = make(map[string]any, len(f.scope.retries))
 		for n := range f.scope.retries {
 			in.retries[n] = 0
 		}
-		in.env["retries"] = in.retries
 	}
-	in.env["headers"] = noHeaders
+	if f.ReadsScope("retries") {
+		in.env["retries"] = noRetries // a flow without retry: policies shares one empty map
+		if in.retries != nil {
+			in.env["retries"] = in.retries
+		}
+	}
+	if f.ReadsScope("headers") {
+		in.env["headers"] = noHeaders
+	}
 	// instance and the functions bound to the instance are made when an expression that may
 	// read them first runs (bindLazy)
 	in.res.Path = []string{}
@@ -569,7 +577,7 @@ func (in *Instance) stepFailed(node *Node, err error) bool {
 		return false
 	}
 	in.handling = true
-	in.env["error"] = info.Value()
+	in.SetError(info)
 	in.res.Error = info
 	e := &Edge{From: node, To: f.OnError, Label: "on_error"}
 	in.res.Edges = append(in.res.Edges, e)
@@ -767,11 +775,20 @@ func (in *Instance) Set(v *Variable, val any) error {
 	return nil
 }
 
-// SetScope sets a response-scope name (status, headers, body, text, elapsed).
-func (in *Instance) SetScope(name string, val any) { in.env[name] = val }
+// SetScope sets a response-scope name (status, headers, body, text, elapsed), when some
+// expression of the flow reads it (Flow.ReadsScope).
+func (in *Instance) SetScope(name string, val any) {
+	if in.flow.ReadsScope(name) {
+		in.env[name] = val
+	}
+}
 
 // SetError sets `error` (nil clears it).
 func (in *Instance) SetError(e *failure.ErrorInfo) {
+	in.err = e
+	if !in.flow.ReadsScope("error") {
+		return
+	}
 	if e == nil {
 		in.env["error"] = nil
 		return
@@ -790,7 +807,9 @@ var noRetries = map[string]any{}
 func (in *Instance) SetRetries(node string, n int) {
 	if in.retries == nil {
 		in.retries = map[string]any{}
-		in.env["retries"] = in.retries
+		if in.flow.ReadsScope("retries") {
+			in.env["retries"] = in.retries
+		}
 	}
 	in.retries[node] = n
 }

@@ -376,27 +376,43 @@ func asTransportError(err error) *transport.TransportError {
 // evaluates the outputs map, which runs after every attempt so no value survives from an earlier one.
 func (d *dataAction) finish(in *engine.Instance, req *transport.Request, resp *transport.Response, failed *failure.ErrorInfo) (attempt, error) {
 	act := d.action
-	status, text := 0, ""
+	f, tracing := in.Flow(), in.Tracing()
+	status, text, retryAfter := 0, "", ""
 	var headers map[string]string
 	var body any
 	elapsed := 0.0
+	// what no expression of the flow reads, and no trace shows, is not made
+	readHeaders := f.ReadsScope("headers")
 	if resp != nil {
 		status = resp.Status
-		headers = make(map[string]string, len(resp.Header))
-		for k, vs := range resp.Header {
-			headers[http.CanonicalHeaderKey(k)] = strings.Join(vs, ", ")
+		if readHeaders {
+			headers = make(map[string]string, len(resp.Header))
 		}
-		text = string(resp.Body)
-		body = decodeBody(resp.Body)
+		for k, vs := range resp.Header { // a scripted response's keys may not be canonical
+			if readHeaders {
+				headers[http.CanonicalHeaderKey(k)] = strings.Join(vs, ", ")
+			}
+			if strings.EqualFold(k, "Retry-After") {
+				retryAfter = strings.Join(vs, ", ")
+			}
+		}
+		if tracing || f.ReadsScope("text") {
+			text = string(resp.Body)
+		}
+		if tracing || f.ReadsScope("body") {
+			body = decodeBody(resp.Body)
+		}
 		elapsed = resp.Elapsed.Seconds()
 		if resp.Virtual > 0 {
 			elapsed = resp.Virtual.Seconds()
 		}
-	} else {
+	} else if readHeaders {
 		headers = map[string]string{}
 	}
 	in.SetScope("status", status)
-	in.SetScope("headers", headers)
+	if readHeaders {
+		in.SetScope("headers", headers)
+	}
 	in.SetScope("body", body)
 	in.SetScope("text", text)
 	in.SetScope("elapsed", elapsed)
@@ -405,7 +421,7 @@ func (d *dataAction) finish(in *engine.Instance, req *transport.Request, resp *t
 	a := attempt{outcome: "success", err: failed}
 	// the response is shown even when an expression over it then fails: that is when it is needed
 	emitResponse := func(a attempt) {
-		if !in.Tracing() {
+		if !tracing {
 			return
 		}
 		ev := &trace.Event{Node: d.name, Kind: "data_action", Event: "response", Action: act.Name, Attempt: req.Attempt,
@@ -472,8 +488,8 @@ func (d *dataAction) finish(in *engine.Instance, req *transport.Request, resp *t
 			}
 		}
 	}
-	if _, ok := headers["Retry-After"]; ok { // the keys are canonical: most responses have none to read the clock for
-		a.retryAfter = engine.RetryAfter(headers, in.Clock().Now())
+	if retryAfter != "" { // most responses have none to read the clock for
+		a.retryAfter = engine.RetryAfterValue(retryAfter, in.Clock().Now())
 	}
 	for _, o := range act.Outputs {
 		v, err := o.Expr.Eval(in)
