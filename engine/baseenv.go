@@ -17,7 +17,14 @@ type baseEnv struct {
 
 func (f *Flow) newEnv() map[string]any {
 	f.base.once.Do(func() {
-		env := make(map[string]any, len(f.Vars)+8)
+		// sized to what it holds: a map of up to 8 entries is one group, cloned in one piece
+		n := len(f.Vars)
+		for _, k := range scopeNameList {
+			if f.ReadsScope(k) {
+				n++
+			}
+		}
+		env := make(map[string]any, n)
 		for _, v := range f.Vars {
 			env[v.Name] = v.Default // nil (NOT_SET) when there is no default
 		}

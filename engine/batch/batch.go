@@ -23,8 +23,13 @@ type Options struct {
 	Instance engine.Options
 	// Transport, when set, gives each instance a transport of its own (--mock's cursors).
 	Transport func() transport.Transport
-	// Report receives each result and the inputs it ran with, one call at a time.
-	Report func(r *engine.Result, inputs map[string]any)
+	// Report receives each result and the inputs it ran with, one call at a time, and the line
+	// Encode wrote for it (nil without Encode).
+	Report func(r *engine.Result, inputs map[string]any, line []byte)
+	// Encode, when set, writes a result's output line into b, a buffer of the worker whose
+	// instance ended, before Report: outside Report's lock, so that encoding one result holds
+	// up no other worker.
+	Encode func(b []byte, r *engine.Result) []byte
 	// PerInstance, when set, shapes each instance's options (a recorder of its exchanges) and
 	// gives a function called with its result.
 	PerInstance func(engine.Options) (engine.Options, func(*engine.Result))
@@ -40,10 +45,10 @@ type Options struct {
 // with it, not all at once with the batch's.
 func Run(ctx context.Context, flow *engine.Flow, in *Inputs, total int, o Options) error {
 	var mu sync.Mutex
-	report := func(r *engine.Result, inputs map[string]any) {
+	report := func(r *engine.Result, inputs map[string]any, line []byte) {
 		mu.Lock()
 		defer mu.Unlock()
-		o.Report(r, inputs)
+		o.Report(r, inputs, line)
 	}
 	type job struct {
 		line   int
@@ -73,7 +78,12 @@ func Run(ctx context.Context, flow *engine.Flow, in *Inputs, total int, o Option
 			if !ok || ctx.Err() == nil {
 				return j, ok
 			}
-			report(flow.NotStarted(j.line), j.inputs)
+			r := flow.NotStarted(j.line)
+			var line []byte
+			if o.Encode != nil {
+				line = o.Encode(nil, r)
+			}
+			report(r, j.inputs, line)
 		}
 	}
 	var wg sync.WaitGroup
@@ -84,6 +94,7 @@ func Run(ctx context.Context, flow *engine.Flow, in *Inputs, total int, o Option
 			wctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			var opts *engine.Options
+			var line []byte // the worker's buffer for Encode
 			for {
 				j, ok := take()
 				if !ok {
@@ -109,7 +120,12 @@ func Run(ctx context.Context, flow *engine.Flow, in *Inputs, total int, o Option
 				if in.Path() != "" {
 					r.Input = &engine.InputRef{Line: j.line}
 				}
-				report(r, j.inputs)
+				var out []byte
+				if o.Encode != nil {
+					line = o.Encode(line[:0], r)
+					out = line
+				}
+				report(r, j.inputs, out)
 			}
 		}()
 	}

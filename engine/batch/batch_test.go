@@ -64,7 +64,7 @@ nodes:
 	}()
 	var running, notStarted []int
 	err = Run(ctx, flow, in, total, Options{Concurrency: 2, Instance: engine.Options{Transport: tr, Channels: engine.Capture{}},
-		Report: func(r *engine.Result, _ map[string]any) {
+		Report: func(r *engine.Result, _ map[string]any, _ []byte) {
 			if r.Outcome != engine.OutcomeInterrupted {
 				t.Errorf("line %d: outcome %s", r.Input.Line, r.Outcome)
 			}

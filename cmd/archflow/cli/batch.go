@@ -40,10 +40,17 @@ func newPrinter(stdout, stderr io.Writer, output string, total int) *printer {
 }
 
 func (p *printer) report(r *engine.Result, inputs map[string]any) {
+	p.reportLine(r, inputs, nil)
+}
+
+// reportLine is report with the result's JSON line when encode wrote it.
+func (p *printer) reportLine(r *engine.Result, inputs map[string]any, line []byte) {
 	if p.progress != nil { // the bar shares the terminal: erase it, print, redraw it
 		p.progress.clear()
 	}
-	if err := p.printJSON(r); err != nil {
+	if line != nil {
+		p.stdout.Write(line) // as printResult: a failed write of stdout is not retried
+	} else if err := p.printJSON(r); err != nil {
 		printResult(p.stdout, r, p.output, p.single, p.color, inputs)
 	}
 	p.counts[r.Outcome]++
@@ -60,6 +67,19 @@ func (p *printer) report(r *engine.Result, inputs map[string]any) {
 		p.progress.add(r.Outcome)
 		p.progress.draw()
 	}
+}
+
+// encode writes r's JSON result line into b, for reportLine; nil when the output is text or r
+// does not encode (reportLine then prints it as printResult does).
+func (p *printer) encode(b []byte, r *engine.Result) []byte {
+	if p.output != "json" {
+		return nil
+	}
+	b, err := r.AppendJSON(b)
+	if err != nil {
+		return nil
+	}
+	return append(b, '\n')
 }
 
 // printJSON prints a JSON result line from one buffer for every line; an error (text output,

@@ -102,7 +102,7 @@ func TestInterruptedBatchGivesEveryInputAResult(t *testing.T) {
 	})}
 	var out, errb bytes.Buffer
 	pr := newPrinter(&out, &errb, "json", total)
-	err = batch.Run(ctx, flow, src, total, batch.Options{Concurrency: 2, Instance: *opts, Report: pr.report})
+	err = batch.Run(ctx, flow, src, total, batch.Options{Concurrency: 2, Instance: *opts, Report: pr.reportLine, Encode: pr.encode})
 	code := pr.finish(total, err, p)
 	if code != exitInternal {
 		t.Errorf("exit %d, want 3", code)

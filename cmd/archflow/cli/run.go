@@ -112,7 +112,7 @@ func runFlow(cmd *cobra.Command, reg *engine.Registry, path string, rf *runFlags
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	p := newPrinter(stdout, stderr, rf.output, total)
-	bo.Report = p.report
+	bo.Report, bo.Encode = p.reportLine, p.encode
 	defer batchGC(total)()
 	err = batch.Run(ctx, flow, inputs, total, bo)
 	if cerr := closeTrace(); cerr != nil {
