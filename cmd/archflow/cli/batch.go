@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/archflow/archflow/engine"
@@ -132,21 +131,4 @@ func createPrivate(path string) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
-}
-
-// batchGCPercent is the collector's GOGC while a batch runs. A batch allocates per instance
-// (its request, response, variables, result line) while its live heap stays small (the running
-// instances): under the default GOGC=100 the heap goal sits at the 4 MiB floor and the
-// collector took a sixth of a batch's CPU (BenchmarkBatchThroughput). At 400 the goal is five
-// times the live heap, still small.
-const batchGCPercent = 400
-
-// batchGC sets the collector's GOGC for a batch of total instances, unless the user set GOGC;
-// the function it returns puts it back.
-func batchGC(total int) (restore func()) {
-	if _, set := os.LookupEnv("GOGC"); set || total < 2 {
-		return func() {}
-	}
-	old := debug.SetGCPercent(batchGCPercent)
-	return func() { debug.SetGCPercent(old) }
 }

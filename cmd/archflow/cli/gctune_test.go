@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"runtime/debug"
+	"testing"
+)
+
+// The room given to a batch's heap: a ninth as many collections as the default for a small live
+// heap, the default's for a large one, and between them the headroom.
+func TestGCPercentFor(t *testing.T) {
+	for _, tc := range []struct {
+		live uint64
+		want int
+	}{
+		{0, 800}, {4 << 20, 800}, {8 << 20, 800}, {16 << 20, 400}, {32 << 20, 200}, {64 << 20, 100}, {1 << 30, 100},
+	} {
+		if got := gcPercentFor(tc.live); got != tc.want {
+			t.Errorf("live %d MiB: GOGC %d, want %d", tc.live>>20, got, tc.want)
+		}
+	}
+}
+
+// batchGC sets GOGC for a batch and puts it back; a GOGC of the user's, or a single instance,
+// is left alone.
+func TestBatchGC(t *testing.T) {
+	before := debug.SetGCPercent(150)
+	defer debug.SetGCPercent(before)
+	restore := batchGC(10)
+	if got := debug.SetGCPercent(batchMaxGCPercent); got < 100 || got > batchMaxGCPercent {
+		t.Errorf("during a batch GOGC is %d", got)
+	}
+	restore()
+	if got := debug.SetGCPercent(150); got != 150 {
+		t.Errorf("after a batch GOGC is %d, want 150 back", got)
+	}
+	// batches that overlap (Execute in goroutines of one process): the last puts GOGC back
+	a, b := batchGC(10), batchGC(10)
+	a()
+	a() // twice: counted once
+	if got := debug.SetGCPercent(batchMaxGCPercent); got == 150 {
+		t.Errorf("GOGC put back while a batch still runs")
+	}
+	b()
+	if got := debug.SetGCPercent(150); got != 150 {
+		t.Errorf("after overlapping batches GOGC is %d, want 150 back", got)
+	}
+	batchGC(1)()
+	if got := debug.SetGCPercent(150); got != 150 {
+		t.Errorf("one instance changed GOGC to %d", got)
+	}
+	t.Setenv("GOGC", "50")
+	restore = batchGC(10)
+	if got := debug.SetGCPercent(150); got != 150 {
+		t.Errorf("the user's GOGC was overridden: %d", got)
+	}
+	restore()
+}
