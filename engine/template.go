@@ -266,10 +266,17 @@ type Value struct {
 	vals  []*Value
 	items []*Value
 	kind  yaml.Kind
+	json  valueJSON // how AppendJSON writes it (valuejson.go)
 }
 
 // Value compiles a YAML value whose strings are templates.
 func (c *Compiler) Value(n *yaml.Node) *Value {
+	v := c.value(n)
+	v.prepareJSON()
+	return v
+}
+
+func (c *Compiler) value(n *yaml.Node) *Value {
 	if n == nil {
 		return nil
 	}
@@ -278,11 +285,11 @@ func (c *Compiler) Value(n *yaml.Node) *Value {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			v.keys = append(v.keys, n.Content[i].Value)
-			v.vals = append(v.vals, c.Value(n.Content[i+1]))
+			v.vals = append(v.vals, c.value(n.Content[i+1]))
 		}
 	case yaml.SequenceNode:
 		for _, it := range n.Content {
-			v.items = append(v.items, c.Value(it))
+			v.items = append(v.items, c.value(it))
 		}
 	case yaml.ScalarNode:
 		if n.Tag == "!!str" {
@@ -295,7 +302,7 @@ func (c *Compiler) Value(n *yaml.Node) *Value {
 		}
 		v.lit = lit
 	case yaml.AliasNode:
-		return c.Value(n.Alias)
+		return c.value(n.Alias)
 	}
 	return v
 }

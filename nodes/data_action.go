@@ -3,7 +3,6 @@ package nodes
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -288,25 +287,32 @@ func (d *dataAction) request(in *engine.Instance, n int, idem string) (*transpor
 	}
 	req := &transport.Request{Action: act.Name, Node: d.name, Attempt: n, Method: act.Method, URL: u,
 		Header: make(http.Header, 3+len(act.Headers)), Timeout: act.Timeout, MaxBody: act.MaxBodySize}
-	if act.Body != nil {
+	switch {
+	case act.Body == nil:
+	case act.Body.IsString(): // a string is sent as it is, anything else as JSON
 		v, err := act.Body.Eval(in)
 		if err != nil {
 			return nil, err
 		}
-		if s, ok := v.(string); ok && act.Body.IsString() {
+		if s, ok := v.(string); ok {
 			req.Body = []byte(s)
-		} else {
-			// encoding/json's bytes, written without reflection; what the hand-written encoder
-			// refuses goes to encoding/json for its error
-			b, err := trace.AppendValue(make([]byte, 0, 128), v, true)
-			if err != nil {
-				if b, err = json.Marshal(v); err != nil {
-					return nil, fmt.Errorf("%s: body: %v", act.Body.Pos, err)
-				}
-			}
-			req.Body = b
-			req.Header["Content-Type"] = applicationJSON
+			break
 		}
+		if req.Body, err = trace.AppendValue(make([]byte, 0, 128), v, true); err != nil {
+			return nil, fmt.Errorf("%s: body: %v", act.Body.Pos, err)
+		}
+		req.Header["Content-Type"] = applicationJSON
+	default:
+		// encoding/json's bytes, written straight from the templates' values
+		var err error
+		if req.Body, err = act.Body.AppendJSON(make([]byte, 0, 128), in); err != nil {
+			var je *engine.JSONError
+			if errors.As(err, &je) {
+				return nil, fmt.Errorf("%s: body: %v", act.Body.Pos, je.Err)
+			}
+			return nil, err
+		}
+		req.Header["Content-Type"] = applicationJSON
 	}
 	req.Header["Accept"] = applicationJSON
 	for _, h := range act.Headers {
