@@ -20,7 +20,7 @@ func TestValueAppendJSONIsEvalEncoded(t *testing.T) {
 		`{b: 1, a: "{{ n }}", c: [true, null, 2.5, "{{ uuid() }}", {z: "{{ uuid() }}", y: "<&>"}], d: {}, e: [], "é": "{{ s }}"}`,
 		`[3, "{{ uuid() }}", ["{{ uuid() }}"], {k: "{{ uuid() }}"}]`,
 		`{z: "{{ uuid() }}", m: {y: "{{ uuid() }}", b: "{{ uuid() }}"}, a: "{{ uuid() }}"}`, // run in this order, written sorted
-		`{a: 1, a: "{{ uuid() }}", b: "{{ uuid() }}"}`, // a key twice: the later wins, as in Eval's map
+		`{a: 1, a: "{{ uuid() }}", b: "{{ uuid() }}"}`,                                      // a key twice: the later wins, as in Eval's map
 		`42`,
 		`{x: "{{ 1 / zero }}", n: "{{ n }}"}`,
 		`{list: [` + strings.Repeat(`"{{ uuid() }}", `, 40) + `1]}`, // more scalars than kept on the stack
