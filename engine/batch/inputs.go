@@ -10,7 +10,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/jsondec"
@@ -57,6 +59,20 @@ func NewInputs(flow *engine.Flow, pairs []string, path string, ignoreExtra bool)
 
 // Check reads every input and returns how many there are, or every error (file:line:col).
 func (s *Inputs) Check() (int, error) {
+	if s.path != "" && strings.ToLower(filepath.Ext(s.path)) != ".csv" && runtime.GOMAXPROCS(0) > 1 {
+		fh, err := os.Open(s.path)
+		if err != nil {
+			return 0, fmt.Errorf("%v", err)
+		}
+		defer fh.Close()
+		n, errs, err := s.checkJSONL(fh)
+		return s.checked(n, errs, err)
+	}
+	return s.checkEach()
+}
+
+// checkEach is Check line after line.
+func (s *Inputs) checkEach() (int, error) {
 	n := 0
 	var errs yamldoc.ErrorList
 	err := s.each(false, func(line int, in map[string]any, err error) error {
@@ -72,6 +88,11 @@ func (s *Inputs) Check() (int, error) {
 		}
 		return nil
 	})
+	return s.checked(n, errs, err)
+}
+
+// checked is the result of a check that found n inputs and errs, or stopped at err.
+func (s *Inputs) checked(n int, errs yamldoc.ErrorList, err error) (int, error) {
 	if err != nil && !errors.Is(err, errTooManyErrors) {
 		return 0, err
 	}
@@ -105,7 +126,17 @@ func (s *Inputs) each(keep bool, fn func(line int, in map[string]any, err error)
 		return fmt.Errorf("%v", err)
 	}
 	defer fh.Close()
-	emit := func(line, col int, raw map[string]any, cols func() map[string]int, rerr error) error {
+	emit := s.emitter(keep, fn)
+	if strings.ToLower(filepath.Ext(s.path)) == ".csv" {
+		return s.eachCSV(fh, emit)
+	}
+	return s.eachJSONL(fh, emit)
+}
+
+// emitter gives each line's values or error to fn, the values merged with the --input defaults
+// and converted (keep) or only checked.
+func (s *Inputs) emitter(keep bool, fn func(line int, in map[string]any, err error) error) emitFunc {
+	return func(line, col int, raw map[string]any, cols func() map[string]int, rerr error) error {
 		if rerr != nil {
 			return fn(line, nil, s.errorAt(line, col, rerr.Error()))
 		}
@@ -135,10 +166,6 @@ func (s *Inputs) each(keep bool, fn func(line int, in map[string]any, err error)
 		}
 		return fn(line, in, nil)
 	}
-	if strings.ToLower(filepath.Ext(s.path)) == ".csv" {
-		return s.eachCSV(fh, emit)
-	}
-	return s.eachJSONL(fh, emit)
 }
 
 // inputError points at the column of the input the error is about, and says how to skip a
@@ -167,42 +194,156 @@ type emitFunc func(line, col int, raw map[string]any, cols func() map[string]int
 
 // eachJSONL reads one JSON object per line; blank lines are skipped.
 func (s *Inputs) eachJSONL(r io.Reader, emit emitFunc) error {
-	br := bufio.NewReaderSize(r, 64<<10)
 	// one buffer for every line (the decoded values copy what they keep), and one function
 	// finding the columns of the line being emitted
 	var text []byte
 	cols := func() map[string]int { return jsonValueColumns(string(text)) }
+	return s.readJSONL(r, func(line int, t []byte) error {
+		text = t
+		return s.jsonLine(line, text, cols, emit)
+	})
+}
+
+// readJSONL calls fn with every line of r, numbered from 1, in one buffer it reuses; a line
+// longer than MaxInputLine, or a read error, ends it with that error at its line.
+func (s *Inputs) readJSONL(r io.Reader, fn func(line int, text []byte) error) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var text []byte
 	for line := 1; ; line++ {
 		var err error
 		text, err = readLine(br, text[:0])
 		if errors.Is(err, io.EOF) && len(text) == 0 {
 			return nil
 		}
-		if errors.Is(err, errLineTooLong) {
+		if err != nil && !errors.Is(err, io.EOF) { // errLineTooLong among them
 			return yamldoc.ErrorList{s.errorAt(line, 1, err.Error())}
 		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			return yamldoc.ErrorList{s.errorAt(line, 1, err.Error())}
-		}
-		if t := bytes.TrimSpace(text); len(t) > 0 {
-			// decoded into an interface, not a map: the same values in the same map type, built
-			// without reflection (jsondec: encoding/json's values and errors, faster)
-			v, derr := jsondec.Unmarshal(t)
-			if m, ok := v.(map[string]any); ok && derr == nil {
-				if err := emit(line, 1, m, cols, nil); err != nil {
-					return err
-				}
-			} else {
-				col, msg := jsonErrorAt(text, v, derr)
-				if err := emit(line, col, nil, nil, errors.New("expected one JSON object per line: "+msg)); err != nil {
-					return err
-				}
-			}
+		if err := fn(line, text); err != nil {
+			return err
 		}
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 	}
+}
+
+// checkChunk is lines of a JSON Lines file checked together, and what the check found.
+type checkChunk struct {
+	lines []int  // the line numbers
+	ends  []int  // where each line ends in text
+	text  []byte // the lines, one after another
+	n     int    // the inputs (lines not blank)
+	errs  []*yamldoc.Error
+	done  chan struct{}
+}
+
+// checkLines is how many lines a chunk of a parallel check holds: enough that handing a chunk
+// to a goroutine costs nothing beside checking it.
+const checkLines = 512
+
+// checkJSONL is Check of a JSON Lines file on every processor: the lines are read in order and
+// checked in chunks by GOMAXPROCS goroutines (decoding them is the work, and nothing else runs
+// while a batch is checked); the errors come back in line order, the first maxInputErrors.
+func (s *Inputs) checkJSONL(r io.Reader) (int, yamldoc.ErrorList, error) {
+	work := make(chan *checkChunk)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range work {
+				s.checkChunk(c)
+				c.lines, c.ends, c.text = nil, nil, nil // a chunk waiting to be collected keeps only its errors
+				close(c.done)
+			}
+		}()
+	}
+	var pending []*checkChunk // sent, in line order
+	n := 0
+	var errs yamldoc.ErrorList
+	// collect takes the errors of the chunks done at the front of pending (all of them, waiting,
+	// when wait)
+	collect := func(wait bool) {
+		for len(pending) > 0 {
+			c := pending[0]
+			if !wait {
+				select {
+				case <-c.done:
+				default:
+					return
+				}
+			}
+			<-c.done
+			n += c.n
+			errs = append(errs, c.errs...)
+			pending = pending[1:]
+		}
+	}
+	cur := &checkChunk{done: make(chan struct{})}
+	send := func() {
+		work <- cur
+		pending = append(pending, cur)
+		cur = &checkChunk{done: make(chan struct{})}
+		collect(false)
+	}
+	err := s.readJSONL(r, func(line int, text []byte) error {
+		cur.lines = append(cur.lines, line)
+		cur.text = append(cur.text, text...)
+		cur.ends = append(cur.ends, len(cur.text))
+		if len(cur.lines) == checkLines {
+			send()
+			if len(errs) >= maxInputErrors {
+				return errTooManyErrors
+			}
+		}
+		return nil
+	})
+	if len(cur.lines) > 0 && err == nil {
+		send()
+	}
+	close(work)
+	wg.Wait()
+	collect(true)
+	if err != nil && !errors.Is(err, errTooManyErrors) {
+		return 0, nil, err
+	}
+	return n, errs[:min(len(errs), maxInputErrors)], nil
+}
+
+// checkChunk checks the lines of c as Check checks a line.
+func (s *Inputs) checkChunk(c *checkChunk) {
+	var text []byte
+	cols := func() map[string]int { return jsonValueColumns(string(text)) }
+	emit := s.emitter(false, func(_ int, _ map[string]any, err error) error {
+		c.n++
+		if err != nil {
+			c.errs = append(c.errs, asError(err))
+		}
+		return nil
+	})
+	start := 0
+	for i, line := range c.lines {
+		text = c.text[start:c.ends[i]]
+		start = c.ends[i]
+		s.jsonLine(line, text, cols, emit) // emit keeps the error and returns none
+	}
+}
+
+// jsonLine emits one line of a JSON Lines file (nothing for a blank one); cols finds the columns
+// of its values.
+func (s *Inputs) jsonLine(line int, text []byte, cols func() map[string]int, emit emitFunc) error {
+	t := bytes.TrimSpace(text)
+	if len(t) == 0 {
+		return nil
+	}
+	// decoded into an interface, not a map: the same values in the same map type, built
+	// without reflection (jsondec: encoding/json's values and errors, faster)
+	v, derr := jsondec.Unmarshal(t)
+	if m, ok := v.(map[string]any); ok && derr == nil {
+		return emit(line, 1, m, cols, nil)
+	}
+	col, msg := jsonErrorAt(text, v, derr)
+	return emit(line, col, nil, nil, errors.New("expected one JSON object per line: "+msg))
 }
 
 // jsonErrorAt gives the column of a JSON error in its line and a message without Go types:

@@ -3,6 +3,7 @@ package batch
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -79,5 +80,58 @@ func TestJSONLinesReuseNoBytes(t *testing.T) {
 	}
 	if len(got) != 3 || got[0] != long || got[1] != "b" || got[2] != "c" || lines[0] != 1 || lines[1] != 2 || lines[2] != 4 {
 		t.Errorf("got %d values (lines %v), want the long one, b and c on lines 1, 2, 4", len(got), lines)
+	}
+}
+
+// The check of a JSON Lines file runs on every processor, in chunks: it finds what a check line
+// after line finds, the same errors in the same (line) order, the first maxInputErrors of them,
+// and counts the same inputs.
+func TestParallelCheckIsTheLineByLineCheck(t *testing.T) {
+	t.Parallel()
+	flow, err := nodes.Builtins().Load("f.yaml", []byte("flow: f\nvariables:\n  id: {type: string, input: true, required: true}\n  n: {type: integer, input: true}\nstart: done\nnodes:\n  done: {end: success}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(bad func(i int) bool) string {
+		var b strings.Builder
+		for i := range 5 * checkLines {
+			switch {
+			case i%97 == 13:
+				b.WriteString("\n") // blank lines are no inputs
+			case bad(i) && i%3 == 0:
+				b.WriteString(`{"id": "x", "n": "many"}` + "\n")
+			case bad(i) && i%3 == 1:
+				b.WriteString(`[1]` + "\n")
+			case bad(i):
+				b.WriteString(`{"n": 1}` + "\n")
+			default:
+				b.WriteString(`{"id": "a-` + strconv.Itoa(i) + `", "n": 1}` + "\n")
+			}
+		}
+		path := filepath.Join(t.TempDir(), "in.jsonl")
+		if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	for name, bad := range map[string]func(int) bool{
+		"clean":          func(int) bool { return false },
+		"a few":          func(i int) bool { return i == 3 || i == checkLines+1 || i == 4*checkLines-2 },
+		"more than fit":  func(i int) bool { return i%7 == 0 },
+		"late and many":  func(i int) bool { return i > 3*checkLines && i%2 == 0 },
+		"every last one": func(i int) bool { return i == 5*checkLines-1 },
+	} {
+		in, err := NewInputs(flow, nil, write(bad), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantN, wantErr := in.checkEach()
+		gotN, gotErr := in.Check()
+		if gotN != wantN || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Errorf("%s: got %d, %v\nwant %d, %v", name, gotN, gotErr, wantN, wantErr)
+		}
+		if name != "clean" && wantErr == nil {
+			t.Errorf("%s: no error found", name)
+		}
 	}
 }
