@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -111,6 +112,9 @@ func BenchmarkBatchThroughput(b *testing.B) {
 	var pairRatios []float64 // one per iteration: the plain run's time over archflow's, just after it
 	b.ResetTimer()
 	for range b.N {
+		// each run starts with a clean heap: the garbage of the run before is not collected on
+		// the next one's time
+		runtime.GC()
 		t0, c0 := time.Now(), processCPU()
 		plainClient(b, srv.URL, benchRequests, benchConcurrency)
 		plainChunk := time.Since(t0)
@@ -120,6 +124,7 @@ func BenchmarkBatchThroughput(b *testing.B) {
 
 		before := conns.Load()
 		var stderr bytes.Buffer
+		runtime.GC()
 		t0, c0 = time.Now(), processCPU()
 		if code := execute(reg, args, io.Discard, &stderr); code != 0 {
 			b.Fatalf("archflow run exited %d: %s", code, stderr.String())
