@@ -2,6 +2,7 @@ package engine
 
 import (
 	"maps"
+	"math/bits"
 	"sync"
 )
 
@@ -17,8 +18,12 @@ type baseEnv struct {
 
 func (f *Flow) newEnv() map[string]any {
 	f.base.once.Do(func() {
-		// sized to what it holds: a map of up to 8 entries is one group, cloned in one piece
+		// sized to what it holds, and the names bound on first use that the flow may read: a map
+		// of up to 8 entries is one group, cloned in one piece, and none grows
 		n := len(f.Vars)
+		if f.scope != nil {
+			n += bits.OnesCount8(f.scope.lazy)
+		}
 		for _, k := range scopeNameList {
 			if f.ReadsScope(k) {
 				n++

@@ -199,6 +199,8 @@ type scope struct {
 	// environment holds only those, so that it stays a small map (a lookup without hashing,
 	// one allocation to clone) and a response writes none that nothing reads
 	reads uint8
+	// lazy are the lazyNames some expression may read (bound on first use, room made for them)
+	lazy uint8
 	// programs are the programs compiled in this scope by source: an expression written in
 	// several nodes (a retry loop's test, a status check) is compiled once, and its nodes run
 	// one program, which stays in the CPU's caches
@@ -418,6 +420,7 @@ func (c *Compiler) compileExpr(src string, pos yamldoc.Pos) *Expr {
 	}
 	s.reads |= scopeReads(rc.names)
 	e := &Expr{Src: src, Pos: pos, prog: prog, vars: vars, lazy: lazyReads(rc.names)}
+	s.lazy |= e.lazy
 	if c.cur != nil {
 		c.cur.Reads = append(c.cur.Reads, e)
 	}

@@ -89,10 +89,14 @@ func (in *Instance) State() *State {
 			st.Scope[n] = in.redactor.Value(v)
 		}
 	}
-	if in.err != nil {
+	if m, ok := in.env["error"].(map[string]any); ok {
+		st.Error = errorInfoOf(m)
+	} else if in.err != nil {
 		e := *in.err
-		e.Message = in.redactor.String(e.Message)
 		st.Error = &e
+	}
+	if st.Error != nil {
+		st.Error.Message = in.redactor.String(st.Error.Message)
 	}
 	for k, v := range in.retries {
 		if n, ok := v.(int); ok {
@@ -100,6 +104,16 @@ func (in *Instance) State() *State {
 		}
 	}
 	return st
+}
+
+func errorInfoOf(m map[string]any) *failure.ErrorInfo {
+	e := &failure.ErrorInfo{}
+	e.Class, _ = m["class"].(string)
+	e.Kind, _ = m["kind"].(string)
+	e.Message, _ = m["message"].(string)
+	e.Status, _ = m["status"].(int)
+	e.Node, _ = m["node"].(string)
+	return e
 }
 
 // Apply takes variables and scope from a state another process changed (an attempt's result).

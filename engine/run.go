@@ -118,7 +118,8 @@ type Instance struct {
 	handling bool
 	// bound is the set of lazyNames (expr.go) env holds (bindLazy)
 	bound uint8
-	// err is `error` as the last SetError set it, whether or not env holds it
+	// err is `error` as the last SetError set it, in a flow whose expressions do not read it
+	// (env does not hold it)
 	err *failure.ErrorInfo
 	// how an instance running aside waits (aside.go): aside, whether it does; parking, that
 	// its step asked for a wait of parkFor, then parkNext; turn, held by Run's goroutine while
@@ -785,15 +786,15 @@ func (in *Instance) SetScope(name string, val any) {
 
 // SetError sets `error` (nil clears it).
 func (in *Instance) SetError(e *failure.ErrorInfo) {
-	in.err = e
 	if !in.flow.ReadsScope("error") {
+		in.err = e // for State only: nothing reads error
 		return
 	}
 	if e == nil {
 		in.env["error"] = nil
 		return
 	}
-	in.env["error"] = e.Value()
+	in.env["error"] = e.Value() // the map alone is kept (a parked instance keeps no more)
 }
 
 // SetRetries sets retries.<node>.
