@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/archflow/archflow/engine/transport"
@@ -37,6 +38,7 @@ type Flow struct {
 	base          baseEnv // what every instance's environment starts with
 	aside         asideOnce
 	hints         routeHints
+	results       sync.Pool // results handed back (Recycle) for instances run here to reuse
 }
 
 // Variable is a declared, typed, instance-scoped variable.

@@ -90,3 +90,13 @@ func (r *Result) marshalJSONReflect() ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Recycle hands back a result of f that its caller is done with: its maps and slices serve a
+// later instance of f run on its caller's goroutine with no hooks (Options.Started, Checkpoint,
+// Attempt), emptied first. A batch hands back each result once it is reported. Nothing may use
+// r, or a map or slice r holds, afterwards.
+func (f *Flow) Recycle(r *Result) {
+	if r != nil && r.Flow == f.Name {
+		f.results.Put(r)
+	}
+}

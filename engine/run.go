@@ -173,14 +173,16 @@ func (h *routeHints) note(path, edges int) {
 	}
 }
 
-// route is a Path (never nil) and Edges with room for the last route.
-func (h *routeHints) route() ([]string, []*Edge) {
-	path := make([]string, 0, h.path.Load())
-	var edges []*Edge
-	if n := h.edges.Load(); n > 0 {
+// route is a Path (never nil) and Edges with room for the last route: path and edges (a
+// recycled result's) emptied when they have it.
+func (h *routeHints) route(path []string, edges []*Edge) ([]string, []*Edge) {
+	if n := int(h.path.Load()); path == nil || cap(path) < n {
+		path = make([]string, 0, n)
+	}
+	if n := int(h.edges.Load()); n > 0 && cap(edges) < n {
 		edges = make([]*Edge, 0, n)
 	}
-	return path, edges
+	return path[:0], edges[:0]
 }
 
 // actionCalls is the number of requests sent for an action.
@@ -329,10 +331,11 @@ func (f *Flow) runHere(ctx context.Context, inputs map[string]any, opts *Options
 	// an instance run here, that no host or recorder is handed, is done with its expression
 	// machine when it ends: the machine (and the stack it grew) serves the next instance. Its
 	// environment is not reused: clearing and refilling a map cost twice the clone of the
-	// flow's base environment (newEnv).
+	// flow's base environment (newEnv). Its result may be a recycled one (Flow.Recycle).
 	recycle := opts != nil && opts.Started == nil && opts.Checkpoint == nil && opts.Attempt == nil
 	if recycle {
 		in.vm = vms.Get().(*vm.VM)
+		in.res, _ = f.results.Get().(*Result)
 	}
 	f.initInstance(in, ctx, inputs, opts, clk)
 	in.start()
@@ -391,7 +394,22 @@ func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string
 	}
 	// the instance's id and start are its Result's
 	// Calls are made at the end (flushCalls)
-	in.res = &Result{Instance: in.newUUID(), Flow: f.Name, Started: in.clock.Now(), Waits: []float64{}, Redactor: &in.redactor}
+	var old Result // a result handed back (Flow.Recycle), whose maps and slices serve again
+	if in.res == nil {
+		in.res = &Result{}
+	} else {
+		old = *in.res
+	}
+	*in.res = Result{Instance: in.newUUID(), Flow: f.Name, Started: in.clock.Now(), Waits: []float64{}, Redactor: &in.redactor}
+	if old.Variables != nil && old.Outputs != nil && old.Calls != nil {
+		clear(old.Variables)
+		clear(old.Outputs)
+		clear(old.Calls)
+		in.res.Variables, in.res.Outputs, in.res.Calls = old.Variables, old.Outputs, old.Calls
+	}
+	if old.Waits != nil {
+		in.res.Waits = old.Waits[:0]
+	}
 	in.env = f.newEnv() // defaults and the empty response scope; what is the instance's own follows
 	for k, v := range inputs {
 		in.env[k] = v
@@ -415,7 +433,7 @@ func (f *Flow) initInstance(in *Instance, ctx context.Context, inputs map[string
 	// read them first runs (bindLazy)
 	in.res.Path = []string{}
 	if !in.aside { // the waits of one running aside dwarf its route's growth
-		in.res.Path, in.res.Edges = f.hints.route()
+		in.res.Path, in.res.Edges = f.hints.route(old.Path, old.Edges)
 	}
 }
 
@@ -643,8 +661,10 @@ func (in *Instance) finishResult() {
 	r := in.res
 	r.Outcome = in.outcome
 	r.Ended = in.clock.Now()
-	r.Variables = make(map[string]any, len(in.flow.Vars))
-	r.Outputs = map[string]any{}
+	if r.Variables == nil || r.Outputs == nil { // not a recycled result's, emptied (initInstance)
+		r.Variables = make(map[string]any, len(in.flow.Vars))
+		r.Outputs = map[string]any{}
+	}
 	for _, v := range in.flow.Vars {
 		val := in.redactor.Value(in.env[v.Name])
 		r.Variables[v.Name] = val

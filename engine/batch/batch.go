@@ -24,7 +24,9 @@ type Options struct {
 	// Transport, when set, gives each instance a transport of its own (--mock's cursors).
 	Transport func() transport.Transport
 	// Report receives each result and the inputs it ran with, one call at a time, and the line
-	// Encode wrote for it (nil without Encode).
+	// Encode wrote for it (nil without Encode). It must not keep the result: unless PerInstance
+	// gave a function for it, the result is handed back to the flow (Flow.Recycle) once Report
+	// returns.
 	Report func(r *engine.Result, inputs map[string]any, line []byte)
 	// Encode, when set, writes a result's output line into b, a buffer of the worker whose
 	// instance ended, before Report: outside Report's lock, so that encoding one result holds
@@ -126,6 +128,9 @@ func Run(ctx context.Context, flow *engine.Flow, in *Inputs, total int, o Option
 					out = line
 				}
 				report(r, j.inputs, out)
+				if done == nil { // a result no recorder kept: its maps serve a later instance
+					flow.Recycle(r)
+				}
 			}
 		}()
 	}
