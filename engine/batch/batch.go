@@ -128,8 +128,9 @@ func Run(ctx context.Context, flow *engine.Flow, in *Inputs, total int, o Option
 					out = line
 				}
 				report(r, j.inputs, out)
-				if done == nil { // a result no recorder kept: its maps serve a later instance
+				if done == nil { // a result no recorder kept: its maps serve later instances
 					flow.Recycle(r)
+					in.Release(j.inputs)
 				}
 			}
 		}()

@@ -81,3 +81,59 @@ nodes:
 		t.Errorf("running %v, not started %v; want lines 1 and 2 running, 3 to 10 not started in order", running, notStarted)
 	}
 }
+
+// A batch hands each result, and the inputs map of its line, back once reported: later lines
+// decode into those maps and later instances fill those results, and none of them sees a value
+// of an earlier one (a line without n gets n's default, not the n of the line before).
+func TestBatchReusesNothingItShows(t *testing.T) {
+	t.Parallel()
+	flow, err := nodes.Builtins().Load("f.yaml", []byte(`flow: f
+variables:
+  id: {type: string, input: true, required: true}
+  n: {type: integer, input: true, default: -1}
+  seen: {type: string, output: true}
+start: look
+nodes:
+  look: {assign: {seen: "{{ id }}:{{ n }}"}, next: done}
+  done: {end: success}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines, want strings.Builder
+	for i := range 200 {
+		if i%3 == 0 {
+			fmt.Fprintf(&lines, "{\"id\": \"l%d\", \"n\": %d}\n", i, i)
+			fmt.Fprintf(&want, "l%d:%d\n", i, i)
+		} else {
+			fmt.Fprintf(&lines, "{\"id\": \"l%d\"}\n", i)
+			fmt.Fprintf(&want, "l%d:-1\n", i)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "in.jsonl")
+	if err := os.WriteFile(path, []byte(lines.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in, err := NewInputs(flow, nil, path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, err := in.Check()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]string, total)
+	err = Run(context.Background(), flow, in, total, Options{Concurrency: 1, Instance: engine.Options{Channels: engine.Capture{}},
+		Report: func(r *engine.Result, inputs map[string]any, _ []byte) {
+			if fmt.Sprint(inputs["id"]) != strings.Split(fmt.Sprint(r.Outputs["seen"]), ":")[0] {
+				t.Errorf("line %d: inputs %v beside outputs %v", r.Input.Line, inputs, r.Outputs)
+			}
+			got[r.Input.Line-1] = fmt.Sprint(r.Outputs["seen"])
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := strings.Join(got, "\n") + "\n"; g != want.String() {
+		t.Errorf("got\n%s\nwant\n%s", g, want.String())
+	}
+}

@@ -33,6 +33,8 @@ type Inputs struct {
 	base        map[string]any
 	path        string // "" for --input alone
 	ignoreExtra bool   // --ignore-extra-columns: keys that are not inputs of the flow are skipped
+	names       []string  // the flow's inputs: a line's keys that are one of them are not copied
+	maps        sync.Pool // inputs maps handed back (Release), for lines to decode into
 }
 
 // NewInputs reads --input name=value pairs (the defaults of every line) and, when path is not
@@ -40,6 +42,11 @@ type Inputs struct {
 // keys of the file that are not inputs of the flow.
 func NewInputs(flow *engine.Flow, pairs []string, path string, ignoreExtra bool) (*Inputs, error) {
 	s := &Inputs{flow: flow, base: map[string]any{}, path: path, ignoreExtra: ignoreExtra}
+	for _, v := range flow.Vars {
+		if v.Input {
+			s.names = append(s.names, v.Name)
+		}
+	}
 	for _, kv := range pairs {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
@@ -130,8 +137,20 @@ func (s *Inputs) each(keep bool, fn func(line int, in map[string]any, err error)
 	if strings.ToLower(filepath.Ext(s.path)) == ".csv" {
 		return s.eachCSV(fh, emit)
 	}
-	return s.eachJSONL(fh, emit)
+	return s.eachJSONL(fh, keep, emit)
 }
+
+// Release hands back an inputs map Each gave, once nothing reads it: a later line decodes into it.
+func (s *Inputs) Release(m map[string]any) {
+	if m != nil {
+		clear(m)
+		s.maps.Put(m)
+	}
+}
+
+// decodesInPlace reports whether a line's decoded map is the one its inputs are read from:
+// --input defaults and --ignore-extra-columns make another.
+func (s *Inputs) decodesInPlace() bool { return len(s.base) == 0 && !s.ignoreExtra }
 
 // emitter gives each line's values or error to fn, the values merged with the --input defaults
 // and converted (keep) or only checked.
@@ -193,14 +212,31 @@ func (s *Inputs) errorAt(line, col int, msg string) *yamldoc.Error {
 type emitFunc func(line, col int, raw map[string]any, cols func() map[string]int, err error) error
 
 // eachJSONL reads one JSON object per line; blank lines are skipped.
-func (s *Inputs) eachJSONL(r io.Reader, emit emitFunc) error {
+func (s *Inputs) eachJSONL(r io.Reader, keep bool, emit emitFunc) error {
 	// one buffer for every line (the decoded values copy what they keep), and one function
 	// finding the columns of the line being emitted
 	var text []byte
 	cols := func() map[string]int { return jsonValueColumns(string(text)) }
+	// a line decodes into a map handed back (Release) or, when its values are only checked,
+	// the map of the line before
+	var scratch map[string]any
+	if !keep || !s.decodesInPlace() {
+		scratch = map[string]any{}
+	}
 	return s.readJSONL(r, func(line int, t []byte) error {
 		text = t
-		return s.jsonLine(line, text, cols, emit)
+		into := scratch
+		if into == nil {
+			into, _ = s.maps.Get().(map[string]any)
+			if into == nil {
+				into = map[string]any{}
+			}
+		}
+		used, err := s.jsonLine(line, text, into, cols, emit)
+		if scratch == nil && !used {
+			s.maps.Put(into)
+		}
+		return err
 	})
 }
 
@@ -322,28 +358,36 @@ func (s *Inputs) checkChunk(c *checkChunk) {
 		return nil
 	})
 	start := 0
+	scratch := map[string]any{} // the values are only checked: every line decodes into one map
 	for i, line := range c.lines {
 		text = c.text[start:c.ends[i]]
 		start = c.ends[i]
-		s.jsonLine(line, text, cols, emit) // emit keeps the error and returns none
+		s.jsonLine(line, text, scratch, cols, emit) // emit keeps the error and returns none
 	}
 }
 
 // jsonLine emits one line of a JSON Lines file (nothing for a blank one); cols finds the columns
 // of its values.
-func (s *Inputs) jsonLine(line int, text []byte, cols func() map[string]int, emit emitFunc) error {
+func (s *Inputs) jsonLine(line int, text []byte, into map[string]any, cols func() map[string]int, emit emitFunc) (used bool, err error) {
 	t := bytes.TrimSpace(text)
 	if len(t) == 0 {
-		return nil
+		return false, nil
 	}
 	// decoded into an interface, not a map: the same values in the same map type, built
-	// without reflection (jsondec: encoding/json's values and errors, faster)
-	v, derr := jsondec.Unmarshal(t)
+	// without reflection (jsondec: encoding/json's values and errors, faster); into a map of
+	// an earlier line when there is one, with the flow's input names as they are
+	var v any
+	var derr error
+	if into != nil {
+		v, used, derr = jsondec.UnmarshalInto(t, into, s.names)
+	} else {
+		v, derr = jsondec.Unmarshal(t)
+	}
 	if m, ok := v.(map[string]any); ok && derr == nil {
-		return emit(line, 1, m, cols, nil)
+		return used, emit(line, 1, m, cols, nil)
 	}
 	col, msg := jsonErrorAt(text, v, derr)
-	return emit(line, col, nil, nil, errors.New("expected one JSON object per line: "+msg))
+	return false, emit(line, col, nil, nil, errors.New("expected one JSON object per line: "+msg))
 }
 
 // jsonErrorAt gives the column of a JSON error in its line and a message without Go types:

@@ -32,6 +32,26 @@ func Unmarshal(data []byte) (any, error) {
 type decoder struct {
 	data []byte
 	pos  int
+	top    map[string]any // the map a top-level object decodes into, or nil for a new one
+	filled bool           // top holds the top-level object
+	keys   []string       // strings an object key equal to one of them is given (no copy)
+}
+
+// UnmarshalInto is Unmarshal of a document that is usually an object: one decoded here fills
+// m (emptied first), and v is m (filled says so); its keys equal to one of keys are those
+// strings, not copies. Anything else is Unmarshal's value, and m is left in any state.
+func UnmarshalInto(data []byte, m map[string]any, keys []string) (v any, filled bool, err error) {
+	clear(m)
+	d := decoder{data: data, top: m, keys: keys}
+	d.space()
+	if v, ok := d.value(0); ok {
+		d.space()
+		if d.pos == len(d.data) {
+			return v, d.filled, nil
+		}
+	}
+	err = json.Unmarshal(data, &v)
+	return v, false, err
 }
 
 func (d *decoder) space() {
@@ -80,7 +100,12 @@ func (d *decoder) literal(lit string) bool {
 
 func (d *decoder) object(depth int) (any, bool) {
 	d.pos++ // {
-	m := map[string]any{}
+	m := d.top
+	if m == nil || depth != 1 {
+		m = map[string]any{}
+	} else {
+		d.filled = true
+	}
 	d.space()
 	if d.pos < len(d.data) && d.data[d.pos] == '}' {
 		d.pos++
@@ -90,7 +115,7 @@ func (d *decoder) object(depth int) (any, bool) {
 		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
 			return nil, false
 		}
-		k, ok := d.str()
+		k, ok := d.key()
 		if !ok {
 			return nil, false
 		}
@@ -152,6 +177,27 @@ func (d *decoder) array(depth int) (any, bool) {
 			return a, true
 		}
 	}
+}
+
+// key decodes an object key: one of d.keys, when it is one written without escapes.
+func (d *decoder) key() (string, bool) {
+	if len(d.keys) > 0 {
+		for i := d.pos + 1; i < len(d.data); i++ {
+			if c := d.data[i]; c == '"' {
+				raw := d.data[d.pos+1 : i]
+				for _, k := range d.keys {
+					if string(raw) == k {
+						d.pos = i + 1
+						return k, true
+					}
+				}
+				break
+			} else if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+				break
+			}
+		}
+	}
+	return d.str()
 }
 
 // str decodes a string whose bytes are valid UTF-8, its escapes other than a \u surrogate

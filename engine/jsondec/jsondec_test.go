@@ -44,6 +44,18 @@ func check(t *testing.T, s string) {
 	if err == nil && !reflect.DeepEqual(got, want) {
 		t.Fatalf("%q: %#v, encoding/json %#v", s, got, want)
 	}
+	// into a map that held something, with keys to give: the same value and error
+	m := map[string]any{"a": 1, "left over": true}
+	got, filled, err := UnmarshalInto([]byte(s), m, []string{"a", "b", "order_id", ""})
+	if gm, ok := got.(map[string]any); filled && (!ok || reflect.ValueOf(gm).UnsafePointer() != reflect.ValueOf(m).UnsafePointer()) {
+		t.Fatalf("%q: filled, but the value is not the map given", s)
+	}
+	if (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
+		t.Fatalf("%q into a map: error %v, encoding/json %v", s, err, werr)
+	}
+	if err == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q into a map: %#v, encoding/json %#v", s, got, want)
+	}
 }
 
 func BenchmarkUnmarshalLine(b *testing.B) {
