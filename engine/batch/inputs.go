@@ -31,8 +31,8 @@ const maxInputErrors = 50
 type Inputs struct {
 	flow        *engine.Flow
 	base        map[string]any
-	path        string // "" for --input alone
-	ignoreExtra bool   // --ignore-extra-columns: keys that are not inputs of the flow are skipped
+	path        string    // "" for --input alone
+	ignoreExtra bool      // --ignore-extra-columns: keys that are not inputs of the flow are skipped
 	names       []string  // the flow's inputs: a line's keys that are one of them are not copied
 	maps        sync.Pool // inputs maps handed back (Release), for lines to decode into
 }

@@ -30,8 +30,8 @@ func Unmarshal(data []byte) (any, error) {
 }
 
 type decoder struct {
-	data []byte
-	pos  int
+	data   []byte
+	pos    int
 	top    map[string]any // the map a top-level object decodes into, or nil for a new one
 	filled bool           // top holds the top-level object
 	keys   []string       // strings an object key equal to one of them is given (no copy)
