@@ -2,8 +2,8 @@ package cli
 
 import (
 	"os"
+	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"sync"
 	"time"
 )
@@ -40,6 +40,16 @@ var gcTuning struct {
 	stop    func()
 }
 
+// gcPercentNow is gcPercentFor the live heap the last collection found, run under GOGC
+// percent. The live heap is read from the goal that collection set, live × (1 + GOGC/100) or
+// the goal's floor (then the estimate is above a live heap too small to matter):
+// runtime/metrics has the live heap itself, but its package init costs every archflow command
+// 50 µs of its start-up.
+func gcPercentNow(ms *runtime.MemStats, percent int) int {
+	runtime.ReadMemStats(ms)
+	return gcPercentFor(ms.NextGC * 100 / uint64(100+percent))
+}
+
 // batchGC tunes the collector for a batch of total instances, unless the user set GOGC; the
 // function it returns ends the batch's part: the last batch to end stops the tuning and puts
 // GOGC back.
@@ -70,7 +80,7 @@ func tuneGC() (stop func()) {
 	quit, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
-		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		var ms runtime.MemStats
 		tick := time.NewTicker(gcTuneEvery)
 		defer tick.Stop()
 		for {
@@ -79,11 +89,7 @@ func tuneGC() (stop func()) {
 				return
 			case <-tick.C:
 			}
-			metrics.Read(sample)
-			if sample[0].Value.Kind() != metrics.KindUint64 {
-				return // a runtime without the metric keeps the first setting
-			}
-			if p := gcPercentFor(sample[0].Value.Uint64()); p != percent {
+			if p := gcPercentNow(&ms, percent); p != percent {
 				percent = p
 				debug.SetGCPercent(p)
 			}

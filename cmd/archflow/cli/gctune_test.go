@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"runtime"
 	"runtime/debug"
 	"testing"
 )
@@ -54,4 +55,22 @@ func TestBatchGC(t *testing.T) {
 		t.Errorf("the user's GOGC was overridden: %d", got)
 	}
 	restore()
+}
+
+// The live heap is read right from what the collector last found: a small one keeps the most
+// room, one larger than the headroom gets the default's.
+func TestGCPercentNow(t *testing.T) {
+	before := debug.SetGCPercent(batchMaxGCPercent)
+	defer debug.SetGCPercent(before)
+	var ms runtime.MemStats
+	runtime.GC()
+	if got := gcPercentNow(&ms, batchMaxGCPercent); got != batchMaxGCPercent {
+		t.Errorf("a test's small heap: GOGC %d, want %d", got, batchMaxGCPercent)
+	}
+	live := make([]byte, 2*batchHeadroom) // live across the collection below
+	runtime.GC()
+	if got := gcPercentNow(&ms, batchMaxGCPercent); got != 100 {
+		t.Errorf("%d MiB live: GOGC %d, want 100", len(live)>>20, got)
+	}
+	runtime.KeepAlive(live)
 }
