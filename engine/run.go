@@ -18,7 +18,6 @@ import (
 	"github.com/archflow/archflow/engine/transport"
 	"github.com/archflow/archflow/engine/yamldoc"
 	"github.com/expr-lang/expr/vm"
-	"github.com/google/uuid"
 )
 
 // DefaultMaxSteps is Architect's limit of node executions per instance.
@@ -443,7 +442,7 @@ func (in *Instance) newUUID() string {
 	if in.opts.UUID != nil {
 		return in.opts.UUID()
 	}
-	return uuid.NewString()
+	return newRandomID()
 }
 
 func (in *Instance) lookup(name string) (string, bool) {
