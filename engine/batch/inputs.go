@@ -277,6 +277,10 @@ type checkChunk struct {
 // to a goroutine costs nothing beside checking it.
 const checkLines = 512
 
+// checkBytes bounds a chunk's text too: a file of long lines is held a few lines at a time, not
+// checkLines of them (each may be MaxInputLine long).
+const checkBytes = 1 << 20
+
 // checkJSONL is Check of a JSON Lines file on every processor: the lines are read in order and
 // checked in chunks by GOMAXPROCS goroutines (decoding them is the work, and nothing else runs
 // while a batch is checked); the errors come back in line order, the first maxInputErrors.
@@ -326,7 +330,7 @@ func (s *Inputs) checkJSONL(r io.Reader) (int, yamldoc.ErrorList, error) {
 		cur.lines = append(cur.lines, line)
 		cur.text = append(cur.text, text...)
 		cur.ends = append(cur.ends, len(cur.text))
-		if len(cur.lines) == checkLines {
+		if len(cur.lines) == checkLines || len(cur.text) >= checkBytes {
 			send()
 			if len(errs) >= maxInputErrors {
 				return errTooManyErrors

@@ -135,3 +135,35 @@ func TestParallelCheckIsTheLineByLineCheck(t *testing.T) {
 		}
 	}
 }
+
+// Long lines make chunks of their own: a check holds a few of them at a time, and finds what
+// the line by line check finds.
+func TestParallelCheckOfLongLines(t *testing.T) {
+	t.Parallel()
+	flow, err := nodes.Builtins().Load("f.yaml", []byte("flow: f\nvariables:\n  id: {type: string, input: true, required: true}\nstart: done\nnodes:\n  done: {end: success}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	long := strings.Repeat("x", checkBytes/3)
+	for i := range 20 {
+		if i == 7 {
+			b.WriteString(`{"id": 1}` + "\n")
+			continue
+		}
+		b.WriteString(`{"id": "` + long + `"}` + "\n")
+	}
+	path := filepath.Join(t.TempDir(), "in.jsonl")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in, err := NewInputs(flow, nil, path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantN, wantErr := in.checkEach()
+	gotN, gotErr := in.Check()
+	if gotN != wantN || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !strings.Contains(fmt.Sprint(gotErr), ":8:") {
+		t.Errorf("got %d, %v\nwant %d, %v (an error on line 8)", gotN, gotErr, wantN, wantErr)
+	}
+}
