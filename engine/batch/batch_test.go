@@ -3,14 +3,11 @@ package batch
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/transport"
-	"github.com/archflow/archflow/nodes"
 )
 
 // blocking holds every request until its context ends, saying on started that one came.
@@ -26,7 +23,7 @@ func (b blocking) Do(ctx context.Context, _ *transport.Request) (*transport.Resp
 // started, in the order of their lines.
 func TestInterruptedBatchReportsEveryInput(t *testing.T) {
 	t.Parallel()
-	flow, err := nodes.Builtins().Load("f.yaml", []byte(`flow: f
+	flow := loadFlow(t, `flow: f
 variables:
   id: {type: string, input: true}
 actions:
@@ -35,26 +32,12 @@ start: call
 nodes:
   call: {data_action: push, next: done, on_failure: done}
   done: {end: success}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	var lines strings.Builder
 	for i := range 10 {
 		fmt.Fprintf(&lines, "{\"id\": \"%d\"}\n", i)
 	}
-	path := filepath.Join(t.TempDir(), "in.jsonl")
-	if err := os.WriteFile(path, []byte(lines.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	in, err := NewInputs(flow, nil, path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	total, err := in.Check()
-	if err != nil {
-		t.Fatal(err)
-	}
+	in, total := checked(t, flow, lines.String())
 	ctx, cancel := context.WithCancel(t.Context())
 	tr := blocking{started: make(chan struct{})}
 	go func() { // both workers are in a request: interrupt
@@ -63,7 +46,7 @@ nodes:
 		cancel()
 	}()
 	var running, notStarted []int
-	err = Run(ctx, flow, in, total, Options{Concurrency: 2, Instance: engine.Options{Transport: tr, Channels: engine.Capture{}},
+	err := Run(ctx, flow, in, total, Options{Concurrency: 2, Instance: engine.Options{Transport: tr, Channels: engine.Capture{}},
 		Report: func(r *engine.Result, _ map[string]any, _ []byte) {
 			if r.Outcome != engine.OutcomeInterrupted {
 				t.Errorf("line %d: outcome %s", r.Input.Line, r.Outcome)
@@ -87,7 +70,7 @@ nodes:
 // of an earlier one (a line without n gets n's default, not the n of the line before).
 func TestBatchReusesNothingItShows(t *testing.T) {
 	t.Parallel()
-	flow, err := nodes.Builtins().Load("f.yaml", []byte(`flow: f
+	flow := loadFlow(t, `flow: f
 variables:
   id: {type: string, input: true, required: true}
   n: {type: integer, input: true, default: -1}
@@ -96,10 +79,7 @@ start: look
 nodes:
   look: {assign: {seen: "{{ id }}:{{ n }}"}, next: done}
   done: {end: success}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	var lines, want strings.Builder
 	for i := range 200 {
 		if i%3 == 0 {
@@ -110,20 +90,9 @@ nodes:
 			fmt.Fprintf(&want, "l%d:-1\n", i)
 		}
 	}
-	path := filepath.Join(t.TempDir(), "in.jsonl")
-	if err := os.WriteFile(path, []byte(lines.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	in, err := NewInputs(flow, nil, path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	total, err := in.Check()
-	if err != nil {
-		t.Fatal(err)
-	}
+	in, total := checked(t, flow, lines.String())
 	got := make([]string, total)
-	err = Run(context.Background(), flow, in, total, Options{Concurrency: 1, Instance: engine.Options{Channels: engine.Capture{}},
+	err := Run(context.Background(), flow, in, total, Options{Concurrency: 1, Instance: engine.Options{Channels: engine.Capture{}},
 		Report: func(r *engine.Result, inputs map[string]any, _ []byte) {
 			if fmt.Sprint(inputs["id"]) != strings.Split(fmt.Sprint(r.Outputs["seen"]), ":")[0] {
 				t.Errorf("line %d: inputs %v beside outputs %v", r.Input.Line, inputs, r.Outputs)

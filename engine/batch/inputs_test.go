@@ -4,23 +4,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/archflow/archflow/nodes"
 )
 
 // A line that is no JSON object is named as encoding/json names it when decoding into a map
 // (the check decodes into an interface, which has no type error of its own to give).
 func TestJSONLineThatIsNoObject(t *testing.T) {
 	t.Parallel()
-	flow, err := nodes.Builtins().Load("f.yaml", []byte("flow: f\nvariables:\n  id: {type: string, input: true}\nstart: done\nnodes:\n  done: {end: success}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	flow := loadFlow(t, "flow: f\nvariables:\n  id: {type: string, input: true}\nstart: done\nnodes:\n  done: {end: success}\n")
 	for _, line := range []string{`5`, `-1.5e3`, `"s"`, `true`, `false`, `[1, 2]`, `null`, `  [1]`} {
 		var m map[string]any
 		var want string
@@ -33,15 +26,7 @@ func TestJSONLineThatIsNoObject(t *testing.T) {
 		default:
 			t.Fatalf("%s: %v", line, err)
 		}
-		path := filepath.Join(t.TempDir(), "in.jsonl")
-		if err := os.WriteFile(path, []byte(`{"id": "a"}`+"\n"+line+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		in, err := NewInputs(flow, nil, path, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = in.Check()
+		_, err := jsonlInputs(t, flow, `{"id": "a"}`+"\n"+line+"\n").Check()
 		col := len(line) - len(strings.TrimLeft(line, " ")) + 1
 		if err == nil || !strings.Contains(err.Error(), ":2:"+strconv.Itoa(col)+": error: expected one JSON object per line: "+want) {
 			t.Errorf("%s: got %v, want line 2 col %d %q", line, err, col, want)
@@ -53,19 +38,9 @@ func TestJSONLineThatIsNoObject(t *testing.T) {
 // one leaves nothing of the first in the second.
 func TestJSONLinesReuseNoBytes(t *testing.T) {
 	t.Parallel()
-	flow, err := nodes.Builtins().Load("f.yaml", []byte("flow: f\nvariables:\n  id: {type: string, input: true}\nstart: done\nnodes:\n  done: {end: success}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	flow := loadFlow(t, "flow: f\nvariables:\n  id: {type: string, input: true}\nstart: done\nnodes:\n  done: {end: success}\n")
 	long := strings.Repeat("x", 100<<10) // longer than the reader's buffer
-	path := filepath.Join(t.TempDir(), "in.jsonl")
-	if err := os.WriteFile(path, []byte(`{"id": "`+long+`"}`+"\r\n"+`{"id": "b"}`+"\n\n"+`{"id": "c"}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	in, err := NewInputs(flow, nil, path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := jsonlInputs(t, flow, `{"id": "`+long+`"}`+"\r\n"+`{"id": "b"}`+"\n\n"+`{"id": "c"}`)
 	var got []string
 	var lines []int
 	if err := in.Each(func(line int, m map[string]any, err error) error {
@@ -88,11 +63,8 @@ func TestJSONLinesReuseNoBytes(t *testing.T) {
 // and counts the same inputs.
 func TestParallelCheckIsTheLineByLineCheck(t *testing.T) {
 	t.Parallel()
-	flow, err := nodes.Builtins().Load("f.yaml", []byte("flow: f\nvariables:\n  id: {type: string, input: true, required: true}\n  n: {type: integer, input: true}\nstart: done\nnodes:\n  done: {end: success}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(bad func(i int) bool) string {
+	flow := loadFlow(t, "flow: f\nvariables:\n  id: {type: string, input: true, required: true}\n  n: {type: integer, input: true}\nstart: done\nnodes:\n  done: {end: success}\n")
+	lines := func(bad func(i int) bool) string {
 		var b strings.Builder
 		for i := range 5 * checkLines {
 			switch {
@@ -108,11 +80,7 @@ func TestParallelCheckIsTheLineByLineCheck(t *testing.T) {
 				b.WriteString(`{"id": "a-` + strconv.Itoa(i) + `", "n": 1}` + "\n")
 			}
 		}
-		path := filepath.Join(t.TempDir(), "in.jsonl")
-		if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
+		return b.String()
 	}
 	for name, bad := range map[string]func(int) bool{
 		"clean":          func(int) bool { return false },
@@ -121,10 +89,7 @@ func TestParallelCheckIsTheLineByLineCheck(t *testing.T) {
 		"late and many":  func(i int) bool { return i > 3*checkLines && i%2 == 0 },
 		"every last one": func(i int) bool { return i == 5*checkLines-1 },
 	} {
-		in, err := NewInputs(flow, nil, write(bad), false)
-		if err != nil {
-			t.Fatal(err)
-		}
+		in := jsonlInputs(t, flow, lines(bad))
 		wantN, wantErr := in.checkEach()
 		gotN, gotErr := in.Check()
 		if gotN != wantN || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
@@ -140,10 +105,7 @@ func TestParallelCheckIsTheLineByLineCheck(t *testing.T) {
 // the line by line check finds.
 func TestParallelCheckOfLongLines(t *testing.T) {
 	t.Parallel()
-	flow, err := nodes.Builtins().Load("f.yaml", []byte("flow: f\nvariables:\n  id: {type: string, input: true, required: true}\nstart: done\nnodes:\n  done: {end: success}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	flow := loadFlow(t, "flow: f\nvariables:\n  id: {type: string, input: true, required: true}\nstart: done\nnodes:\n  done: {end: success}\n")
 	var b strings.Builder
 	long := strings.Repeat("x", checkBytes/3)
 	for i := range 20 {
@@ -153,14 +115,7 @@ func TestParallelCheckOfLongLines(t *testing.T) {
 		}
 		b.WriteString(`{"id": "` + long + `"}` + "\n")
 	}
-	path := filepath.Join(t.TempDir(), "in.jsonl")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	in, err := NewInputs(flow, nil, path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := jsonlInputs(t, flow, b.String())
 	wantN, wantErr := in.checkEach()
 	gotN, gotErr := in.Check()
 	if gotN != wantN || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !strings.Contains(fmt.Sprint(gotErr), ":8:") {
