@@ -50,8 +50,9 @@ func UnmarshalInto(data []byte, m map[string]any, keys []string) (v any, filled 
 			return v, d.filled, nil
 		}
 	}
-	err = json.Unmarshal(data, &v)
-	return v, false, err
+	var w any // not v: a result whose address is taken is on the heap from the call's start
+	err = json.Unmarshal(data, &w)
+	return w, false, err
 }
 
 func (d *decoder) space() {
