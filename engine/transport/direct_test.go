@@ -110,3 +110,53 @@ func TestDirectPathHEAD(t *testing.T) {
 		t.Fatalf("HEAD: %v %v", resp, err)
 	}
 }
+
+// The lean path reuses the URL it parsed last (newRequest): requests to several URLs at once,
+// from several goroutines, each reach their own path, query and host.
+func TestDirectPathURLs(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	wrong := map[string]string{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		want := r.Header.Get("X-Want")
+		if got := r.Method + " " + r.Host + r.URL.RequestURI(); got != want {
+			mu.Lock()
+			wrong[want] = got
+			mu.Unlock()
+		}
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	urls := []string{srv.URL + "/orders", srv.URL + "/orders?id=1&x=%20y", srv.URL + "/a/b%2Fc", "http://localhost:" + host[strings.LastIndex(host, ":")+1:] + "/other"}
+	tr := transport.NewHTTPTransport()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				u := urls[(g+i)%len(urls)]
+				if i%7 == 0 { // the same URL twice in a row, from this goroutine
+					u = urls[g%len(urls)]
+				}
+				method := []string{"GET", "POST"}[i%2]
+				want := method + " " + strings.TrimPrefix(strings.SplitN(u, "/", 4)[2], "") + "/" + strings.SplitN(u, "/", 4)[3]
+				resp, err := tr.Do(context.Background(), &transport.Request{Action: "push", Method: method, URL: u,
+					Header: http.Header{"X-Want": {want}}, Timeout: 5 * time.Second})
+				if err != nil || string(resp.Body) != "ok" {
+					t.Errorf("%s %s: %v %v", method, u, resp, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for want, got := range wrong {
+		t.Errorf("sent %q, the server got %q", want, got)
+	}
+	// a URL that does not parse is the error NewRequestWithContext gives
+	if _, err := tr.Do(context.Background(), &transport.Request{Action: "push", Method: "GET", URL: "http://a b/", Timeout: time.Second}); err == nil || !strings.Contains(err.Error(), "invalid character") {
+		t.Errorf("a bad URL: %v", err)
+	}
+}

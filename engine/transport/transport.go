@@ -81,6 +81,9 @@ type HTTPTransport struct {
 	client *resty.Client
 	net    *http.Transport
 	direct *http.Client // the lean path of data actions (direct.go), on the same pool
+	// lastURL is the URL the lean path parsed last (direct.go): a batch's instances usually
+	// send to one URL
+	lastURL atomic.Pointer[parsedURL]
 }
 
 // NewHTTPTransport returns a transport that sends real requests, one on the wire per Do: it
