@@ -23,10 +23,10 @@ import (
 
 // Batch throughput (issue 9): `archflow run --inputs 20k.jsonl --concurrency 64 --output json` on a
 // one-action flow against a plain net/http client loop sending as many requests, both on the
-// same loopback upstream. Each iteration runs the plain loop, then archflow, so that a noisy
-// machine slows both alike; it reports the throughput ratio (the median of the iterations'
-// ratios, and the ratio of the totals), and the ratio of process CPU per request (the
-// upstream's share included in both). Run it with
+// same loopback upstream. Each iteration runs the plain loop and archflow one after the other,
+// taking turns to go first, so that a noisy machine slows both alike; it reports the throughput
+// ratio (the median of the iterations' ratios, and the ratio of the totals), and the ratio of
+// process CPU per request (the upstream's share included in both). Run it with
 //
 //	go test ./cmd/archflow/cli -run '^$' -bench BatchThroughput -benchtime 5x
 const (
@@ -109,32 +109,47 @@ func BenchmarkBatchThroughput(b *testing.B) {
 	reg := nodes.Builtins()
 	var plain, arch, plainCPU, archCPU time.Duration
 	var archConns int64
-	var pairRatios []float64 // one per iteration: the plain run's time over archflow's, just after it
-	b.ResetTimer()
-	for range b.N {
-		// each run starts with a clean heap: the garbage of the run before is not collected on
-		// the next one's time
+	var pairRatios []float64 // one per iteration: the plain run's time over archflow's, run just before or after it
+	// each run starts with a clean heap: the garbage of the run before is not collected on the
+	// next one's time
+	runPlain := func() time.Duration {
 		runtime.GC()
 		t0, c0 := time.Now(), processCPU()
 		plainClient(b, srv.URL, benchRequests, benchConcurrency)
-		plainChunk := time.Since(t0)
-		plain += plainChunk
+		d := time.Since(t0)
+		plain += d
 		plainCPU += processCPU() - c0
 		srv.CloseClientConnections()
-
+		return d
+	}
+	runArch := func() time.Duration {
 		before := conns.Load()
 		var stderr bytes.Buffer
 		runtime.GC()
-		t0, c0 = time.Now(), processCPU()
+		t0, c0 := time.Now(), processCPU()
 		if code := execute(reg, args, io.Discard, &stderr); code != 0 {
 			b.Fatalf("archflow run exited %d: %s", code, stderr.String())
 		}
-		archChunk := time.Since(t0)
-		arch += archChunk
+		d := time.Since(t0)
+		arch += d
 		archCPU += processCPU() - c0
 		archConns += conns.Load() - before
 		srv.CloseClientConnections()
-		pairRatios = append(pairRatios, plainChunk.Seconds()/archChunk.Seconds())
+		return d
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		// the two runs of a pair take turns to go first, so that neither always inherits what
+		// the other left (sockets closing, a machine slowing down or speeding up)
+		var p, a time.Duration
+		if i%2 == 0 {
+			p = runPlain()
+			a = runArch()
+		} else {
+			a = runArch()
+			p = runPlain()
+		}
+		pairRatios = append(pairRatios, p.Seconds()/a.Seconds())
 	}
 	plainRate := float64(b.N*benchRequests) / plain.Seconds()
 	archRate := float64(b.N*benchRequests) / arch.Seconds()
