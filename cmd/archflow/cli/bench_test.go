@@ -28,7 +28,7 @@ import (
 // ratio (the median of the iterations' ratios, and the ratio of the totals), and the ratio of
 // process CPU per request (the upstream's share included in both). Run it with
 //
-//	go test ./cmd/archflow/cli -run '^$' -bench BatchThroughput -benchtime 5x
+//	go test ./cmd/archflow/cli -run '^$' -bench BatchThroughput -benchtime 10x -count 3
 const (
 	benchRequests    = 20000
 	benchConcurrency = 64
