@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -120,9 +122,25 @@ nodes:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		// an expression evaluated without the VM gives what the VM gives (fastShape)
+		sameAsVM := func(in *engine.Instance) {
+			for _, n := range flow.Nodes {
+				for _, e := range n.Reads {
+					if !e.RunsFast() {
+						continue
+					}
+					got, gerr := e.Eval(in)
+					want, werr := e.EvalVM(in)
+					if !reflect.DeepEqual(got, want) || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+						t.Errorf("%q: without the VM %#v, %v; the VM %#v, %v", e.Src, got, gerr, want, werr)
+					}
+				}
+			}
+		}
 		res := flow.Run(ctx, map[string]any{}, &engine.Options{Transport: noNetwork{}, MaxSteps: 50, Seed: 1,
-			Clock: func() clock.Clock { return clock.NewVirtualClock(time.Unix(0, 0)) },
-			Env:   func(string) (string, bool) { return "", false }})
+			Clock:   func() clock.Clock { return clock.NewVirtualClock(time.Unix(0, 0)) },
+			Env:     func(string) (string, bool) { return "", false },
+			Started: sameAsVM})
 		if _, err := json.Marshal(res); err != nil {
 			t.Errorf("result does not encode: %v", err)
 		}
