@@ -36,7 +36,7 @@ type Expr struct {
 	// lazy is the set of lazyNames the expression may read: those it names, all of them when
 	// it reads the whole environment ($env).
 	lazy uint8
-	// fast, when set, is the expression's shape that Eval runs without the VM (fastShape).
+	// fast, when set, is the expression's shape that Eval runs without the VM (setFast).
 	fast fastKind
 	// name is the variable or scope name of a fastIdent, the environment variable of a fastEnv;
 	// dflt is a fastEnv's default (hasDflt: it has one).
@@ -57,32 +57,29 @@ const (
 	fastEnv            // env('NAME') or env('NAME', 'default'), both literal strings
 )
 
-// fastShape is the fastKind of the compiled tree root in scope s, and what Eval needs for it.
-func fastShape(s *scope, root ast.Node) (k fastKind, name, dflt string, hasDflt bool) {
+// setFast makes e a fastKind when root, its compiled tree in scope s, has one of their shapes.
+func (e *Expr) setFast(s *scope, root ast.Node) {
 	switch n := root.(type) {
 	case *ast.IdentifierNode:
 		if _, declared := s.vars[n.Value]; declared || scopeBit(n.Value) != 0 {
-			return fastIdent, n.Value, "", false
+			e.fast, e.name = fastIdent, n.Value
 		}
 	case *ast.CallNode:
-		id, ok := n.Callee.(*ast.IdentifierNode)
-		if !ok || id.Value != "env" || len(n.Arguments) < 1 || len(n.Arguments) > 2 {
-			return fastNone, "", "", false
+		id, _ := n.Callee.(*ast.IdentifierNode)
+		if id == nil || id.Value != "env" || len(n.Arguments) == 0 || len(n.Arguments) > 2 {
+			return
 		}
-		lit, ok := n.Arguments[0].(*ast.StringNode)
-		if !ok {
-			return fastNone, "", "", false
-		}
-		if len(n.Arguments) == 2 {
-			d, ok := n.Arguments[1].(*ast.StringNode)
-			if !ok {
-				return fastNone, "", "", false
+		var lits [2]*ast.StringNode
+		for i, a := range n.Arguments {
+			if lits[i], _ = a.(*ast.StringNode); lits[i] == nil {
+				return
 			}
-			return fastEnv, lit.Value, d.Value, true
 		}
-		return fastEnv, lit.Value, "", false
+		e.fast, e.name = fastEnv, lits[0].Value
+		if lits[1] != nil {
+			e.dflt, e.hasDflt = lits[1].Value, true
+		}
 	}
-	return fastNone, "", "", false
 }
 
 // lazyNames are the names of an instance's environment made when an expression that may read
@@ -497,7 +494,7 @@ func (c *Compiler) compileExpr(src string, pos yamldoc.Pos) *Expr {
 	}
 	s.reads |= scopeReads(rc.names)
 	e := &Expr{Src: src, Pos: pos, prog: prog, vars: vars, lazy: lazyReads(rc.names)}
-	e.fast, e.name, e.dflt, e.hasDflt = fastShape(s, root)
+	e.setFast(s, root)
 	s.lazy |= e.lazy
 	if c.cur != nil {
 		c.cur.Reads = append(c.cur.Reads, e)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"strings"
 	"sync"
@@ -141,7 +142,8 @@ func TestDirectPathURLs(t *testing.T) {
 					u = urls[g%len(urls)]
 				}
 				method := []string{"GET", "POST"}[i%2]
-				want := method + " " + strings.TrimPrefix(strings.SplitN(u, "/", 4)[2], "") + "/" + strings.SplitN(u, "/", 4)[3]
+				pu, _ := url.Parse(u)
+				want := method + " " + pu.Host + pu.RequestURI()
 				resp, err := tr.Do(context.Background(), &transport.Request{Action: "push", Method: method, URL: u,
 					Header: http.Header{"X-Want": {want}}, Timeout: 5 * time.Second})
 				if err != nil || string(resp.Body) != "ok" {
