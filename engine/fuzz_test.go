@@ -122,7 +122,7 @@ nodes:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		// an expression evaluated without the VM gives what the VM gives (fastShape)
+		// an expression evaluated without the VM gives what the VM gives (setFast)
 		sameAsVM := func(in *engine.Instance) {
 			for _, n := range flow.Nodes {
 				for _, e := range n.Reads {
