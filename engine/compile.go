@@ -112,7 +112,7 @@ func (c *Compiler) compileFlow(root *yaml.Node) *Flow {
 	if n := m["flow"]; n == nil {
 		c.Errs.Add(yamldoc.PosOf(c.File, root), "missing flow: name")
 	} else if s, ok := c.String(n); ok {
-		if !flowNameRe().MatchString(s) {
+		if !isFlowName(s) {
 			c.Errs.Add(yamldoc.PosOf(c.File, n), "flow name %q may hold only letters, digits, - and _", s)
 		}
 		f.Name = s

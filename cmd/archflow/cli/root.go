@@ -38,7 +38,17 @@ func exitWith(code int, format string, args ...any) error {
 // newRootCmd builds the command tree; every command compiles flows with reg, and runs them on
 // Temporal through dur.
 func newRootCmd(reg *engine.Registry, dur *durableSeam) *cobra.Command {
-	root := &cobra.Command{
+	root := newBareRoot()
+	for _, c := range commands {
+		root.AddCommand(c.build(reg, dur))
+	}
+	completeFlagValues(root)
+	return root
+}
+
+// newBareRoot is the root command without its subcommands.
+func newBareRoot() *cobra.Command {
+	return &cobra.Command{
 		Use:   "archflow",
 		Short: "Run, validate and test Architect-style YAML flows",
 		Long: `archflow runs declarative YAML flows the way Genesys Cloud Architect runs its flows:
@@ -52,17 +62,54 @@ backoff that honours Retry-After, and escalate permanent ones with a correlation
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(reg, dur), newValidateCmd(reg), newTestCmd(reg, dur), newSchemaCmd(reg), newGraphCmd(reg), newInitCmd(), newImportCmd(reg), newReplayCmd(reg))
-	root.AddCommand(newWorkerCmd(reg, dur), newCancelCmd(dur))
-	completeFlagValues(root)
-	return root
+}
+
+type subcommand struct {
+	name  string
+	build func(*engine.Registry, *durableSeam) *cobra.Command
+}
+
+// commands are the subcommands, in the order help lists them.
+var commands = []subcommand{
+	{"run", newRunCmd},
+	{"validate", func(reg *engine.Registry, _ *durableSeam) *cobra.Command { return newValidateCmd(reg) }},
+	{"test", newTestCmd},
+	{"schema", func(reg *engine.Registry, _ *durableSeam) *cobra.Command { return newSchemaCmd(reg) }},
+	{"graph", func(reg *engine.Registry, _ *durableSeam) *cobra.Command { return newGraphCmd(reg) }},
+	{"init", func(*engine.Registry, *durableSeam) *cobra.Command { return newInitCmd() }},
+	{"import", func(reg *engine.Registry, _ *durableSeam) *cobra.Command { return newImportCmd(reg) }},
+	{"replay", func(reg *engine.Registry, _ *durableSeam) *cobra.Command { return newReplayCmd(reg) }},
+	{"worker", newWorkerCmd},
+	{"cancel", func(_ *engine.Registry, dur *durableSeam) *cobra.Command { return newCancelCmd(dur) }},
+}
+
+// newCommandLine builds what args need: for a command line that names a subcommand first
+// (`archflow validate x.yaml`), the root with that subcommand only. Building the whole tree,
+// with cobra's completion command and the flag-value completions, was a tenth of what a
+// `validate` spends in main. Help, completion and anything else get the whole tree.
+func newCommandLine(reg *engine.Registry, dur *durableSeam, args []string) *cobra.Command {
+	if len(args) > 0 {
+		for _, c := range commands {
+			if c.name == args[0] {
+				root := newBareRoot()
+				root.AddCommand(c.build(reg, dur))
+				root.CompletionOptions.DisableDefaultCmd = true
+				return root
+			}
+		}
+	}
+	return newRootCmd(reg, dur)
 }
 
 // Execute runs the command line args with the components of reg and returns the exit code. eng
 // runs flows on Temporal; with none (the archflow binary), the commands that need Temporal hand
 // the whole command line to the archflow-temporal binary.
 func Execute(reg *engine.Registry, eng durable.Engine, args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd(reg, &durableSeam{engine: eng, args: args})
+	return runCommand(newCommandLine(reg, &durableSeam{engine: eng, args: args}, args), args, stdout, stderr)
+}
+
+// runCommand runs args on root and returns the exit code.
+func runCommand(root *cobra.Command, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
