@@ -47,12 +47,11 @@ func (c *Compiler) Pairs(n *yaml.Node) [][2]*yaml.Node {
 	return out
 }
 
-// isName tells a name that matches [A-Za-z_][A-Za-z0-9_]*. (A loop, not a regexp: compiling
-// one cost every validate ~10 µs.)
+// isName tells a name that matches [A-Za-z_][A-Za-z0-9_]*. (Loops, not regexps: compiling
+// them cost every validate ~20 µs.)
 func isName(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '_' && !('a' <= c && c <= 'z') && !('A' <= c && c <= 'Z') && (i == 0 || !('0' <= c && c <= '9')) {
+		if c := s[i]; !wordByte(c) || (i == 0 && '0' <= c && c <= '9') {
 			return false
 		}
 	}
@@ -62,11 +61,16 @@ func isName(s string) bool {
 // isFlowName tells a flow name: [A-Za-z0-9_-]+.
 func isFlowName(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c != '-' && !isName(s[i:i+1]) && !('0' <= c && c <= '9') {
+		if c := s[i]; !wordByte(c) && c != '-' {
 			return false
 		}
 	}
 	return s != ""
+}
+
+// wordByte tells [A-Za-z0-9_].
+func wordByte(c byte) bool {
+	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 // CheckName reports a name that does not match [A-Za-z_][A-Za-z0-9_]*.
