@@ -69,7 +69,7 @@ type subcommand struct {
 	build func(*engine.Registry, *durableSeam) *cobra.Command
 }
 
-// commands are the subcommands, in the order help lists them.
+// commands are the subcommands, by the name a command line gives first.
 var commands = []subcommand{
 	{"run", newRunCmd},
 	{"validate", func(reg *engine.Registry, _ *durableSeam) *cobra.Command { return newValidateCmd(reg) }},
