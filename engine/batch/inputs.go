@@ -406,7 +406,7 @@ func jsonErrorAt(line []byte, v any, err error) (int, string) {
 		case nil:
 			return lead + 1, "got null"
 		case []any:
-			return lead + 1, "got a array"
+			return lead + 1, "got an array"
 		case string:
 			return lead + 1, "got a string"
 		case bool:

@@ -28,7 +28,7 @@ func TestMalformedInputsArePositionedErrors(t *testing.T) {
 		{"type.csv", "order_id,amount\nA-1,abc\n", "type.csv:2:5: error: input amount"},
 		{"multiline.csv", "order_id,amount\n\"A\n1\",1\nA-2,x\n", "multiline.csv:4:5: error: input amount"},
 		{"syntax.jsonl", "{\"order_id\": \"A-1\"}\n\n  {\"order_id\": \"A-2\",}\n", "syntax.jsonl:3:22: error: expected one JSON object per line: invalid character '}'"},
-		{"array.jsonl", "[1, 2]\n", "array.jsonl:1:1: error: expected one JSON object per line: got a array"},
+		{"array.jsonl", "[1, 2]\n", "array.jsonl:1:1: error: expected one JSON object per line: got an array"},
 		{"null.jsonl", "null\n", "null.jsonl:1:1: error: expected one JSON object per line: got null"},
 		{"two.jsonl", "{\"order_id\": \"A-1\"} {\"order_id\": \"A-2\"}\n", "two.jsonl:1:21: error: expected one JSON object per line: invalid character '{' after top-level value"},
 		{"long.jsonl", "{\"order_id\": \"" + strings.Repeat("x", batch.MaxInputLine) + "\"}\n", "long.jsonl:1:1: error: line longer than 16 MiB"},
