@@ -72,22 +72,30 @@ func batchGC(total int) (done func()) {
 	})
 }
 
-// tuneGC sets GOGC by the live heap until the function it returns is called, which puts the
-// GOGC it found back.
+// tuneGC sets GOGC by the live heap every gcTuneEvery until the function it returns is called,
+// which puts the GOGC it found back.
 func tuneGC() (stop func()) {
+	tick := time.NewTicker(gcTuneEvery)
+	stopTuning := tuneGCOn(tick.C)
+	return func() {
+		stopTuning()
+		tick.Stop()
+	}
+}
+
+// tuneGCOn is tuneGC, looking at the live heap at each tick.
+func tuneGCOn(ticks <-chan time.Time) (stop func()) {
 	percent := batchMaxGCPercent
 	old := debug.SetGCPercent(percent)
 	quit, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
 		var ms runtime.MemStats
-		tick := time.NewTicker(gcTuneEvery)
-		defer tick.Stop()
 		for {
 			select {
 			case <-quit:
 				return
-			case <-tick.C:
+			case <-ticks:
 			}
 			if p := gcPercentNow(&ms, percent); p != percent {
 				percent = p

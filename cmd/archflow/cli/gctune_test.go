@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"os"
 	"runtime"
 	"runtime/debug"
 	"testing"
+	"time"
 )
 
 // The room given to a batch's heap: a ninth as many collections as the default for a small live
@@ -24,10 +26,12 @@ func TestGCPercentFor(t *testing.T) {
 // batchGC sets GOGC for a batch and puts it back; a GOGC of the user's, or a single instance,
 // is left alone.
 func TestBatchGC(t *testing.T) {
+	t.Setenv("GOGC", "") // restored after the test
+	os.Unsetenv("GOGC")  // the tuning is for a user who has not set GOGC
 	before := debug.SetGCPercent(150)
 	defer debug.SetGCPercent(before)
 	restore := batchGC(10)
-	if got := debug.SetGCPercent(batchMaxGCPercent); got < 100 || got > batchMaxGCPercent {
+	if got := debug.SetGCPercent(batchMaxGCPercent); got < 100 || got > batchMaxGCPercent || got == 150 {
 		t.Errorf("during a batch GOGC is %d", got)
 	}
 	restore()
@@ -73,4 +77,38 @@ func TestGCPercentNow(t *testing.T) {
 		t.Errorf("%d MiB live: GOGC %d, want 100", len(live)>>20, got)
 	}
 	runtime.KeepAlive(live)
+}
+
+// While a batch runs, GOGC follows the live heap; when it ends, GOGC is the user's again and
+// nothing goes on tuning it.
+func TestGCTuningFollowsTheLiveHeap(t *testing.T) {
+	gcPercent := func() int {
+		p := debug.SetGCPercent(100)
+		debug.SetGCPercent(p)
+		return p
+	}
+	before := debug.SetGCPercent(150)
+	defer debug.SetGCPercent(before)
+	ticks := make(chan time.Time)
+	stop := tuneGCOn(ticks)
+	if got := gcPercent(); got != batchMaxGCPercent {
+		t.Errorf("a batch starts with GOGC %d, want %d", got, batchMaxGCPercent)
+	}
+	live := make([]byte, 2*batchHeadroom)
+	runtime.GC()
+	ticks <- time.Time{}
+	ticks <- time.Time{} // taken once the tick before is handled
+	if got := gcPercent(); got != 100 {
+		t.Errorf("%d MiB live: GOGC %d, want 100", len(live)>>20, got)
+	}
+	runtime.KeepAlive(live)
+	stop()
+	if got := gcPercent(); got != 150 {
+		t.Errorf("after the batch GOGC is %d, want 150 back", got)
+	}
+	select {
+	case ticks <- time.Time{}:
+		t.Error("the tuning goes on after the batch")
+	default:
+	}
 }
