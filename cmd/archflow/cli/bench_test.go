@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -34,10 +36,65 @@ const (
 	benchConcurrency = 64
 )
 
-// benchUpstream answers every POST with a small JSON body and counts the TCP connections it
-// accepts.
-func benchUpstream(b *testing.B) (*httptest.Server, *atomic.Int64) {
-	conns := &atomic.Int64{}
+// benchUpstream is the upstream of the throughput benchmark: this test binary run as
+// archflow-bench-upstream (TestMain), in a process of its own, so that its collector runs the
+// same whatever client is measured (archflow tunes GOGC while a batch runs; in one process the
+// upstream would get that tuning too, and only in archflow's runs).
+type benchUpstream struct {
+	URL  string
+	ctl  io.WriteCloser
+	resp *bufio.Scanner
+}
+
+// startBenchUpstream starts the upstream process; it ends with the benchmark.
+func startBenchUpstream(b *testing.B) *benchUpstream {
+	cmd := exec.Command("archflow-bench-upstream")
+	cmd.Stderr = os.Stderr
+	ctl, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	u := &benchUpstream{ctl: ctl, resp: bufio.NewScanner(out)}
+	b.Cleanup(func() {
+		ctl.Close() // the upstream ends when its control input does
+		cmd.Wait()
+	})
+	if !u.resp.Scan() {
+		b.Fatalf("the upstream did not start: %v", u.resp.Err())
+	}
+	u.URL = u.resp.Text()
+	return u
+}
+
+// closeConns closes the connections the upstream holds and returns how many it has accepted
+// and the CPU time it has used, in all.
+func (u *benchUpstream) closeConns(b *testing.B) (int64, time.Duration) {
+	if _, err := io.WriteString(u.ctl, "close\n"); err != nil {
+		b.Fatal(err)
+	}
+	if !u.resp.Scan() {
+		b.Fatalf("the upstream did not answer: %v", u.resp.Err())
+	}
+	var n int64
+	var cpu time.Duration
+	if _, err := fmt.Sscan(u.resp.Text(), &n, &cpu); err != nil {
+		b.Fatalf("the upstream answered %q: %v", u.resp.Text(), err)
+	}
+	return n, cpu
+}
+
+// benchUpstreamMain serves the benchmark: every POST gets a small JSON body. It prints its URL,
+// then for each line on its input closes its client connections and prints how many it has
+// accepted and its CPU time in nanoseconds.
+func benchUpstreamMain() {
+	var conns atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -49,8 +106,13 @@ func benchUpstream(b *testing.B) (*httptest.Server, *atomic.Int64) {
 		}
 	}
 	srv.Start()
-	b.Cleanup(srv.Close)
-	return srv, conns
+	defer srv.Close()
+	fmt.Println(srv.URL)
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		srv.CloseClientConnections()
+		fmt.Println(conns.Load(), int64(processCPU()))
+	}
 }
 
 // plainClient is the baseline: what a hand-written Go client does for the same batch.
@@ -90,7 +152,7 @@ func plainClient(b *testing.B, url string, n, workers int) {
 }
 
 func BenchmarkBatchThroughput(b *testing.B) {
-	srv, conns := benchUpstream(b)
+	srv := startBenchUpstream(b)
 	dir := b.TempDir()
 	inputs := filepath.Join(dir, "inputs.jsonl")
 	var buf bytes.Buffer
@@ -110,31 +172,35 @@ func BenchmarkBatchThroughput(b *testing.B) {
 	var plain, arch, plainCPU, archCPU time.Duration
 	var archConns int64
 	var pairRatios []float64 // one per iteration: the plain run's time over archflow's, run just before or after it
-	// each run starts with a clean heap: the garbage of the run before is not collected on the
-	// next one's time
-	runPlain := func() time.Duration {
+	// each run starts with a clean heap (the garbage of the run before is not collected on the
+	// next one's time) and no connections open
+	// measure runs fn and returns its wall time, the CPU time it took (its client's and the
+	// upstream's) and the connections the upstream accepted meanwhile
+	measure := func(fn func()) (time.Duration, time.Duration, int64) {
+		conns0, up0 := srv.closeConns(b)
 		runtime.GC()
 		t0, c0 := time.Now(), processCPU()
-		plainClient(b, srv.URL, benchRequests, benchConcurrency)
-		d := time.Since(t0)
+		fn()
+		d, c := time.Since(t0), processCPU()-c0
+		conns1, up1 := srv.closeConns(b)
+		return d, c + up1 - up0, conns1 - conns0
+	}
+	runPlain := func() time.Duration {
+		d, c, _ := measure(func() { plainClient(b, srv.URL, benchRequests, benchConcurrency) })
 		plain += d
-		plainCPU += processCPU() - c0
-		srv.CloseClientConnections()
+		plainCPU += c
 		return d
 	}
 	runArch := func() time.Duration {
-		before := conns.Load()
 		var stderr bytes.Buffer
-		runtime.GC()
-		t0, c0 := time.Now(), processCPU()
-		if code := execute(reg, args, io.Discard, &stderr); code != 0 {
-			b.Fatalf("archflow run exited %d: %s", code, stderr.String())
-		}
-		d := time.Since(t0)
+		d, c, conns := measure(func() {
+			if code := execute(reg, args, io.Discard, &stderr); code != 0 {
+				b.Fatalf("archflow run exited %d: %s", code, stderr.String())
+			}
+		})
 		arch += d
-		archCPU += processCPU() - c0
-		archConns += conns.Load() - before
-		srv.CloseClientConnections()
+		archCPU += c
+		archConns += conns
 		return d
 	}
 	b.ResetTimer()

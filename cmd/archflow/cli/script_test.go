@@ -24,6 +24,7 @@ func TestMain(m *testing.M) {
 			reg.AddKind(stamp.Kind())
 			os.Exit(execute(reg, os.Args[1:], os.Stdout, os.Stderr))
 		},
+		"archflow-bench-upstream": benchUpstreamMain, // BenchmarkBatchThroughput's upstream
 	})
 }
 
