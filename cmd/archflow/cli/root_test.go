@@ -16,6 +16,11 @@ func TestOneSubcommandTreeIsTheWholeTree(t *testing.T) {
 		{"run", "--clock", "sundial", "x.yaml"}, {"test", "--help", "extra"}}
 	for _, c := range commands {
 		lines = append(lines, []string{c.name, "--help"})
+		// and it is the short way (what start-up time is about): one command, the one named
+		sub := newCommandLine(reg, &durableSeam{}, []string{c.name}).Commands()
+		if len(sub) != 1 || sub[0].Name() != c.name {
+			t.Errorf("%s: the command line has %d commands", c.name, len(sub))
+		}
 	}
 	for _, args := range lines {
 		var wantOut, wantErr, gotOut, gotErr bytes.Buffer
