@@ -126,10 +126,13 @@ type parsedURL struct {
 // three allocations and half a microsecond per request. net/http's client only reads a
 // request's URL, so one parsed URL serves concurrent requests.
 func (t *HTTPTransport) newRequest(ctx context.Context, method, rawURL string) (*http.Request, error) {
+	if !plainMethod(method) {
+		return http.NewRequestWithContext(ctx, method, rawURL, nil) // its check, its error
+	}
 	p := t.lastURL.Load()
 	if p == nil || p.raw != rawURL {
 		u, err := url.Parse(rawURL)
-		if err != nil || !plainMethod(method) || strings.HasSuffix(u.Host, ":") {
+		if err != nil || strings.HasSuffix(u.Host, ":") {
 			// what NewRequestWithContext checks or changes (an empty port): its errors, its request
 			return http.NewRequestWithContext(ctx, method, rawURL, nil)
 		}
@@ -140,7 +143,8 @@ func (t *HTTPTransport) newRequest(ctx context.Context, method, rawURL string) (
 	return r.WithContext(ctx), nil
 }
 
-// plainMethod: the methods a data action sends, which NewRequestWithContext accepts.
+// plainMethod: the methods a data action sends (engine's Action methods), which
+// NewRequestWithContext accepts.
 func plainMethod(m string) bool {
 	switch m {
 	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
