@@ -113,24 +113,12 @@ var scopeNameList = [...]string{"status", "headers", "body", "text", "elapsed", 
 
 const scopeAll = 1<<len(scopeNameList) - 1
 
-// scopeBit is name's bit in scopeNameList, 0 for any other name. A switch: a data action asks
-// it for every scope name of every response (SetScope).
+// scopeBit is name's bit in scopeNameList, 0 for any other name.
 func scopeBit(name string) uint8 {
-	switch name {
-	case "status":
-		return 1 << 0
-	case "headers":
-		return 1 << 1
-	case "body":
-		return 1 << 2
-	case "text":
-		return 1 << 3
-	case "elapsed":
-		return 1 << 4
-	case "error":
-		return 1 << 5
-	case "retries":
-		return 1 << 6
+	for i, n := range scopeNameList {
+		if n == name {
+			return 1 << i
+		}
 	}
 	return 0
 }

@@ -75,7 +75,7 @@ type State struct {
 }
 
 // scopeNames are the response-scope names a data action sets.
-var scopeNames = scopeNameList[:5]
+var scopeNames = scopeNameList[:5:5]
 
 // State snapshots the instance. Values are redacted: a snapshot leaves the process.
 func (in *Instance) State() *State {

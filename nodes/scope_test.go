@@ -62,6 +62,18 @@ start: call
 		t.Errorf("$env: seen %q", got)
 	}
 
+	// each response name read alone is set
+	for _, name := range []string{"status", "headers", "body", "text", "elapsed"} {
+		r = run(load(head+`nodes:
+  call: {data_action: get, next: look, on_failure: done}
+  look: {assign: {seen: "{{ `+name+` != nil ? 'set' : 'unset' }}"}, next: done}
+  done: {end: success}
+`), ok)
+		if got := r.Outputs["seen"]; got != "set" {
+			t.Errorf("%s read alone: %q", name, got)
+		}
+	}
+
 	// headers read by name, its key made canonical
 	r = run(load(head+`nodes:
   call: {data_action: get, next: look, on_failure: done}
