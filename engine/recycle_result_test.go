@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/clock"
 	"github.com/archflow/archflow/engine/transport"
 	"github.com/archflow/archflow/nodes"
 )
@@ -30,7 +32,8 @@ nodes:
       - when: n > 2
         next: many
     default: one
-  many: {assign: {big: "{{ n }}"}, next: call_a}
+  many: {assign: {big: "{{ n }}"}, next: pause}
+  pause: {wait: 5s, next: call_a}
   call_a: {data_action: a, next: call_b, on_failure: call_b}
   call_b: {data_action: b, next: done, on_failure: done}
   one: {assign: {small: "x"}, next: done}
@@ -39,7 +42,23 @@ nodes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := &engine.Options{Transport: answering{}, Channels: engine.Capture{}}
+	virtual := func() clock.Clock { return clock.NewVirtualClock(time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)) }
+	opts := &engine.Options{Transport: answering{}, Channels: engine.Capture{}, Clock: virtual}
+	// a hook keeps a run from taking a result handed back: fresh is always a new one
+	freshOpts := &engine.Options{Transport: answering{}, Channels: engine.Capture{}, Clock: virtual, Started: func(*engine.Instance) {}}
+	// a flow of the same name with other variables, whose results the pool may also be given
+	other, err := nodes.Builtins().Load("r2.yaml", []byte(`flow: r
+variables:
+  extra: {type: string, output: true}
+  n: {type: integer, input: true}
+start: set
+nodes:
+  set: {assign: {extra: "left over"}, next: done}
+  done: {end: failed}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
 	// what a result says of its instance, its id and times aside
 	said := func(r *engine.Result) string {
 		return fmt.Sprintf("%s %v %v %v %v %v %v %v", r.Outcome, r.Outputs, r.Variables, r.Path, r.Calls, r.Waits, r.Edges, r.Error)
@@ -48,9 +67,12 @@ nodes:
 	for i := range 30 {
 		order := [][2]int{{5, 1}, {1, 5}, {5, 5}}[i%3]
 		first := f.Run(context.Background(), map[string]any{"n": order[0]}, opts)
+		if i%5 == 4 {
+			first = other.Run(context.Background(), map[string]any{"n": order[0]}, opts)
+		}
 		f.Recycle(first)
 		later := f.Run(context.Background(), map[string]any{"n": order[1]}, opts)
-		fresh := f.Run(context.Background(), map[string]any{"n": order[1]}, opts)
+		fresh := f.Run(context.Background(), map[string]any{"n": order[1]}, freshOpts)
 		if later == first {
 			reused++
 		}
