@@ -122,7 +122,8 @@ nodes:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		// an expression evaluated without the VM gives what the VM gives (setFast)
+		// an expression evaluated without the VM gives what the VM gives (setFast), at the start
+		// and after every step (an assign, a response)
 		sameAsVM := func(in *engine.Instance) {
 			for _, n := range flow.Nodes {
 				for _, e := range n.Reads {
@@ -138,9 +139,15 @@ nodes:
 			}
 		}
 		res := flow.Run(ctx, map[string]any{}, &engine.Options{Transport: noNetwork{}, MaxSteps: 50, Seed: 1,
-			Clock:   func() clock.Clock { return clock.NewVirtualClock(time.Unix(0, 0)) },
-			Env:     func(string) (string, bool) { return "", false },
-			Started: sameAsVM})
+			Clock: func() clock.Clock { return clock.NewVirtualClock(time.Unix(0, 0)) },
+			Env: func(name string) (string, bool) { // a few names set, to compare env()'s both ways
+				if name == "HOME" || name == "x" {
+					return "/home/" + name, true
+				}
+				return "", false
+			},
+			Started:    sameAsVM,
+			Checkpoint: func(in *engine.Instance) bool { sameAsVM(in); return false }}) // and before every step
 		if _, err := json.Marshal(res); err != nil {
 			t.Errorf("result does not encode: %v", err)
 		}
