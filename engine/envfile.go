@@ -40,7 +40,7 @@ func ReadEnvFile(path string) (map[string]string, error) {
 		if !ok { // the line is not echoed: it may well be a secret
 			return nil, &yamldoc.Error{Pos: yamldoc.Pos{File: path, Line: line, Col: col}, Severity: yamldoc.SevError, Msg: "expected KEY=VALUE: this line has no ="}
 		}
-		if !isName(k) {
+		if !IsName(k) {
 			return nil, &yamldoc.Error{Pos: yamldoc.Pos{File: path, Line: line, Col: col}, Severity: yamldoc.SevError, Msg: fmt.Sprintf("expected KEY=VALUE: %.40q is not a name like [A-Za-z_][A-Za-z0-9_]*", k)}
 		}
 		v = strings.TrimSpace(v)

@@ -47,9 +47,10 @@ func (c *Compiler) Pairs(n *yaml.Node) [][2]*yaml.Node {
 	return out
 }
 
-// isName tells a name that matches [A-Za-z_][A-Za-z0-9_]*. (Loops, not regexps: compiling
-// them cost every validate ~20 µs.)
-func isName(s string) bool {
+// IsName tells a name that matches [A-Za-z_][A-Za-z0-9_]*: a variable's, a node's, an
+// environment variable's, an identifier of expr. (Loops, not regexps: compiling them cost
+// every validate ~20 µs.)
+func IsName(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; !wordByte(c) || (i == 0 && '0' <= c && c <= '9') {
 			return false
@@ -75,7 +76,7 @@ func wordByte(c byte) bool {
 
 // CheckName reports a name that does not match [A-Za-z_][A-Za-z0-9_]*.
 func (c *Compiler) CheckName(n *yaml.Node, what string) bool {
-	if !isName(n.Value) {
+	if !IsName(n.Value) {
 		c.Errorf(n, "%s name %q must match [A-Za-z_][A-Za-z0-9_]*", what, n.Value)
 		return false
 	}

@@ -11,8 +11,8 @@ func TestNameChecksMatchTheirPatterns(t *testing.T) {
 	flowName := regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	for _, s := range []string{"", "a", "_", "Z9", "9a", "a-b", "-", "a b", "order_id", "é", "aé", "a.b",
 		"A_1_z", "__", "0", "a\x00", "self-healing", "x-", "-x", "Ω", "a/b", "a$", "`"} {
-		if got, want := isName(s), name.MatchString(s); got != want {
-			t.Errorf("isName(%q) = %v, want %v", s, got, want)
+		if got, want := IsName(s), name.MatchString(s); got != want {
+			t.Errorf("IsName(%q) = %v, want %v", s, got, want)
 		}
 		if got, want := isFlowName(s), flowName.MatchString(s); got != want {
 			t.Errorf("isFlowName(%q) = %v, want %v", s, got, want)
@@ -26,8 +26,8 @@ func FuzzNameChecks(f *testing.F) {
 	f.Add("order_id")
 	f.Add("self-healing")
 	f.Fuzz(func(t *testing.T, s string) {
-		if isName(s) != name.MatchString(s) || isFlowName(s) != flowName.MatchString(s) {
-			t.Errorf("%q: isName %v, isFlowName %v", s, isName(s), isFlowName(s))
+		if IsName(s) != name.MatchString(s) || isFlowName(s) != flowName.MatchString(s) {
+			t.Errorf("%q: IsName %v, isFlowName %v", s, IsName(s), isFlowName(s))
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/archy/dataaction"
 	"github.com/archflow/archflow/engine/yamldoc"
 )
@@ -141,7 +142,7 @@ func sortedKeys(m map[string]string) []string {
 func memberPath(field string) string {
 	var b strings.Builder
 	for _, p := range strings.Split(field, ".") {
-		if isIdent(p) && !isExprKeyword(p) {
+		if engine.IsName(p) && !isExprKeyword(p) {
 			b.WriteString("?." + p)
 		} else {
 			b.WriteString("?.[" + QuoteExpr(p) + "]")

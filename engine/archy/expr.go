@@ -377,7 +377,7 @@ func (e *emitter) emit(n *exprNode) string {
 		return v
 	case "member":
 		x := e.emit(n.args[0])
-		if isIdent(n.text) && !isExprKeyword(n.text) {
+		if engine.IsName(n.text) && !isExprKeyword(n.text) {
 			return x + "?." + n.text
 		}
 		return x + "?.[" + QuoteExpr(n.text) + "]"
@@ -403,18 +403,6 @@ func (e *emitter) operand(n *exprNode, prec int) string {
 		}
 	}
 	return s
-}
-
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		if r != '_' && !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') && !(i > 0 && r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 func isExprKeyword(s string) bool {
