@@ -77,7 +77,8 @@ type State struct {
 // scopeNames are the response-scope names a data action sets.
 var scopeNames = scopeNameList[:5:5]
 
-// State snapshots the instance. Values are redacted: a snapshot leaves the process.
+// State snapshots the instance. Values are redacted: a snapshot leaves the process. Its Scope
+// holds the response-scope names some expression of the flow reads (Flow.ReadsScope).
 func (in *Instance) State() *State {
 	st := &State{ID: in.res.Instance, Flow: in.flow.Name, Started: in.res.Started, Now: in.clock.Now(),
 		Vars: Values{}, Scope: Values{}, Retries: map[string]int{}}

@@ -744,7 +744,9 @@ func (in *Instance) Visits(node string) int {
 // Var is a variable's value (a variable is never one of the names bound on first use).
 func (in *Instance) Var(v *Variable) any { return in.env[v.Name] }
 
-// Get reads a variable or scope value.
+// Get reads a variable or scope value. A scope name (status, headers, body, text, elapsed,
+// error, retries) that no expression of the flow reads is not kept (Flow.ReadsScope): Get gives
+// nil for it.
 func (in *Instance) Get(name string) any {
 	for i, n := range lazyNames {
 		if n == name && in.bound&(1<<i) == 0 {
@@ -796,7 +798,8 @@ func (in *Instance) Set(v *Variable, val any) error {
 }
 
 // SetScope sets a response-scope name (status, headers, body, text, elapsed), when some
-// expression of the flow reads it (Flow.ReadsScope).
+// expression of the flow reads it (Flow.ReadsScope); otherwise it does nothing, and Get of the
+// name gives nil.
 func (in *Instance) SetScope(name string, val any) {
 	if in.flow.ReadsScope(name) {
 		in.env[name] = val
