@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +32,8 @@ type Expr struct {
 	prog *vm.Program
 	// vars are the declared variables the expression reads, to name a NOT_SET one in errors.
 	vars []string
+	// all: it reads the whole environment ($env), so every name.
+	all bool
 	// Type is the static result type, or nil when only known at run time.
 	Type reflect.Type
 	// lazy is the set of lazyNames the expression may read: those it names, all of them when
@@ -135,8 +138,12 @@ func scopeReads(names []string) uint8 {
 	return m
 }
 
-// Reads reports whether the expression reads the named variable (or scope name).
+// Reads reports whether the expression reads the named variable (or scope name); one that
+// reads $env reads them all.
 func (e *Expr) Reads(name string) bool {
+	if e.all {
+		return true
+	}
 	for _, v := range e.vars {
 		if v == name {
 			return true
@@ -481,7 +488,7 @@ func (c *Compiler) compileExpr(src string, pos yamldoc.Pos) *Expr {
 		c.Errs.Add(pos, "%s", call)
 	}
 	s.reads |= scopeReads(rc.names)
-	e := &Expr{Src: src, Pos: pos, prog: prog, vars: vars, lazy: lazyReads(rc.names)}
+	e := &Expr{Src: src, Pos: pos, prog: prog, vars: vars, all: slices.Contains(rc.names, "$env"), lazy: lazyReads(rc.names)}
 	e.setFast(s, root)
 	s.lazy |= e.lazy
 	if c.cur != nil {
