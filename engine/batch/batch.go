@@ -37,6 +37,9 @@ type Options struct {
 	PerInstance func(engine.Options) (engine.Options, func(*engine.Result))
 }
 
+// maxKeptLine is the largest result-line buffer a worker keeps for its next result.
+const maxKeptLine = 1 << 20
+
 // Run runs one instance of flow per input of in. It returns the error that stopped reading the
 // inputs (a file changed since it was checked); every result has been reported by then.
 //
@@ -128,6 +131,9 @@ func Run(ctx context.Context, flow *engine.Flow, in *Inputs, total int, o Option
 					out = line
 				}
 				report(r, j.inputs, out)
+				if cap(line) > maxKeptLine {
+					line = nil // one big result does not stay with every worker
+				}
 				if done == nil { // a result no recorder kept: its maps serve later instances
 					flow.Recycle(r)
 					in.Release(j.inputs)

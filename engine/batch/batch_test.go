@@ -90,19 +90,21 @@ nodes:
 			fmt.Fprintf(&want, "l%d:-1\n", i)
 		}
 	}
-	in, total := checked(t, flow, lines.String())
-	got := make([]string, total)
-	err := Run(context.Background(), flow, in, total, Options{Concurrency: 1, Instance: engine.Options{Channels: engine.Capture{}},
-		Report: func(r *engine.Result, inputs map[string]any, _ []byte) {
-			if fmt.Sprint(inputs["id"]) != strings.Split(fmt.Sprint(r.Outputs["seen"]), ":")[0] {
-				t.Errorf("line %d: inputs %v beside outputs %v", r.Input.Line, inputs, r.Outputs)
-			}
-			got[r.Input.Line-1] = fmt.Sprint(r.Outputs["seen"])
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if g := strings.Join(got, "\n") + "\n"; g != want.String() {
-		t.Errorf("got\n%s\nwant\n%s", g, want.String())
+	for _, workers := range []int{1, 4} { // 4: a map handed back while another worker reads it shows under -race
+		in, total := checked(t, flow, lines.String())
+		got := make([]string, total)
+		err := Run(context.Background(), flow, in, total, Options{Concurrency: workers, Instance: engine.Options{Channels: engine.Capture{}},
+			Report: func(r *engine.Result, inputs map[string]any, _ []byte) {
+				if fmt.Sprint(inputs["id"]) != strings.Split(fmt.Sprint(r.Outputs["seen"]), ":")[0] {
+					t.Errorf("%d workers, line %d: inputs %v beside outputs %v", workers, r.Input.Line, inputs, r.Outputs)
+				}
+				got[r.Input.Line-1] = fmt.Sprint(r.Outputs["seen"])
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := strings.Join(got, "\n") + "\n"; g != want.String() {
+			t.Errorf("%d workers: got\n%s\nwant\n%s", workers, g, want.String())
+		}
 	}
 }

@@ -43,3 +43,15 @@ func checked(t *testing.T, flow *engine.Flow, text string) (*Inputs, int) {
 	}
 	return in, total
 }
+
+// parallelCheck is Check of a JSON Lines file by checkJSONL on workers goroutines, whatever
+// GOMAXPROCS is.
+func parallelCheck(t *testing.T, in *Inputs, workers int) (int, error) {
+	t.Helper()
+	fh, err := os.Open(in.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	return in.checked(in.checkJSONL(fh, workers, in.checkChunk))
+}

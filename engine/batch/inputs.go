@@ -64,18 +64,19 @@ func NewInputs(flow *engine.Flow, pairs []string, path string, ignoreExtra bool)
 	return s, nil
 }
 
-// Check reads every input and returns how many there are, or every error (file:line:col).
+// Check reads every input and returns how many there are, or every error (file:line:col): those
+// of the lines in line order, the first maxInputErrors of them, then the error that ended the
+// reading (a line too long) when it came before that many.
 func (s *Inputs) Check() (int, error) {
-	if s.path != "" && strings.ToLower(filepath.Ext(s.path)) != ".csv" && runtime.GOMAXPROCS(0) > 1 {
-		fh, err := os.Open(s.path)
-		if err != nil {
-			return 0, fmt.Errorf("%v", err)
-		}
-		defer fh.Close()
-		n, errs, err := s.checkJSONL(fh)
-		return s.checked(n, errs, err)
+	if s.path == "" || strings.ToLower(filepath.Ext(s.path)) == ".csv" {
+		return s.checkEach()
 	}
-	return s.checkEach()
+	fh, err := os.Open(s.path)
+	if err != nil {
+		return 0, fmt.Errorf("%v", err)
+	}
+	defer fh.Close()
+	return s.checked(s.checkJSONL(fh, runtime.GOMAXPROCS(0), s.checkChunk))
 }
 
 // checkEach is Check line after line.
@@ -98,9 +99,17 @@ func (s *Inputs) checkEach() (int, error) {
 	return s.checked(n, errs, err)
 }
 
-// checked is the result of a check that found n inputs and errs, or stopped at err.
+// checked is the result of a check that found n inputs and errs (at most maxInputErrors), then
+// stopped at err: an error at a line of the file (reading it failed) follows errs, up to
+// maxInputErrors; any other is the only error.
 func (s *Inputs) checked(n int, errs yamldoc.ErrorList, err error) (int, error) {
-	if err != nil && !errors.Is(err, errTooManyErrors) {
+	var at yamldoc.ErrorList
+	switch {
+	case err == nil || errors.Is(err, errTooManyErrors):
+	case errors.As(err, &at):
+		errs = append(errs, at...)
+		errs = errs[:min(len(errs), maxInputErrors)]
+	default:
 		return 0, err
 	}
 	if len(errs) > 0 {
@@ -266,94 +275,121 @@ func (s *Inputs) readJSONL(r io.Reader, fn func(line int, text []byte) error) er
 // checkChunk is lines of a JSON Lines file checked together, and what the check found.
 type checkChunk struct {
 	lines []int  // the line numbers
-	ends  []int  // where each line ends in text
-	text  []byte // the lines, one after another
+	ends  []int  // where each line ends in the text checked
+	text  []byte // the lines, one after another (not a long line: checked where it was read)
 	n     int    // the inputs (lines not blank)
 	errs  []*yamldoc.Error
-	done  chan struct{}
+	done  chan struct{} // a token once checked
 }
 
 // checkLines is how many lines a chunk of a parallel check holds: enough that handing a chunk
 // to a goroutine costs nothing beside checking it.
 const checkLines = 512
 
-// checkBytes bounds a chunk's text too: a file of long lines is held a few lines at a time, not
-// checkLines of them (each may be MaxInputLine long).
+// checkBytes bounds a chunk's text too. A line longer than that is no chunk's: the reader checks
+// it where it read it (in its buffer, up to MaxInputLine), one at a time, not one per processor.
 const checkBytes = 1 << 20
 
-// checkJSONL is Check of a JSON Lines file on every processor: the lines are read in order and
-// checked in chunks by GOMAXPROCS goroutines (decoding them is the work, and nothing else runs
-// while a batch is checked); the errors come back in line order, the first maxInputErrors.
-func (s *Inputs) checkJSONL(r io.Reader) (int, yamldoc.ErrorList, error) {
-	work := make(chan *checkChunk)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
+// checkJSONL is Check of a JSON Lines file on workers goroutines (decoding the lines is the work,
+// and nothing else runs while a batch is checked); check is s.checkChunk (a test's wrapper of it).
+// It returns the inputs, the errors of the lines in line order (the first maxInputErrors) and
+// the error that ended the reading.
+//
+// workers+1 chunks go round: the reader fills one (free), hands it to a worker (work) and, in
+// line order, to the collector (order), which waits until it is checked, takes its errors and
+// frees it. So the reader is never more than workers+1 chunks ahead of the collector, and it
+// stops once the collector has maxInputErrors errors (enough).
+func (s *Inputs) checkJSONL(r io.Reader, workers int, check func(c *checkChunk, text []byte)) (int, yamldoc.ErrorList, error) {
+	free := make(chan *checkChunk, workers+1)
+	for range workers + 1 {
+		free <- &checkChunk{done: make(chan struct{}, 1)}
+	}
+	work, order := make(chan *checkChunk), make(chan *checkChunk, workers+1)
+	for range workers {
 		go func() {
-			defer wg.Done()
 			for c := range work {
-				s.checkChunk(c)
-				c.lines, c.ends, c.text = nil, nil, nil // a chunk waiting to be collected keeps only its errors
-				close(c.done)
+				check(c, c.text)
+				c.done <- struct{}{}
 			}
 		}()
 	}
-	var pending []*checkChunk // sent, in line order
 	n := 0
 	var errs yamldoc.ErrorList
-	// collect takes the errors of the chunks done at the front of pending (all of them, waiting,
-	// when wait)
-	collect := func(wait bool) {
-		for len(pending) > 0 {
-			c := pending[0]
-			if !wait {
-				select {
-				case <-c.done:
-				default:
-					return
-				}
-			}
+	enough, collected := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(collected)
+		for c := range order {
 			<-c.done
 			n += c.n
-			errs = append(errs, c.errs...)
-			pending = pending[1:]
+			if len(errs) < maxInputErrors {
+				errs = append(errs, c.errs[:min(len(c.errs), maxInputErrors-len(errs))]...)
+				if len(errs) == maxInputErrors {
+					close(enough)
+				}
+			}
+			c.lines, c.ends, c.text, c.n, c.errs = c.lines[:0], c.ends[:0], c.text[:0], 0, c.errs[:0]
+			free <- c
+		}
+	}()
+	cur := <-free
+	// next hands cur on, to a worker or, checked already, to the collector alone, and takes
+	// the next chunk
+	next := func(checked bool) error {
+		if checked {
+			cur.done <- struct{}{}
+		} else {
+			work <- cur
+		}
+		order <- cur
+		cur = nil
+		select {
+		case <-enough:
+			return errTooManyErrors
+		default:
+		}
+		select {
+		case <-enough:
+			return errTooManyErrors
+		case cur = <-free:
+			return nil
 		}
 	}
-	cur := &checkChunk{done: make(chan struct{})}
-	send := func() {
-		work <- cur
-		pending = append(pending, cur)
-		cur = &checkChunk{done: make(chan struct{})}
-		collect(false)
-	}
 	err := s.readJSONL(r, func(line int, text []byte) error {
+		if len(cur.lines) > 0 && len(cur.text)+len(text) > checkBytes {
+			if err := next(false); err != nil {
+				return err
+			}
+		}
 		cur.lines = append(cur.lines, line)
+		if len(text) > checkBytes {
+			cur.ends = append(cur.ends, len(text))
+			check(cur, text)
+			return next(true)
+		}
 		cur.text = append(cur.text, text...)
 		cur.ends = append(cur.ends, len(cur.text))
-		if len(cur.lines) == checkLines || len(cur.text) >= checkBytes {
-			send()
-			if len(errs) >= maxInputErrors {
-				return errTooManyErrors
-			}
+		if len(cur.lines) == checkLines || len(cur.text) == checkBytes {
+			return next(false)
 		}
 		return nil
 	})
-	if len(cur.lines) > 0 && err == nil {
-		send()
+	if cur != nil && len(cur.lines) > 0 { // the last lines, or those before a read error
+		work <- cur
+		order <- cur
 	}
 	close(work)
-	wg.Wait()
-	collect(true)
-	if err != nil && !errors.Is(err, errTooManyErrors) {
-		return 0, nil, err
+	close(order)
+	<-collected
+	if errors.Is(err, errTooManyErrors) {
+		err = nil
 	}
-	return n, errs[:min(len(errs), maxInputErrors)], nil
+	return n, errs, err
 }
 
-// checkChunk checks the lines of c as Check checks a line.
-func (s *Inputs) checkChunk(c *checkChunk) {
-	var text []byte
-	cols := func() map[string]int { return jsonValueColumns(string(text)) }
+// checkChunk checks the lines of c, in text, as Check checks a line.
+func (s *Inputs) checkChunk(c *checkChunk, text []byte) {
+	var t []byte
+	cols := func() map[string]int { return jsonValueColumns(string(t)) }
 	emit := s.emitter(false, func(_ int, _ map[string]any, err error) error {
 		c.n++
 		if err != nil {
@@ -364,9 +400,9 @@ func (s *Inputs) checkChunk(c *checkChunk) {
 	start := 0
 	scratch := map[string]any{} // the values are only checked: every line decodes into one map
 	for i, line := range c.lines {
-		text = c.text[start:c.ends[i]]
+		t = text[start:c.ends[i]]
 		start = c.ends[i]
-		s.jsonLine(line, text, scratch, cols, emit) // emit keeps the error and returns none
+		s.jsonLine(line, t, scratch, cols, emit) // emit keeps the error and returns none
 	}
 }
 

@@ -16,16 +16,7 @@ const maxDepth = 64
 
 // Unmarshal is json.Unmarshal(data, &v) for v of type any.
 func Unmarshal(data []byte) (any, error) {
-	d := decoder{data: data}
-	d.space()
-	if v, ok := d.value(0); ok {
-		d.space()
-		if d.pos == len(d.data) {
-			return v, nil
-		}
-	}
-	var v any
-	err := json.Unmarshal(data, &v)
+	v, _, err := UnmarshalInto(data, nil, nil)
 	return v, err
 }
 
@@ -38,8 +29,9 @@ type decoder struct {
 }
 
 // UnmarshalInto is Unmarshal of a document that is usually an object: one decoded here fills
-// m (emptied first), and v is m (filled says so); its keys equal to one of keys are those
-// strings, not copies. Anything else is Unmarshal's value, and m is left in any state.
+// m (emptied first; a new map when m is nil), and v is m (filled says so); its keys equal to one
+// of keys are those strings, not copies. Anything else is Unmarshal's value, and m is left in
+// any state.
 func UnmarshalInto(data []byte, m map[string]any, keys []string) (v any, filled bool, err error) {
 	clear(m)
 	d := decoder{data: data, top: m, keys: keys}

@@ -81,18 +81,15 @@ func (p *printer) encode(b []byte, r *engine.Result) []byte {
 	return append(b, '\n')
 }
 
-// printJSON prints a JSON result line from one buffer for every line; an error (text output,
-// a result that does not encode) leaves it to printResult.
+// printJSON prints r's JSON result line (encode's) from one buffer for every line; an error
+// (text output, a result that does not encode) leaves it to printResult.
 func (p *printer) printJSON(r *engine.Result) error {
-	if p.output != "json" {
+	line := p.encode(p.line[:0], r)
+	if line == nil {
 		return errors.ErrUnsupported
 	}
-	b, err := r.AppendJSON(p.line[:0])
-	if err != nil {
-		return err
-	}
-	p.line = append(b, '\n')
-	p.stdout.Write(p.line) // as printResult: a failed write of stdout is not retried
+	p.line = line
+	p.stdout.Write(line) // as printResult: a failed write of stdout is not retried
 	return nil
 }
 
