@@ -73,8 +73,8 @@ func (v *Value) AppendJSON(b []byte, in *Instance) ([]byte, error) {
 	}
 	var err error
 	if v.json.whole {
-		x, err := v.Eval(in)
-		if err != nil {
+		var x any
+		if x, err = v.Eval(in); err != nil {
 			return b, err
 		}
 		b, err = trace.AppendValue(b, x, true)

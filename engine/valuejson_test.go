@@ -2,45 +2,62 @@ package engine_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/archflow/archflow/engine"
-	"github.com/archflow/archflow/engine/trace"
 	"github.com/archflow/archflow/nodes"
 )
 
-// A structured body is written as JSON straight from its templates' values: the bytes of
-// encoding Eval's value, its templates run in the same (document) order, and its errors Eval's.
+// bodyFlow is a flow whose one data action POSTs body to url.
+func bodyFlow(t *testing.T, body, url string) *engine.Flow {
+	t.Helper()
+	src := fmt.Sprintf(`flow: v
+variables:
+  n: {type: integer, default: 7}
+  s: {type: string, default: "x\"y"}
+  zero: {type: number, default: 0}
+  unset: {type: integer}
+actions:
+  push: {method: POST, url: %q, body: %s}
+start: call
+nodes:
+  call: {data_action: push, next: done, on_failure: done}
+  done: {end: success}
+`, url, body)
+	f, err := nodes.Builtins().Load("v.yaml", []byte(src))
+	if err != nil {
+		t.Fatalf("%s: %v", body, err)
+	}
+	return f
+}
+
+// A structured body is written as JSON straight from its templates' values: byte for byte what
+// encoding/json writes for Eval's value, its templates run in the same (document) order, and
+// its errors encoding/json's (a value JSON cannot hold) or Eval's.
 func TestValueAppendJSONIsEvalEncoded(t *testing.T) {
 	t.Parallel()
+	inf := `"{{ 1 / zero }}"`
 	bodies := []string{
 		`{b: 1, a: "{{ n }}", c: [true, null, 2.5, "{{ uuid() }}", {z: "{{ uuid() }}", y: "<&>"}], d: {}, e: [], "é": "{{ s }}"}`,
 		`[3, "{{ uuid() }}", ["{{ uuid() }}"], {k: "{{ uuid() }}"}]`,
 		`{z: "{{ uuid() }}", m: {y: "{{ uuid() }}", b: "{{ uuid() }}"}, a: "{{ uuid() }}"}`, // run in this order, written sorted
 		`{a: 1, a: "{{ uuid() }}", b: "{{ uuid() }}"}`,                                      // a key twice: the later wins, as in Eval's map
 		`42`,
-		`{x: "{{ 1 / zero }}", n: "{{ n }}"}`,
+		`{x: ` + inf + `, n: "{{ n }}"}`,
 		`{list: [` + strings.Repeat(`"{{ uuid() }}", `, 40) + `1]}`, // more scalars than kept on the stack
+		`{a: 1, a: ` + inf + `}`,                                    // a key twice, holding +Inf
+		`{list: [` + strings.Repeat(`1, `, 40) + inf + `]}`,         // more than 32 scalars, one +Inf
+		`{b: "{{ unset + 1 }}", a: ` + inf + `}`,                    // Eval's error (the template runs first)
 	}
 	for _, body := range bodies {
-		src := fmt.Sprintf(`flow: v
-variables:
-  n: {type: integer, default: 7}
-  s: {type: string, default: "x\"y"}
-  zero: {type: number, default: 0}
-actions:
-  push: {method: POST, url: "http://127.0.0.1:1/x", body: %s}
-start: done
-nodes:
-  done: {end: success}
-`, body)
-		f, err := nodes.Builtins().Load("v.yaml", []byte(src))
-		if err != nil {
-			t.Fatalf("%s: %v", body, err)
-		}
+		f := bodyFlow(t, body, "http://127.0.0.1:1/x")
 		value := f.Actions["push"].Body
 		ids := 0
 		var in *engine.Instance
@@ -48,10 +65,10 @@ nodes:
 			UUID:    func() string { ids++; return fmt.Sprint("id-", ids) },
 			Started: func(i *engine.Instance) { in = i }})
 		ids = 0
-		x, evalErr := value.Eval(in)
+		x, wantErr := value.Eval(in)
 		var want []byte
-		if evalErr == nil {
-			want, evalErr = trace.AppendValue(nil, x, true)
+		if wantErr == nil {
+			want, wantErr = json.Marshal(x)
 		}
 		ids = 0
 		got, err := value.AppendJSON(nil, in)
@@ -59,8 +76,32 @@ nodes:
 		if errors.As(err, &je) {
 			err = je.Err
 		}
-		if fmt.Sprint(err) != fmt.Sprint(evalErr) || (err == nil && string(got) != string(want)) {
-			t.Errorf("%s:\n got %s %v\nwant %s %v", body, got, err, want, evalErr)
+		if fmt.Sprint(err) != fmt.Sprint(wantErr) || (err == nil && string(got) != string(want)) {
+			t.Errorf("%s:\n got %s %v\nwant %s %v", body, got, err, want, wantErr)
+		}
+	}
+}
+
+// A body JSON cannot hold is not sent, whatever its shape: the step fails with encoding/json's
+// error, not POSTing null in the value's place.
+func TestBodyJSONCannotHoldIsNotSent(t *testing.T) {
+	t.Parallel()
+	var sent atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { sent.Add(1) }))
+	defer srv.Close()
+	inf := `"{{ 1 / zero }}"`
+	for _, body := range []string{
+		`{b: ` + inf + `}`,
+		`{a: 1, a: ` + inf + `}`,                                 // a key twice
+		`[` + strings.Repeat(`1, `, 40) + inf + `]`,              // more than 32 scalars
+		`{x: {a: "y", a: [` + inf + `]}, y: "{{ n }}"}`,          // a key twice, deeper
+		`{l: [` + strings.Repeat(`"{{ n }}", `, 32) + inf + `]}`, // more than 32 templates
+	} {
+		sent.Store(0)
+		res := bodyFlow(t, body, srv.URL).Run(context.Background(), nil, &engine.Options{Channels: engine.Capture{}})
+		if sent.Load() != 0 || res.Error == nil || !strings.Contains(res.Error.Message, "json: unsupported value: +Inf") {
+			t.Errorf("%s: %d requests sent, outcome %s, error %+v; want none sent and json: unsupported value: +Inf",
+				body, sent.Load(), res.Outcome, res.Error)
 		}
 	}
 }
