@@ -1,43 +1,58 @@
-package engine
+package engine_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
-	"time"
 
-	"github.com/archflow/archflow/engine/failure"
+	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/trace"
+	"github.com/archflow/archflow/nodes"
 )
 
-// resetEvent zeroes every field of an event: a field added to trace.Event and not to resetEvent
-// fails here, not as a value leaking from one reused event into the next.
-func TestResetEventZeroesEveryField(t *testing.T) {
-	var e trace.Event
-	v := reflect.ValueOf(&e).Elem()
-	for i := range v.NumField() {
-		f := v.Field(i)
-		switch f.Kind() {
-		case reflect.String:
-			f.SetString("x")
-		case reflect.Int:
-			f.SetInt(1)
-		case reflect.Slice:
-			f.Set(reflect.MakeSlice(f.Type(), 1, 1))
-		case reflect.Map:
-			f.Set(reflect.MakeMap(f.Type()))
-		case reflect.Pointer:
-			f.Set(reflect.New(f.Type().Elem()))
-		case reflect.Interface:
-			f.Set(reflect.ValueOf(1))
-		case reflect.Struct:
-			f.Set(reflect.ValueOf(time.Unix(1, 0)))
-		default:
-			t.Fatalf("Event.%s: teach this test %s", v.Type().Field(i).Name, f.Kind())
+// An instance tracing to a tracer that copies events reuses one event: each line holds only its
+// own event's values, nothing left over from the one before (an assign of two variables, then
+// events that set one or none).
+func TestReusedEventHoldsOnlyItsOwnValues(t *testing.T) {
+	t.Parallel()
+	f, err := nodes.Builtins().Load("reset.yaml", []byte(`flow: reset
+variables:
+  x: {type: integer, default: 0}
+  y: {type: string}
+start: both
+nodes:
+  both:
+    assign: {x: 1, y: "two"}
+    next: one
+  one:
+    assign: {x: 3}
+    next: done
+  done: {end: success}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tr := trace.NewJSONLTracer(&buf)
+	f.Run(context.Background(), nil, &engine.Options{Tracer: tr, Channels: engine.Capture{}})
+	tr.Flush()
+	var sets []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var e map[string]any
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		if e["event"] == "assign" {
+			sets = append(sets, e["set"].(map[string]any))
+		} else if _, ok := e["set"]; ok {
+			t.Errorf("a %s event holds a set: %s", e["event"], line)
 		}
 	}
-	e.Error = &failure.ErrorInfo{}
-	resetEvent(&e)
-	if !reflect.DeepEqual(e, trace.Event{}) {
-		t.Errorf("left set: %+v", e)
+	want := []map[string]any{{"x": 1.0, "y": "two"}, {"x": 3.0}}
+	if !reflect.DeepEqual(sets, want) {
+		t.Errorf("assigns set %v, want %v\n%s", sets, want, buf.String())
 	}
 }

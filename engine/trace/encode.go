@@ -387,50 +387,26 @@ var safeBytes, htmlSafeBytes = func() (s, h [256]bool) {
 
 // needsEscape reports whether any of the eight bytes in x is one a JSON string does not hold
 // as it is: a control character, a quote, a backslash, a byte of a multi-byte character (those
-// are checked one by one), and <, >, & with html. Each test finds whether some byte is below a bound or equal to a
-// value without a loop (the lowest such byte is always found: what a borrow may flag above it
-// does not matter to "any").
+// are checked one by one), and <, >, & with html. Each test finds whether some byte is below a
+// bound or equal to a value without a loop (the lowest such byte is always found: what a borrow
+// may flag above it does not matter to "any").
 func needsEscape(x uint64, html bool) bool {
-	bad := (x-lo*0x20)&^x&hi | x&hi | hasZero(x^(lo*'"')) | hasZero(x^(lo*'\\'))
+	bad := (x-eachByte*0x20)&^x&highBits | x&highBits | hasZeroByte(x^(eachByte*'"')) | hasZeroByte(x^(eachByte*'\\'))
 	if html {
-		bad |= hasZero(x^(lo*'<')) | hasZero(x^(lo*'>')) | hasZero(x^(lo*'&'))
+		bad |= hasZeroByte(x^(eachByte*'<')) | hasZeroByte(x^(eachByte*'>')) | hasZeroByte(x^(eachByte*'&'))
 	}
 	return bad != 0
 }
 
-const lo, hi = 0x0101010101010101, 0x8080808080808080
+// eachByte times c is c in each of a word's eight bytes; highBits is the high bit of each.
+const eachByte, highBits = 0x0101010101010101, 0x8080808080808080
 
-// hasZero is non-zero when some byte of v is zero.
-func hasZero(v uint64) uint64 { return (v - lo) &^ v & hi }
+// hasZeroByte is non-zero when some byte of v is zero.
+func hasZeroByte(v uint64) uint64 { return (v - eachByte) &^ v & highBits }
 
 // str writes s quoted as encoding/json does: control characters, " and \ escaped (and <, >, &
 // with html), invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped.
 func (w *jsonWriter) str(s string) {
-	safe := &safeBytes
-	if w.html {
-		safe = &htmlSafeBytes
-	}
-	// a short string with nothing to escape (a name, a kind, a small value) is copied whole
-	if len(s) <= 32 {
-		i := 0
-		for i < len(s) && safe[s[i]] {
-			i++
-		}
-		if i == len(s) {
-			n := len(w.b)
-			b := slices.Grow(w.b, len(s)+2)[:n+len(s)+2]
-			b[n] = '"'
-			copy(b[n+1:], s)
-			b[n+1+len(s)] = '"'
-			w.b = b
-			return
-		}
-	}
-	w.strLong(s)
-}
-
-// strLong is str past its short case.
-func (w *jsonWriter) strLong(s string) {
 	safe := &safeBytes
 	if w.html {
 		safe = &htmlSafeBytes

@@ -3,10 +3,12 @@ package trace
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,8 +98,9 @@ func TestVarsEncodeAsTheirMap(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"Set":{"b":1,"a":"x"}}`), &back); err != nil || !reflect.DeepEqual(back.Set, Vars{{"a", "x"}, {"b", 1.0}}) {
 		t.Errorf("read back %#v, %v", back.Set, err)
 	}
-	if got := FormatVars(reversed[:3].Map()); got != FormatVars(VarsOf(reversed[:3].Map()).Map()) {
-		t.Errorf("FormatVars %s", got)
+	vs := Vars{{"s", "x y"}, {"n", nil}, {"d", 90 * time.Second}, {"b", 1.5}}
+	if got, want := FormatVars(vs.Map()), `b=1.5 d=1m30s n=NOT_SET s="x y"`; got != want {
+		t.Errorf("FormatVars(Map) = %s, want %s", got, want)
 	}
 }
 
@@ -173,9 +176,12 @@ func TestAppendJSONRefusesWhatJSONCannotHold(t *testing.T) {
 	var buf bytes.Buffer
 	tr := NewJSONLTracer(&buf)
 	tr.Event(&Event{Seq: 1, Event: "assign", Set: Vars{{"x", math.NaN()}}})
+	tr.Event(&Event{Seq: 2, Event: "request", Body: map[string]any{"y": math.Inf(1)}})
+	tr.Event(&Event{Seq: 3, Event: "request", Body: map[string]any{"z": math.Inf(-1), "pad": strings.Repeat("p", 2000)}}) // large
 	tr.Flush()
-	if !strings.Contains(buf.String(), `"x":"NaN"`) {
-		t.Errorf("the tracer's fallback lost the event: %s", buf.String())
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], `"x":"NaN"`) || !strings.Contains(lines[1], `"y":"+Inf"`) || !strings.Contains(lines[2], `"z":"-Inf"`) {
+		t.Errorf("the tracer's fallback lost an event: %s", buf.String())
 	}
 }
 
@@ -212,6 +218,26 @@ func BenchmarkJSONLTracer(b *testing.B) {
 		tr.Event(enter)
 		tr.Event(dec)
 	}
+}
+
+// BenchmarkJSONLTracerBody writes a request event with a 20 KB body from parallel goroutines
+// (run it with -cpu 2 or more): encoded outside the lock, in a reused buffer.
+func BenchmarkJSONLTracerBody(b *testing.B) {
+	tr := NewJSONLTracer(discard{})
+	items := make([]any, 200)
+	for i := range items {
+		items[i] = map[string]any{"id": fmt.Sprintf("item-%04d", i), "amount": float64(i) + 0.25, "note": "a line of text <x> & more", "ok": i%2 == 0}
+	}
+	e := &Event{Seq: 3, Instance: "5f0c3a3e-8a1d-4f6e-9a59-2a8d1c1f0b7e", Time: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
+		Node: "call", Kind: "data_action", Event: "request", Method: "POST", URL: "http://h/x", Body: map[string]any{"items": items}}
+	line, _ := AppendJSON(nil, e, true)
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			tr.Event(e)
+		}
+	})
 }
 
 type discard struct{}
@@ -304,6 +330,48 @@ func TestJSONLTracerRepeatsWhatItWroteLast(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Small events (encoded in the writer's buffer) and large ones (encoded aside, then copied in),
+// traced from several goroutines, come out whole, one a line, each as AppendJSON writes it.
+func TestJSONLTracerWritesEveryEventWhole(t *testing.T) {
+	var buf bytes.Buffer
+	tr := NewJSONLTracer(&buf)
+	var want []string
+	var events [4][]*Event
+	for g := range events {
+		for i := range 60 {
+			e := &Event{Seq: g*100 + i, Instance: fmt.Sprint("i-", g), Event: "request", Set: Vars{{"n", i}}}
+			switch i % 3 {
+			case 1:
+				e.Body = map[string]any{"list": slices.Repeat([]any{"<item>", 1.5, true}, 200)} // about 3 KB
+			case 2:
+				e.Body = strings.Repeat("b", 30000) // more than half the writer's buffer
+			}
+			line, err := AppendJSON(nil, e, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			events[g] = append(events[g], e)
+			want = append(want, string(line))
+		}
+	}
+	var wg sync.WaitGroup
+	for _, es := range events {
+		wg.Go(func() {
+			for _, e := range es {
+				tr.Event(e)
+			}
+		})
+	}
+	wg.Wait()
+	tr.Flush()
+	got := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("%d lines written for %d events, not each its AppendJSON line", len(got), len(want))
 	}
 }
 

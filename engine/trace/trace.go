@@ -85,35 +85,119 @@ func NewJSONLTracer(w io.Writer) *JSONLTracer {
 	return &JSONLTracer{w: bufio.NewWriterSize(w, 64<<10)}
 }
 
-// eventRoom is the free space an event is encoded into: most events are a few hundred bytes, and
-// one that outgrows it is encoded in memory of its own.
+// eventRoom is the free space a small event is encoded into: most events are a few hundred bytes.
 const eventRoom = 4 << 10
 
-// Event encodes e straight into the writer's buffer, under the lock: an event is a few hundred
-// bytes encoded in a fraction of a microsecond, less than handing a scratch buffer around would
-// cost, and a line is never split between two writers.
+// eventBuffer is a scratch buffer of JSONLTracer for a large event, encoded outside the lock,
+// with the last instance id and time it wrote.
+type eventBuffer struct {
+	b    []byte
+	last lastWritten
+}
+
+var eventBuffers = sync.Pool{New: func() any { return &eventBuffer{b: make([]byte, 0, 1024)} }}
+
+// Event encodes e and writes it as one line (a line is never split between two writers).
+// A small event is encoded under the lock straight into the writer's free space: a fraction of
+// a microsecond, less than handing a scratch buffer around would cost. One whose values (body,
+// inputs, outputs, variables set) may hold more than a KiB is encoded outside the lock into a
+// reused scratch buffer, then copied in: instances encode large bodies in parallel, and the
+// writer's free space is not outgrown into fresh memory each time.
 func (t *JSONLTracer) Event(e *Event) {
+	if !small(e) {
+		buf := eventBuffers.Get().(*eventBuffer)
+		b, err := appendEvent(buf.b[:0], e, true, &buf.last)
+		if err == nil {
+			buf.b = b
+		} else {
+			b = encodeFallback(e, err)
+		}
+		t.mu.Lock()
+		t.w.Write(b)
+		t.w.WriteByte('\n')
+		t.mu.Unlock()
+		if cap(buf.b) <= 64<<10 { // an event with a large body does not pin its buffer
+			eventBuffers.Put(buf)
+		}
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.w.Available() < eventRoom {
 		t.w.Flush() // an error stays with the writer, and Flush reports it
 	}
 	b, err := appendEvent(t.w.AvailableBuffer(), e, true, &t.last)
-	if err != nil { // never skip an event: show what JSON cannot hold as strings
-		cp := *e
-		cp.Inputs, _ = Encodable(e.Inputs).(map[string]any)
-		if e.Set != nil {
-			cp.Set = VarsOf(Encodable(e.Set.Map()).(map[string]any))
-		}
-		cp.Body = Encodable(e.Body)
-		cp.Message = strings.TrimSpace(e.Message + " (some values could not be encoded as JSON: " + err.Error() + ")")
-		if b, err = json.Marshal(&cp); err != nil {
-			b, _ = json.Marshal(&Event{Seq: e.Seq, Instance: e.Instance, Time: e.Time, Node: e.Node, Kind: e.Kind, Event: e.Event,
-				Message: "event could not be encoded as JSON: " + err.Error()})
-		}
+	if err != nil {
+		b = encodeFallback(e, err)
 	}
 	b = append(b, '\n')
-	t.w.Write(b) // within the buffer's free space, a copy onto itself; beyond it, one write
+	t.w.Write(b) // within the buffer's free space, a copy onto itself
+}
+
+// small reports whether e's values surely take less than a KiB of JSON, roughly (an event it
+// misjudges is written all the same).
+func small(e *Event) bool {
+	room := 1 << 10
+	if e.Body != nil {
+		room = roomLeft(e.Body, room)
+	}
+	if len(e.Inputs) > 0 { // ranging over an empty map costs more than this test
+		room = roomLeft(e.Inputs, room)
+	}
+	if len(e.Outputs) > 0 {
+		room = roomLeft(e.Outputs, room)
+	}
+	for _, v := range e.Set {
+		if room < 0 {
+			break
+		}
+		room = roomLeft(v.Value, room-len(v.Name)-4)
+	}
+	return room >= 0
+}
+
+// roomLeft is room less about the size of v as JSON; once that is negative it stops counting.
+// A value of a type other than JSON's (and int, int64) counts as too large.
+func roomLeft(v any, room int) int {
+	switch x := v.(type) {
+	case nil, bool, float64, int, int64:
+		return room - 24
+	case string:
+		return room - len(x) - 2
+	case map[string]any:
+		for k, e := range x {
+			if room = roomLeft(e, room-len(k)-4); room < 0 {
+				return room
+			}
+		}
+		return room - 2
+	case []any:
+		for _, e := range x {
+			if room = roomLeft(e, room-1); room < 0 {
+				return room
+			}
+		}
+		return room - 2
+	}
+	return -1
+}
+
+// encodeFallback is e, which appendEvent could not encode (err), with what JSON cannot hold
+// shown as strings: an event is never skipped.
+func encodeFallback(e *Event, err error) []byte {
+	cp := *e
+	cp.Inputs, _ = Encodable(e.Inputs).(map[string]any)
+	if e.Set != nil {
+		cp.Set = VarsOf(Encodable(e.Set.Map()).(map[string]any))
+	}
+	cp.Body = Encodable(e.Body)
+	cp.Message = strings.TrimSpace(e.Message + " (some values could not be encoded as JSON: " + err.Error() + ")")
+	b, err := json.Marshal(&cp)
+	if err != nil {
+		b, _ = json.Marshal(&Event{Seq: e.Seq, Instance: e.Instance, Time: e.Time, Node: e.Node, Kind: e.Kind, Event: e.Event,
+			Message: "event could not be encoded as JSON: " + err.Error()})
+	}
+	return b
 }
 
 // CopiesEvents: an event is encoded before Event returns.
@@ -218,7 +302,8 @@ func (r *Redactor) Empty() bool {
 	return r.r.Load() == nil
 }
 
-// Value redacts every string inside v, returning a copy when anything changed.
+// Value redacts every string inside v: v itself when no secret is registered, else a map or a
+// list is copied whether or not it held one.
 func (r *Redactor) Value(v any) any {
 	if r.Empty() {
 		return v
@@ -248,7 +333,8 @@ func (r *Redactor) Value(v any) any {
 	return v
 }
 
-// Vars redacts every string inside the values of vs, returning a copy when anything changed.
+// Vars redacts every string inside the values of vs: vs itself when no secret is registered,
+// else a copy (whether or not a value held one).
 func (r *Redactor) Vars(vs Vars) Vars {
 	if r.Empty() {
 		return vs
