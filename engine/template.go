@@ -284,7 +284,12 @@ func (c *Compiler) value(n *yaml.Node) *Value {
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			v.keys = append(v.keys, n.Content[i].Value)
+			k := n.Content[i]
+			if slices.Contains(v.keys, k.Value) { // as everywhere in a flow file: the later entry would silently win
+				c.Errs.Add(yamldoc.PosOf(c.File, k), "duplicate key %q", k.Value)
+				continue
+			}
+			v.keys = append(v.keys, k.Value)
 			v.vals = append(v.vals, c.value(n.Content[i+1]))
 		}
 	case yaml.SequenceNode:

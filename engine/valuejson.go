@@ -15,8 +15,7 @@ type valueJSON struct {
 	leaf, leaves int
 	// sorted are a mapping's entries by key, the order encoding/json writes a map in
 	sorted []int
-	// whole: Eval, then encode (a mapping with a key twice, whose later entry wins in Eval's
-	// map; a value with more scalars than AppendJSON keeps on its stack)
+	// whole: Eval, then encode (a value with more scalars than AppendJSON keeps on its stack)
 	whole bool
 }
 
@@ -28,7 +27,7 @@ func (v *Value) prepareJSON() {
 	if v == nil {
 		return
 	}
-	n, whole := 0, false
+	n := 0
 	var walk func(x *Value)
 	walk = func(x *Value) {
 		switch x.kind {
@@ -37,10 +36,7 @@ func (v *Value) prepareJSON() {
 			for i := range x.keys {
 				x.json.sorted[i] = i
 			}
-			slices.SortStableFunc(x.json.sorted, func(a, b int) int { return strings.Compare(x.keys[a], x.keys[b]) })
-			for i := 1; i < len(x.json.sorted); i++ {
-				whole = whole || x.keys[x.json.sorted[i]] == x.keys[x.json.sorted[i-1]]
-			}
+			slices.SortFunc(x.json.sorted, func(a, b int) int { return strings.Compare(x.keys[a], x.keys[b]) }) // keys are unique
 			for _, c := range x.vals {
 				walk(c)
 			}
@@ -54,7 +50,7 @@ func (v *Value) prepareJSON() {
 		}
 	}
 	walk(v)
-	v.json.leaves, v.json.whole = n, whole || n > maxLeaves
+	v.json.leaves, v.json.whole = n, n > maxLeaves
 }
 
 // JSONError is a value JSON cannot hold (NaN, ±Inf, a function): encoding/json's error.

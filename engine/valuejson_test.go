@@ -48,12 +48,11 @@ func TestValueAppendJSONIsEvalEncoded(t *testing.T) {
 		`{b: 1, a: "{{ n }}", c: [true, null, 2.5, "{{ uuid() }}", {z: "{{ uuid() }}", y: "<&>"}], d: {}, e: [], "é": "{{ s }}"}`,
 		`[3, "{{ uuid() }}", ["{{ uuid() }}"], {k: "{{ uuid() }}"}]`,
 		`{z: "{{ uuid() }}", m: {y: "{{ uuid() }}", b: "{{ uuid() }}"}, a: "{{ uuid() }}"}`, // run in this order, written sorted
-		`{a: 1, a: "{{ uuid() }}", b: "{{ uuid() }}"}`,                                      // a key twice: the later wins, as in Eval's map
 		`42`,
 		`{x: ` + inf + `, n: "{{ n }}"}`,
 		`{list: [` + strings.Repeat(`"{{ uuid() }}", `, 40) + `1]}`, // more scalars than kept on the stack
-		`{a: 1, a: ` + inf + `}`,                                    // a key twice, holding +Inf
 		`{list: [` + strings.Repeat(`1, `, 40) + inf + `]}`,         // more than 32 scalars, one +Inf
+		`{x: {a: "y", b: [` + inf + `]}, y: "{{ n }}"}`,             // +Inf deeper
 		`{b: "{{ unset + 1 }}", a: ` + inf + `}`,                    // Eval's error (the template runs first)
 	}
 	for _, body := range bodies {
@@ -92,9 +91,8 @@ func TestBodyJSONCannotHoldIsNotSent(t *testing.T) {
 	inf := `"{{ 1 / zero }}"`
 	for _, body := range []string{
 		`{b: ` + inf + `}`,
-		`{a: 1, a: ` + inf + `}`,                                 // a key twice
 		`[` + strings.Repeat(`1, `, 40) + inf + `]`,              // more than 32 scalars
-		`{x: {a: "y", a: [` + inf + `]}, y: "{{ n }}"}`,          // a key twice, deeper
+		`{x: {a: "y", b: [` + inf + `]}, y: "{{ n }}"}`,          // deeper
 		`{l: [` + strings.Repeat(`"{{ n }}", `, 32) + inf + `]}`, // more than 32 templates
 	} {
 		sent.Store(0)
@@ -103,5 +101,22 @@ func TestBodyJSONCannotHoldIsNotSent(t *testing.T) {
 			t.Errorf("%s: %d requests sent, outcome %s, error %+v; want none sent and json: unsupported value: +Inf",
 				body, sent.Load(), res.Outcome, res.Error)
 		}
+	}
+}
+
+// A key twice in a structured value is an error at load, as everywhere in a flow file: the
+// later entry would silently win.
+func TestDuplicateKeyInAValue(t *testing.T) {
+	t.Parallel()
+	_, err := nodes.Builtins().Load("dup.yaml", []byte(`flow: dup
+actions:
+  push: {method: POST, url: "http://127.0.0.1:1/x", body: {id: 1, meta: {a: 1, a: 2}}}
+start: call
+nodes:
+  call: {data_action: push, next: done, on_failure: done}
+  done: {end: success}
+`))
+	if err == nil || !strings.Contains(err.Error(), `dup.yaml:3:80: error: duplicate key "a"`) {
+		t.Errorf("got %v, want dup.yaml:3:80: error: duplicate key \"a\"", err)
 	}
 }
