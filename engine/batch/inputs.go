@@ -32,6 +32,7 @@ type Inputs struct {
 	flow        *engine.Flow
 	base        map[string]any
 	path        string    // "" for --input alone
+	csv         bool      // the file is CSV, not JSON Lines
 	ignoreExtra bool      // --ignore-extra-columns: keys that are not inputs of the flow are skipped
 	names       []string  // the flow's inputs: a line's keys that are one of them are not copied
 	maps        sync.Pool // inputs maps handed back (Release), for lines to decode into
@@ -56,7 +57,9 @@ func NewInputs(flow *engine.Flow, pairs []string, path string, ignoreExtra bool)
 	}
 	if s.path != "" {
 		switch strings.ToLower(filepath.Ext(s.path)) {
-		case ".csv", ".jsonl", ".ndjson", ".json":
+		case ".csv":
+			s.csv = true
+		case ".jsonl", ".ndjson", ".json":
 		default:
 			return nil, fmt.Errorf("--inputs %s: expected a .jsonl or .csv file", s.path)
 		}
@@ -68,7 +71,7 @@ func NewInputs(flow *engine.Flow, pairs []string, path string, ignoreExtra bool)
 // of the lines in line order, the first maxInputErrors of them, then the error that ended the
 // reading (a line too long) when it came before that many.
 func (s *Inputs) Check() (int, error) {
-	if s.path == "" || strings.ToLower(filepath.Ext(s.path)) == ".csv" {
+	if s.path == "" || s.csv {
 		return s.checkEach()
 	}
 	fh, err := os.Open(s.path)
@@ -143,15 +146,16 @@ func (s *Inputs) each(keep bool, fn func(line int, in map[string]any, err error)
 	}
 	defer fh.Close()
 	emit := s.emitter(keep, fn)
-	if strings.ToLower(filepath.Ext(s.path)) == ".csv" {
+	if s.csv {
 		return s.eachCSV(fh, emit)
 	}
 	return s.eachJSONL(fh, keep, emit)
 }
 
-// Release hands back an inputs map Each gave, once nothing reads it: a later line decodes into it.
+// Release hands back an inputs map Each gave, once nothing reads it: a later line decodes into it
+// (a JSON Lines line decoded in place; any other map is left to the collector).
 func (s *Inputs) Release(m map[string]any) {
-	if m != nil {
+	if m != nil && s.path != "" && !s.csv && s.decodesInPlace() {
 		clear(m)
 		s.maps.Put(m)
 	}
