@@ -98,6 +98,7 @@ func Run(ctx context.Context, flow *engine.Flow, in *Inputs, total int, o Option
 			defer wg.Done()
 			wctx, cancel := context.WithCancel(ctx)
 			defer cancel()
+			wctx = transport.WithLane(wctx) // the worker's requests, one after the other
 			var opts *engine.Options
 			var line []byte // the worker's buffer for Encode
 			for {

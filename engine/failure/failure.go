@@ -116,7 +116,7 @@ func OfNetwork(ctx context.Context, err error) (kind string, transient bool, sho
 	var hostErr x509.HostnameError
 	var recErr tls.RecordHeaderError
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded), isTimeout(err):
+	case errors.Is(context.Cause(ctx), context.DeadlineExceeded), isTimeout(err):
 		return KindTimeout, true, errors.New("no response within the timeout")
 	case errors.As(err, &dns):
 		if dns.IsNotFound {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -52,8 +53,8 @@ func (t *HTTPTransport) doDirect(ctx context.Context, req *Request) (*Response, 
 		timeout = DefaultTimeout
 	}
 	start := time.Now()
-	cctx, cancel := context.WithDeadline(ctx, start.Add(timeout))
-	defer cancel()
+	cctx, done := requestContext(ctx, timeout)
+	defer done()
 	x := &exchange{}
 	x.trace.WroteHeaders = x.wroteHeaders
 	cctx = httptrace.WithClientTrace(cctx, &x.trace)
@@ -71,9 +72,11 @@ func (t *HTTPTransport) doDirect(ctx context.Context, req *Request) (*Response, 
 			hr.ContentLength = int64(len(req.Body))
 		}
 	}
-	h := make(http.Header, len(req.Header)+2)
-	for k, vs := range req.Header {
-		h[k] = vs
+	// a copy: the caller's map is the request it sent (a recording, a trace); a small map
+	// clones as one block, where ranging and inserting cost ~1 µs per request
+	h := maps.Clone(req.Header)
+	if h == nil {
+		h = make(http.Header, 2)
 	}
 	// the keys are canonical constants: indexed, as Header.Get would after canonicalizing them
 	if first(h, "User-Agent") == "" {

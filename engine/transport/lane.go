@@ -1,0 +1,62 @@
+package transport
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
+
+// A lane carries the requests of one caller that sends them one after the other (a batch
+// worker): their timeout is one context and one timer, reset per request, instead of a context
+// and a timer made per request and registered with the caller's context
+// (context.WithDeadline). In a batch of 64 requests in flight that was ~2 µs of CPU per request,
+// and net/http registers its own two contexts under the request's.
+type laneCtx struct {
+	context.Context // the caller's: its values, its cancellation
+	lane            *lane
+}
+
+type lane struct {
+	busy   atomic.Bool // a request is using the lane (a second one at once makes its own deadline)
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	timer  *time.Timer // cancels ctx when it fires; stopped between requests
+}
+
+// WithLane returns ctx with a lane for the requests sent under it one after the other. A request
+// sent under the returned context, not a context derived from it, takes the lane; one sent while
+// another is in flight gets a deadline of its own, as without a lane.
+func WithLane(ctx context.Context) context.Context {
+	return &laneCtx{Context: ctx, lane: new(lane)}
+}
+
+// requestContext returns the context a request sent under ctx runs in, cancelled once timeout
+// has passed (with cause context.DeadlineExceeded), and the function to call when the exchange
+// is over.
+func requestContext(ctx context.Context, timeout time.Duration) (context.Context, func()) {
+	lc, ok := ctx.(*laneCtx)
+	if !ok || !lc.lane.busy.CompareAndSwap(false, true) {
+		return context.WithTimeout(ctx, timeout)
+	}
+	l := lc.lane
+	if l.ctx == nil || l.ctx.Err() != nil {
+		// the first request, or the one before timed out or was cancelled: a fresh context
+		l.ctx, l.cancel = context.WithCancelCause(lc)
+		cancel := l.cancel
+		l.timer = time.AfterFunc(timeout, func() { cancel(context.DeadlineExceeded) })
+	} else {
+		l.timer.Reset(timeout)
+	}
+	return l.ctx, l.release
+}
+
+// release ends a request's use of the lane.
+func (l *lane) release() {
+	if !l.timer.Stop() {
+		// the timer fired (or is firing): this context is cancelled, or about to be; the next
+		// request takes a fresh one
+		l.cancel(context.DeadlineExceeded)
+		l.ctx = nil
+	}
+	l.busy.Store(false)
+}
