@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -185,8 +187,13 @@ func BenchmarkBatchThroughput(b *testing.B) {
 		conns1, up1 := srv.closeConns(b)
 		return d, c + up1 - up0, conns1 - conns0
 	}
+	// each side runs under a profiler label, which the goroutines it starts (net/http's
+	// connection loops) inherit: with -cpuprofile, `go tool pprof -tags` splits the client CPU
+	// between the two, and -tagfocus side=arch shows archflow's alone
 	runPlain := func() time.Duration {
-		d, c, _ := measure(func() { plainClient(b, srv.URL, benchRequests, benchConcurrency) })
+		d, c, _ := measure(func() {
+			pprof.Do(context.Background(), pprof.Labels("side", "plain"), func(context.Context) { plainClient(b, srv.URL, benchRequests, benchConcurrency) })
+		})
 		plain += d
 		plainCPU += c
 		return d
@@ -194,9 +201,11 @@ func BenchmarkBatchThroughput(b *testing.B) {
 	runArch := func() time.Duration {
 		var stderr bytes.Buffer
 		d, c, conns := measure(func() {
-			if code := execute(reg, args, io.Discard, &stderr); code != 0 {
-				b.Fatalf("archflow run exited %d: %s", code, stderr.String())
-			}
+			pprof.Do(context.Background(), pprof.Labels("side", "arch"), func(context.Context) {
+				if code := execute(reg, args, io.Discard, &stderr); code != 0 {
+					b.Fatalf("archflow run exited %d: %s", code, stderr.String())
+				}
+			})
 		})
 		arch += d
 		archCPU += c
