@@ -53,8 +53,8 @@ func (t *HTTPTransport) doDirect(ctx context.Context, req *Request) (*Response, 
 		timeout = DefaultTimeout
 	}
 	start := time.Now()
-	cctx, done := requestContext(ctx, timeout)
-	defer done()
+	cctx, end := requestContext(ctx, timeout)
+	defer end.end()
 	x := &exchange{}
 	x.trace.WroteHeaders = x.wroteHeaders
 	cctx = httptrace.WithClientTrace(cctx, &x.trace)

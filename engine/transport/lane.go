@@ -31,27 +31,38 @@ func WithLane(ctx context.Context) context.Context {
 }
 
 // requestContext returns the context a request sent under ctx runs in, cancelled once timeout
-// has passed (with cause context.DeadlineExceeded), and the function to call when the exchange
-// is over.
-func requestContext(ctx context.Context, timeout time.Duration) (context.Context, func()) {
+// has passed (with cause context.DeadlineExceeded), and what ends it when the exchange is over.
+func requestContext(ctx context.Context, timeout time.Duration) (context.Context, requestEnd) {
 	lc, ok := ctx.(*laneCtx)
 	if !ok || !lc.lane.busy.CompareAndSwap(false, true) {
-		return context.WithTimeout(ctx, timeout)
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		return cctx, requestEnd{cancel: cancel}
 	}
 	l := lc.lane
 	if l.ctx == nil || l.ctx.Err() != nil {
-		// the first request, or the one before timed out or was cancelled: a fresh context
+		// the first request, or the caller's context is done: a fresh context
 		l.ctx, l.cancel = context.WithCancelCause(lc)
 		cancel := l.cancel
 		l.timer = time.AfterFunc(timeout, func() { cancel(context.DeadlineExceeded) })
 	} else {
 		l.timer.Reset(timeout)
 	}
-	return l.ctx, l.release
+	return l.ctx, requestEnd{lane: l}
 }
 
-// release ends a request's use of the lane.
-func (l *lane) release() {
+// requestEnd ends a request's context: a value, so that deferring its end allocates nothing (a
+// method value returned would).
+type requestEnd struct {
+	lane   *lane
+	cancel context.CancelFunc
+}
+
+func (e requestEnd) end() {
+	if e.lane == nil {
+		e.cancel()
+		return
+	}
+	l := e.lane
 	if !l.timer.Stop() {
 		// the timer fired (or is firing): this context is cancelled, or about to be; the next
 		// request takes a fresh one
