@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/batch"
@@ -138,5 +143,65 @@ func TestInterruptedBatchGivesEveryInputAResult(t *testing.T) {
 	}
 	if notStarted != 5 || !strings.Contains(errb.String(), "5 of 7 instances not started") {
 		t.Errorf("%d not started; stderr %s", notStarted, errb.String())
+	}
+}
+
+// A batch's worker sends its requests one after the other under one timeout it resets (a lane):
+// a request the upstream never answers times out after the action's timeout, alone, and the
+// worker's next requests are answered. One worker, so that every request after a timeout is on
+// the lane that timed out.
+func TestBatchTimeoutsOneAfterAnother(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // then the server sees the client hang up
+		if strings.HasPrefix(r.URL.Path, "/orders/H-") {
+			<-r.Context().Done()
+			return
+		}
+		w.Write([]byte(`{"success": true}`))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	inputs := filepath.Join(dir, "in.jsonl")
+	order := []string{"A-1", "H-1", "A-2", "A-3", "H-2", "A-4"}
+	var lines strings.Builder
+	for _, id := range order {
+		fmt.Fprintf(&lines, "{\"order_id\": %q}\n", id)
+	}
+	os.WriteFile(inputs, []byte(lines.String()), 0o600)
+	env := filepath.Join(dir, "up.env")
+	os.WriteFile(env, []byte("UPSTREAM="+srv.URL+"\n"), 0o600)
+	var out, errb bytes.Buffer
+	start := time.Now()
+	code := execute(nodes.Builtins(), []string{"run", "testdata/batch/timeouts.yaml", "--inputs", inputs, "--concurrency", "1",
+		"--output", "json", "--env-file", env}, &out, &errb)
+	took := time.Since(start)
+	if code != exitFailed {
+		t.Fatalf("exit %d, want %d (two instances failed): %s", code, exitFailed, errb.String())
+	}
+	results := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(results) != len(order) {
+		t.Fatalf("%d results, want %d:\n%s", len(results), len(order), out.String())
+	}
+	for i, l := range results {
+		var r struct {
+			Outcome string         `json:"outcome"`
+			Outputs map[string]any `json:"outputs"`
+			Path    []string       `json:"path"`
+		}
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("not a JSON result: %s", l)
+		}
+		id := order[i]
+		switch {
+		case strings.HasPrefix(id, "H-") && (r.Outcome != "failed" || r.Outputs["kind"] != "timeout"):
+			t.Errorf("%s, never answered: outcome %s, path %v, outputs %v; want failed by a timeout", id, r.Outcome, r.Path, r.Outputs)
+		case strings.HasPrefix(id, "A-") && r.Outcome != "success":
+			t.Errorf("%s, answered at once: outcome %s, path %v, outputs %v; want success", id, r.Outcome, r.Path, r.Outputs)
+		}
+	}
+	// two timeouts of 1s, one after the other: neither cut short nor stretched by the other
+	if took < 2*time.Second || took > 10*time.Second {
+		t.Errorf("the batch took %v, want two 1s timeouts and little more", took)
 	}
 }
