@@ -14,8 +14,8 @@ import (
 )
 
 // laneServer answers /fast at once, never answers /slow (until the client gives up), and
-// answers /hold once release is closed, after closing held.
-func laneServer(t *testing.T) (url string, held, release chan struct{}) {
+// answers /hold once release is closed, after closing held. tr is a transport to send with.
+func laneServer(t *testing.T) (url string, held, release chan struct{}, tr *transport.HTTPTransport) {
 	held, release = make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -35,7 +35,9 @@ func laneServer(t *testing.T) (url string, held, release chan struct{}) {
 		w.Write([]byte("ok"))
 	}))
 	t.Cleanup(srv.Close)
-	return srv.URL, held, release
+	tr = transport.NewHTTPTransport()
+	t.Cleanup(tr.CloseIdleConnections)
+	return srv.URL, held, release, tr
 }
 
 func laneDo(ctx context.Context, tr *transport.HTTPTransport, url string, timeout time.Duration) (*transport.Response, error) {
@@ -54,9 +56,7 @@ func wantTimeout(t *testing.T, what string, err error) {
 // times out does not take the next one with it, and a long timeout after a short one holds.
 func TestLaneTimesOutEachRequest(t *testing.T) {
 	t.Parallel()
-	url, _, _ := laneServer(t)
-	tr := transport.NewHTTPTransport()
-	defer tr.CloseIdleConnections()
+	url, _, _, tr := laneServer(t)
 	ctx := transport.WithLane(context.Background())
 	for round := range 3 {
 		for range 20 {
@@ -77,9 +77,7 @@ func TestLaneTimesOutEachRequest(t *testing.T) {
 // timing out does not cancel the other.
 func TestLaneSharedAtOnce(t *testing.T) {
 	t.Parallel()
-	url, held, release := laneServer(t)
-	tr := transport.NewHTTPTransport()
-	defer tr.CloseIdleConnections()
+	url, held, release, tr := laneServer(t)
 	ctx := transport.WithLane(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -102,9 +100,7 @@ func TestLaneSharedAtOnce(t *testing.T) {
 // not a timeout.
 func TestLaneFollowsTheCaller(t *testing.T) {
 	t.Parallel()
-	url, held, _ := laneServer(t)
-	tr := transport.NewHTTPTransport()
-	defer tr.CloseIdleConnections()
+	url, held, _, tr := laneServer(t)
 	parent, cancel := context.WithCancel(context.Background())
 	ctx := transport.WithLane(parent)
 	if _, err := laneDo(ctx, tr, url+"/fast", time.Second); err != nil {
