@@ -283,14 +283,12 @@ func (c *Compiler) value(n *yaml.Node) *Value {
 	v := &Value{Pos: yamldoc.PosOf(c.File, n), kind: n.Kind}
 	switch n.Kind {
 	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if slices.Contains(v.keys, k.Value) { // as everywhere in a flow file: the later entry would silently win
-				c.Errs.Add(yamldoc.PosOf(c.File, k), "duplicate key %q", k.Value)
-				continue
-			}
-			v.keys = append(v.keys, k.Value)
-			v.vals = append(v.vals, c.value(n.Content[i+1]))
+		// as everywhere in a flow file: a key twice (the later entry would silently win) and a
+		// merge key (it would be sent as the key "<<") are errors
+		fields, _ := c.Fields(n)
+		for _, f := range fields {
+			v.keys = append(v.keys, f.Key.Value)
+			v.vals = append(v.vals, c.value(f.Value))
 		}
 	case yaml.SequenceNode:
 		for _, it := range n.Content {

@@ -119,4 +119,16 @@ nodes:
 	if err == nil || !strings.Contains(err.Error(), `dup.yaml:3:80: error: duplicate key "a"`) {
 		t.Errorf("got %v, want dup.yaml:3:80: error: duplicate key \"a\"", err)
 	}
+	// a merge key would go out as the key "<<": an error, as elsewhere in a flow file
+	_, err = nodes.Builtins().Load("merge.yaml", []byte(`flow: merge
+actions:
+  push: {method: POST, url: "http://127.0.0.1:1/x", body: {<<: {shared: 1}, id: 1}}
+start: call
+nodes:
+  call: {data_action: push, next: done, on_failure: done}
+  done: {end: success}
+`))
+	if err == nil || !strings.Contains(err.Error(), `merge.yaml:3:60: error: merge keys (<<) are not supported here`) {
+		t.Errorf("got %v, want merge.yaml:3:60: error: merge keys (<<) are not supported here", err)
+	}
 }
