@@ -276,11 +276,13 @@ type scope struct {
 	programs map[string]*vm.Program
 }
 
-// envCall is a literal env()/secret() name with no default, checked before an instance starts.
+// envCall is a literal env()/secret() name: one without a default is checked before an instance
+// starts; on Temporal every env() name is read once per instance by an activity.
 type envCall struct {
-	Name   string
-	Secret bool
-	Pos    yamldoc.Pos
+	Name    string
+	Secret  bool
+	Default bool // the call gives a default for an unset name
+	Pos     yamldoc.Pos
 }
 
 // Reserved names that cannot be variables.
@@ -447,8 +449,8 @@ func (r *refCollector) Visit(node *ast.Node) {
 		if !ok || (id.Value != "env" && id.Value != "secret") || len(n.Arguments) == 0 {
 			return
 		}
-		if s, ok := n.Arguments[0].(*ast.StringNode); ok && len(n.Arguments) == 1 {
-			r.envCalls = append(r.envCalls, envCall{Name: s.Value, Secret: id.Value == "secret"})
+		if s, ok := n.Arguments[0].(*ast.StringNode); ok {
+			r.envCalls = append(r.envCalls, envCall{Name: s.Value, Secret: id.Value == "secret", Default: len(n.Arguments) > 1})
 		}
 	}
 }

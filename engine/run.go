@@ -280,7 +280,7 @@ func (f *Flow) CheckEnv(lookup func(string) (string, bool)) yamldoc.ErrorList {
 	var errs yamldoc.ErrorList
 	seen := map[string]bool{}
 	for _, ec := range f.EnvCalls {
-		if seen[ec.Name] {
+		if seen[ec.Name] || ec.Default {
 			continue
 		}
 		if _, ok := lookup(ec.Name); !ok {

@@ -120,7 +120,9 @@ func PlaceholderEnv(flow *engine.Flow, lookup func(string) (string, bool)) func(
 	}
 	names := map[string]bool{}
 	for _, ec := range flow.EnvCalls {
-		names[ec.Name] = names[ec.Name] || ec.Secret
+		if !ec.Default { // a name with a default reads its default
+			names[ec.Name] = names[ec.Name] || ec.Secret
+		}
 	}
 	return func(name string) (string, bool) {
 		if v, ok := lookup(name); ok {
