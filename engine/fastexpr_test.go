@@ -55,7 +55,9 @@ nodes:
 	if len(exprs) != 13 {
 		t.Fatalf("%d expressions, want 13", len(exprs))
 	}
+	compared := 0
 	compare := func(when string, in *engine.Instance) {
+		compared++
 		for _, e := range exprs {
 			if !e.RunsFast() {
 				t.Errorf("%s: %q runs on the VM", e.Pos, e.Src)
@@ -87,4 +89,7 @@ nodes:
 	}
 	f.Run(context.Background(), map[string]any{"order_id": "A-1"}, opts)
 	f.Run(context.Background(), map[string]any{}, opts) // order_id NOT_SET
+	if compared != 4 {
+		t.Errorf("the paths were compared %d times, want 4 (two instances, before and after a response)", compared)
+	}
 }

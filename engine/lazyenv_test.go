@@ -34,7 +34,8 @@ nodes:
         next: rest
     default: bad
   rest:
-    assign: {flow_name: "{{ instance.flow }}", at: "{{ now() }}", u: "{{ uuid() }}", e: "{{ env('X') }}", via_env: "{{ $env.instance.id }}", wait: "{{ retry_after({'Retry-After': '7'}) }}"}
+    # env('X') + '': env() bound for the VM (env('X') alone is read without it)
+    assign: {flow_name: "{{ instance.flow }}", at: "{{ now() }}", u: "{{ uuid() }}", e: "{{ env('X') + '' }}", via_env: "{{ $env.instance.id }}", wait: "{{ retry_after({'Retry-After': '7'}) }}"}
     next: done
   done: {end: success}
   bad: {end: wrong}
