@@ -50,7 +50,7 @@ actions:
   get: {method: GET, url: "http://127.0.0.1:1/x"}
 start: call
 `
-	ok := &transport.Response{Status: 200, Header: http.Header{"x-id": {"A-1"}}, Body: []byte(`{"n": 2}`)}
+	ok := &transport.Response{Status: 200, Header: http.Header{"x-id": {"A-1"}}, Body: []byte(`{"n": 2}`), Elapsed: 1500 * time.Millisecond}
 
 	// $env reads every name
 	r := run(load(head+`nodes:
@@ -62,26 +62,18 @@ start: call
 		t.Errorf("$env: seen %q", got)
 	}
 
-	// each response name read alone is set
-	for _, name := range []string{"status", "headers", "body", "text", "elapsed"} {
+	// each response name read alone holds the response's value (headers' keys made canonical)
+	for _, tc := range []struct{ read, want string }{
+		{"status", "200"}, {"headers['X-Id']", "A-1"}, {"body.n", "2"}, {"text", `{"n": 2}`}, {"elapsed", "1.5"},
+	} {
 		r = run(load(head+`nodes:
   call: {data_action: get, next: look, on_failure: done}
-  look: {assign: {seen: "{{ `+name+` != nil ? 'set' : 'unset' }}"}, next: done}
+  look: {assign: {seen: "={{ `+tc.read+` }}"}, next: done}
   done: {end: success}
 `), ok)
-		if got := r.Outputs["seen"]; got != "set" {
-			t.Errorf("%s read alone: %q", name, got)
+		if got := r.Outputs["seen"]; got != "="+tc.want {
+			t.Errorf("%s read alone: %q, want %q", tc.read, got, tc.want)
 		}
-	}
-
-	// headers read by name, its key made canonical
-	r = run(load(head+`nodes:
-  call: {data_action: get, next: look, on_failure: done}
-  look: {assign: {seen: "{{ headers['X-Id'] }} {{ body.n }}"}, next: done}
-  done: {end: success}
-`), ok)
-	if got := r.Outputs["seen"]; got != "A-1 2" {
-		t.Errorf("headers: seen %q", got)
 	}
 
 	// nothing reads headers: Retry-After still sets the wait
