@@ -439,6 +439,12 @@ func (r *refCollector) Visit(node *ast.Node) {
 		}
 		r.names = append(r.names, n.Value)
 	case *ast.MemberNode:
+		if id, ok := n.Node.(*ast.IdentifierNode); ok && id.Value == "$env" {
+			// $env['attempts'] reads attempts, as attempts does (lint's loop and counter rules)
+			if p, ok := n.Property.(*ast.StringNode); ok && !slices.Contains(r.names, p.Value) {
+				r.names = append(r.names, p.Value)
+			}
+		}
 		if id, ok := n.Node.(*ast.IdentifierNode); ok && id.Value == "retries" {
 			if p, ok := n.Property.(*ast.StringNode); ok {
 				r.retries = append(r.retries, p.Value)

@@ -49,3 +49,31 @@ func TestSeedFlowIsLintClean(t *testing.T) {
 		t.Errorf("the seed flow has diagnostics:\n%v", d)
 	}
 }
+
+// A loop left through a decision on its counter is bounded however the decision reads the
+// counter: by name or through $env.
+func TestLoopCounterReadThroughEnv(t *testing.T) {
+	t.Parallel()
+	for _, cond := range []string{`attempts < 3`, `$env['attempts'] < 3`, `$env.attempts < 3`} {
+		f, err := nodes.Builtins().Load("loop.yaml", []byte(`flow: loop
+variables:
+  attempts: {type: integer, default: 0}
+start: init
+nodes:
+  init: {assign: {attempts: 0}, next: bump}
+  bump: {assign: {attempts: "{{ attempts + 1 }}"}, next: check}
+  check:
+    decision:
+      - when: "`+cond+`"
+        next: bump
+    default: done
+  done: {end: success}
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := append(f.Diagnostics, lint.Check(f)...); len(d) != 0 {
+			t.Errorf("%s: %v, want no diagnostics", cond, d)
+		}
+	}
+}
