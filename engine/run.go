@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"sort"
@@ -828,11 +829,18 @@ var noHeaders = map[string]string{}
 var noRetries = map[string]any{}
 
 func (in *Instance) SetRetries(node string, n int) {
+	if in.flow.ReadsScope("retries") {
+		// a new map: one an expression gave out (a variable assigned {{ retries }}) keeps the
+		// counts it had then
+		m := make(map[string]any, len(in.retries)+1)
+		maps.Copy(m, in.retries)
+		m[node] = n
+		in.retries = m
+		in.env["retries"] = m
+		return
+	}
 	if in.retries == nil {
 		in.retries = map[string]any{}
-		if in.flow.ReadsScope("retries") {
-			in.env["retries"] = in.retries
-		}
 	}
 	in.retries[node] = n
 }

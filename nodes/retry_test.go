@@ -343,3 +343,37 @@ func TestRetryWaitInterrupted(t *testing.T) {
 		t.Errorf("outcome %s stopped at %q after %d requests; want interrupted at call after 1", res.Outcome, res.StoppedAt, len(a.requests()))
 	}
 }
+
+// A variable assigned {{ retries }} keeps the counts of that moment: the retries made later do
+// not change it.
+func TestRetriesAssignedKeepTheirCounts(t *testing.T) {
+	t.Parallel()
+	f, err := nodes.Builtins().Load("snap.yaml", []byte(`flow: snap
+variables:
+  before: {type: object, output: true}
+  after:  {type: object, output: true}
+actions:
+  get: {method: GET, url: "http://127.0.0.1:1/x"}
+start: first
+nodes:
+  first: {assign: {before: "{{ retries }}"}, next: call}
+  call:
+    data_action: get
+    retry: {max_attempts: 3, backoff: {schedule: [1s]}}
+    next: last
+    on_failure: last
+  last: {assign: {after: "{{ retries }}"}, next: done}
+  done: {end: success}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := answers{{Status: 503}}
+	r := f.Run(context.Background(), nil, &engine.Options{Transport: &a, Channels: engine.Capture{},
+		Clock: func() clock.Clock { return clock.NewVirtualClock(clockStart) }})
+	before, _ := r.Outputs["before"].(map[string]any)
+	after, _ := r.Outputs["after"].(map[string]any)
+	if before["call"] != 0 || after["call"] != 2 {
+		t.Errorf("retries assigned before the call %v, after it %v; want call 0, then 2", r.Outputs["before"], r.Outputs["after"])
+	}
+}
