@@ -50,10 +50,16 @@ func TestDirectPathSendsWhatRestySends(t *testing.T) {
 	} {
 		got = nil
 		for _, action := range []string{"push", transport.NotifyPrefix + "hook"} {
-			resp, err := tr.Do(context.Background(), &transport.Request{Action: action, Method: tc.method, URL: srv.URL,
-				Header: tc.header.Clone(), Body: tc.body, Timeout: 5 * time.Second})
+			req := &transport.Request{Action: action, Method: tc.method, URL: srv.URL,
+				Header: tc.header.Clone(), Body: tc.body, Timeout: 5 * time.Second}
+			resp, err := tr.Do(context.Background(), req)
 			if err != nil || string(resp.Body) != "ok" {
 				t.Fatalf("%s %s: %v %v", action, tc.method, resp, err)
+			}
+			// the caller's headers are what it sent, as a recording or a trace shows them: the
+			// User-Agent and Content-Type added on the way are not written into them
+			if !reflect.DeepEqual(req.Header, tc.header) {
+				t.Errorf("%s %s: the request's headers became %v, were %v", action, tc.method, req.Header, tc.header)
 			}
 		}
 		if len(tc.body) == 0 {

@@ -32,6 +32,8 @@ func WithLane(ctx context.Context) context.Context {
 
 // requestContext returns the context a request sent under ctx runs in, cancelled once timeout
 // has passed (with cause context.DeadlineExceeded), and what ends it when the exchange is over.
+// A timeout is told by that cause (failure.OfNetwork): the context's Err is Canceled, and
+// net/http's HTTP/2 transport reports a cancelled request with that Err.
 func requestContext(ctx context.Context, timeout time.Duration) (context.Context, requestEnd) {
 	lc, ok := ctx.(*laneCtx)
 	if !ok || !lc.lane.busy.CompareAndSwap(false, true) {
@@ -39,8 +41,8 @@ func requestContext(ctx context.Context, timeout time.Duration) (context.Context
 		return cctx, requestEnd{cancel: cancel}
 	}
 	l := lc.lane
-	if l.ctx == nil || l.ctx.Err() != nil {
-		// the first request, or the caller's context is done: a fresh context
+	if l.ctx == nil {
+		// the first request, or the one before timed out (end dropped its context): a fresh one
 		l.ctx, l.cancel = context.WithCancelCause(lc)
 		cancel := l.cancel
 		l.timer = time.AfterFunc(timeout, func() { cancel(context.DeadlineExceeded) })
