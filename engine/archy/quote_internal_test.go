@@ -19,3 +19,20 @@ func TestYAMLStringReadsBack(t *testing.T) {
 		}
 	}
 }
+
+// A data action's output field is read from the body as a nil-safe member chain; a part that is
+// no expr name (a dash, a keyword) is read by its quoted key.
+func TestMemberPathQuotesWhatIsNoName(t *testing.T) {
+	for field, want := range map[string]string{
+		"id":                       `?.id`,
+		"conversation.id":          `?.conversation?.id`,
+		"contact.first-name":       `?.contact?.["first-name"]`,
+		"in.matches":               `?.["in"]?.["matches"]`,
+		"customer.2nd":             `?.customer?.["2nd"]`,
+		`odd."quoted".key with sp`: `?.odd?.["\"quoted\""]?.["key with sp"]`,
+	} {
+		if got := memberPath(field); got != want {
+			t.Errorf("memberPath(%q) = %s, want %s", field, got, want)
+		}
+	}
+}

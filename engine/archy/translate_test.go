@@ -51,6 +51,8 @@ func TestArchitectExpressions(t *testing.T) {
 		{`GetJsonObjectProperty(Flow.contact, "email")`, `(contact)?.["email"]`},
 		{`JsonParse("{\"a\": 1}")`, `fromJSON("{\"a\": 1}")`},
 		{`Flow.contact.personalEmail`, `contact?.personalEmail`},
+		{`Flow.contact.in`, `contact?.["in"]`},           // an expr keyword is no member name
+		{`Flow.contact.matches`, `contact?.["matches"]`}, // nor is an operator word
 		{`MakeDuration(0, 0, 5, 0, 0)`, `300`},
 		{`MakeDuration(0, 0, Flow.x, 0, 0)`, `((0) * 86400 + (0) * 3600 + (x) * 60 + (0) + (0) / 1000.0)`},
 		{`GetCurrentDateTimeUtc()`, `now()`},
