@@ -168,7 +168,7 @@ func (e *Expr) Eval(in *Instance) (any, error) {
 		if e.hasDflt {
 			return e.dflt, nil
 		}
-		return nil, fmt.Errorf("%s: %q: environment variable %s is not set", e.Pos, e.Src, e.name)
+		return nil, fmt.Errorf("%s: %q: %s", e.Pos, e.Src, envNotSet(e.name))
 	}
 	return e.evalVM(in)
 }

@@ -461,8 +461,11 @@ func (in *Instance) envFunc(args ...any) any {
 	if len(args) > 1 {
 		return args[1]
 	}
-	panic(fmt.Sprintf("environment variable %s is not set", name))
+	panic(envNotSet(name))
 }
+
+// envNotSet is the error of env() of an unset name with no default, on the VM and off it.
+func envNotSet(name string) string { return "environment variable " + name + " is not set" }
 
 func (in *Instance) secretFunc(args ...any) any {
 	name := ToString(args[0])
