@@ -8,7 +8,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/archflow/archflow/engine"
 	"github.com/archflow/archflow/engine/archy/dataaction"
 	"github.com/archflow/archflow/engine/yamldoc"
 )
@@ -139,17 +138,7 @@ func sortedKeys(m map[string]string) []string {
 }
 
 // memberPath reads a dotted output name (conversation.id) as a nil-safe member chain.
-func memberPath(field string) string {
-	var b strings.Builder
-	for _, p := range strings.Split(field, ".") {
-		if engine.IsName(p) && !isExprKeyword(p) {
-			b.WriteString("?." + p)
-		} else {
-			b.WriteString("?.[" + QuoteExpr(p) + "]")
-		}
-	}
-	return b.String()
-}
+func memberPath(field string) string { return dataaction.Member(strings.Split(field, ".")...) }
 
 func (t *translator) inputs(n *yaml.Node) []dataaction.Input {
 	var out []dataaction.Input

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/archflow/archflow/engine"
+	"github.com/archflow/archflow/engine/archy/dataaction"
 )
 
 // ExprError is a problem in an Architect expression, at a byte offset of its source.
@@ -376,11 +377,7 @@ func (e *emitter) emit(n *exprNode) string {
 		}
 		return v
 	case "member":
-		x := e.emit(n.args[0])
-		if engine.IsName(n.text) && !isExprKeyword(n.text) {
-			return x + "?." + n.text
-		}
-		return x + "?.[" + QuoteExpr(n.text) + "]"
+		return e.emit(n.args[0]) + dataaction.Member(n.text)
 	case "index":
 		return e.emit(n.args[0]) + "[" + e.emit(n.args[1]) + "]"
 	case "unary":
@@ -403,14 +400,6 @@ func (e *emitter) operand(n *exprNode, prec int) string {
 		}
 	}
 	return s
-}
-
-func isExprKeyword(s string) bool {
-	switch s {
-	case "in", "not", "and", "or", "matches", "contains", "startsWith", "endsWith", "let", "if", "else", "nil", "true", "false":
-		return true
-	}
-	return false
 }
 
 // function translates one Architect function call; args are the translated arguments.

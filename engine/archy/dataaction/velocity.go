@@ -343,10 +343,8 @@ func (t *requestTranslator) argExpr(arg []vpart) (string, error) {
 // escapeTemplate keeps literal text literal in an archflow template.
 func escapeTemplate(s string) string { return strings.ReplaceAll(s, "{{", `{{ "{{" }}`) }
 
-func quote(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
+// quote writes s as an expr string literal, as the engine's compiler does (engine.QuoteExpr).
+func quote(s string) string { return strconv.Quote(s) }
 
 // ---- responses ----
 
@@ -589,16 +587,18 @@ func Output(outs map[string]string, field string) (string, bool) {
 	parts := strings.Split(field, ".")
 	for i := len(parts) - 1; i > 0; i-- {
 		if e, ok := outs[strings.Join(parts[:i], ".")]; ok {
-			return "(" + e + ")" + member(parts[i:]), true
+			return "(" + e + ")" + Member(parts[i:]...), true
 		}
 	}
 	if e, ok := outs[""]; ok {
-		return "(" + e + ")" + member(parts), true
+		return "(" + e + ")" + Member(parts...), true
 	}
 	return "", false
 }
 
-func member(path []string) string {
+// Member is the expr reading path below a value as a nil-safe member chain (?.a?.b), a part
+// that is no expr name (a dash, a digit first, a keyword such as in) read by its quoted key.
+func Member(path ...string) string {
 	var b strings.Builder
 	for _, p := range path {
 		if isIdent(p) {
